@@ -1,0 +1,93 @@
+/**
+ * Subject and stream names. The root token is the namespace (`TROUPE_NAMESPACE`,
+ * default `troupe`); stream names derive from it, so several installations or test
+ * runs can share one NATS server without touching each other.
+ *
+ * @module
+ */
+import { ValidationError } from "../machines/errors.ts";
+
+/** Default namespace. */
+export const DEFAULT_NAMESPACE = "troupe";
+
+/** Characters a subject token may not contain: wildcards, whitespace, separators. */
+const BAD_TOKEN = /[\s*>.\u0000]/;
+const NAMESPACE_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Subjects and streams of one namespace. */
+export interface Subjects {
+  namespace: string;
+  /** `<ns>.jobs.<kind>` */
+  job(kind: string): string;
+  /** `<ns>.jobs.>` */
+  jobsFilter: string;
+  /** `<ns>.events.<jobId>` */
+  event(jobId: string): string;
+  eventsFilter: string;
+  /** `<ns>.logs.<jobId>` */
+  log(jobId: string): string;
+  logsFilter: string;
+  /** Prefix of job subjects, `<ns>.jobs.` */
+  jobPrefix: string;
+  streams: { jobs: string; events: string; logs: string };
+  /** The kind of a job subject, or undefined when `subject` is not one. */
+  kindOf(subject: string): string | undefined;
+}
+
+/** Throws a {@link ValidationError} unless `ns` is a usable namespace. */
+export function validateNamespace(ns: string): string {
+  if (!NAMESPACE_RE.test(ns)) {
+    throw new ValidationError(
+      `Invalid namespace "${ns}": use 1-64 letters, digits, "_" or "-"`,
+      { field: "TROUPE_NAMESPACE" },
+    );
+  }
+  return ns;
+}
+
+/**
+ * Validates a kind: dot-separated tokens of letters, digits, `_` and `-`
+ * (so `aws.iam.policy` is fine, `a.*` or `a b` are not).
+ */
+export function validateKind(kind: string): string {
+  if (
+    typeof kind !== "string" || kind.length === 0 || kind.length > 128 ||
+    !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(kind)
+  ) {
+    throw new ValidationError(
+      `Invalid kind "${String(kind).slice(0, 140)}": use dot-separated letters, digits, "_" or "-"`,
+      { field: "kind" },
+    );
+  }
+  return kind;
+}
+
+/** Validates a job id: one subject token, no wildcards, dots or whitespace, at most 200 characters. */
+export function validateJobId(id: string): string {
+  if (typeof id !== "string" || id.length === 0 || id.length > 200 || BAD_TOKEN.test(id)) {
+    throw new ValidationError(
+      `Invalid job id "${String(id).slice(0, 210)}": use at most 200 characters without spaces, ".", "*" or ">"`,
+      { field: "id" },
+    );
+  }
+  return id;
+}
+
+/** Builds the subjects and stream names of namespace `ns`. */
+export function subjectsFor(ns: string = DEFAULT_NAMESPACE): Subjects {
+  validateNamespace(ns);
+  const upper = ns.toUpperCase().replace(/-/g, "_");
+  const jobPrefix = `${ns}.jobs.`;
+  return {
+    namespace: ns,
+    job: (kind) => `${jobPrefix}${validateKind(kind)}`,
+    jobsFilter: `${ns}.jobs.>`,
+    event: (jobId) => `${ns}.events.${validateJobId(jobId)}`,
+    eventsFilter: `${ns}.events.>`,
+    log: (jobId) => `${ns}.logs.${validateJobId(jobId)}`,
+    logsFilter: `${ns}.logs.>`,
+    jobPrefix,
+    streams: { jobs: `${upper}_JOBS`, events: `${upper}_EVENTS`, logs: `${upper}_LOGS` },
+    kindOf: (subject) => subject.startsWith(jobPrefix) ? subject.slice(jobPrefix.length) : undefined,
+  };
+}
