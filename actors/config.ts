@@ -1,0 +1,123 @@
+/**
+ * Configuration from the environment, validated at start: fail fast and name the
+ * bad variable, never echo a value that may hold a secret.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { ConfigError } from "../machines/errors.ts";
+
+const bool = z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) => v === "true" || v === "1" || v === "yes");
+const url = (protocols: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, { message: `must be a URL (${protocols.join(" or ")})` });
+
+const schema = z.object({
+  DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
+  DB_URL: url(["postgres:", "postgresql:"]).optional(),
+  DB_READ_URL: url(["postgres:", "postgresql:"]).optional(),
+  NATS_URL: z.string().min(1).optional(),
+  NATS_USER: z.string().optional(),
+  NATS_PASSWORD: z.string().optional(),
+  NATS_TOKEN: z.string().optional(),
+  TROUPE_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "use 1-64 letters, digits, _ or -").default("troupe"),
+  TROUPE_DATA_DIR: z.string().min(1).default(".troupe"),
+  TROUPE_URL: url(["http:", "https:"]).default("http://127.0.0.1:8000"),
+  TROUPE_TOKEN: z.string().optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  HOST: z.string().default("127.0.0.1"),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  METRICS_ENABLED: bool.default(true),
+  TROUPE_CONCURRENCY: z.coerce.number().int().min(1).max(100_000).default(256),
+  TROUPE_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(256),
+  TROUPE_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
+  TROUPE_ACK_WAIT_MS: z.coerce.number().int().min(100).optional(),
+  TROUPE_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(256 * 1024),
+  TROUPE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(3),
+  TROUPE_BACKOFF_BASE_MS: z.coerce.number().int().min(0).default(1000),
+  TROUPE_BACKOFF_MAX_MS: z.coerce.number().int().min(0).default(300_000),
+  TROUPE_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(10).default(5000),
+  TROUPE_RECONCILE_GRACE_MS: z.coerce.number().int().min(10).default(30_000),
+  TROUPE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  TROUPE_DUPLICATE_WINDOW_MS: z.coerce.number().int().min(1000).default(120_000),
+  TROUPE_MAX_JOB_MESSAGES: z.coerce.number().int().min(1).default(1_000_000),
+});
+
+/** The validated configuration. */
+export interface Config {
+  databaseUrl: string | undefined;
+  databaseReadUrl: string | undefined;
+  natsUrl: string | undefined;
+  nats: { user?: string; pass?: string; token?: string };
+  namespace: string;
+  dataDir: string;
+  troupeUrl: string;
+  troupeToken: string | undefined;
+  port: number;
+  host: string;
+  logLevel: string;
+  metricsEnabled: boolean;
+  concurrency: number;
+  batchSize: number;
+  leaseMs: number;
+  ackWaitMs: number;
+  maxPayloadBytes: number;
+  maxAttempts: number;
+  backoff: { baseMs: number; maxMs: number };
+  reconcileIntervalMs: number;
+  reconcileGraceMs: number;
+  shutdownGraceMs: number;
+  duplicateWindowMs: number;
+  maxJobMessages: number;
+}
+
+/** Reads and validates the configuration; throws {@link ConfigError} naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== "") cleaned[key] = value;
+  }
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
+  }
+  const e = parsed.data;
+  const leaseMs = e.TROUPE_LEASE_MS;
+  const nats: Config["nats"] = {};
+  if (e.NATS_USER) nats.user = e.NATS_USER;
+  if (e.NATS_PASSWORD) nats.pass = e.NATS_PASSWORD;
+  if (e.NATS_TOKEN) nats.token = e.NATS_TOKEN;
+  return {
+    databaseUrl: e.DATABASE_URL ?? e.DB_URL,
+    databaseReadUrl: e.DB_READ_URL,
+    natsUrl: e.NATS_URL,
+    nats,
+    namespace: e.TROUPE_NAMESPACE,
+    dataDir: e.TROUPE_DATA_DIR,
+    troupeUrl: e.TROUPE_URL,
+    troupeToken: e.TROUPE_TOKEN,
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    metricsEnabled: e.METRICS_ENABLED,
+    concurrency: e.TROUPE_CONCURRENCY,
+    batchSize: e.TROUPE_BATCH_SIZE,
+    leaseMs,
+    ackWaitMs: e.TROUPE_ACK_WAIT_MS ?? leaseMs,
+    maxPayloadBytes: e.TROUPE_MAX_PAYLOAD_BYTES,
+    maxAttempts: e.TROUPE_MAX_ATTEMPTS,
+    backoff: { baseMs: e.TROUPE_BACKOFF_BASE_MS, maxMs: e.TROUPE_BACKOFF_MAX_MS },
+    reconcileIntervalMs: e.TROUPE_RECONCILE_INTERVAL_MS,
+    reconcileGraceMs: e.TROUPE_RECONCILE_GRACE_MS,
+    shutdownGraceMs: e.TROUPE_SHUTDOWN_GRACE_MS,
+    duplicateWindowMs: e.TROUPE_DUPLICATE_WINDOW_MS,
+    maxJobMessages: e.TROUPE_MAX_JOB_MESSAGES,
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * The HTTP API (Hono): one web-standard app, served by the runtime seam.
+ * Errors are JSON `{"error":{"code","message"}}` with the right status, mapped
+ * in one `onError`.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { Store } from "../adapters/postgres/store.ts";
+import type { Bus } from "../bus/bus.ts";
+import { BusFullError } from "../bus/bus.ts";
+import { ErrorCode, PermanentError, TroupeError, ValidationError } from "../machines/errors.ts";
+import { JobStatus } from "../machines/job-status.ts";
+import { eventToJson, type JobService, jobToJson, type SubmitRequest } from "./job-service.ts";
+import type { Logger } from "./logger.ts";
+
+export interface GatewayOptions {
+  jobs: JobService;
+  store: Store;
+  bus: Bus;
+  logger: Logger;
+  maxBodyBytes: number;
+  /** Extra facts for /status (version, worker counts). */
+  status?: () => Record<string, unknown>;
+}
+
+const STATUS_BY_CODE: Record<string, ContentfulStatusCode> = {
+  [ErrorCode.validation]: 422,
+  [ErrorCode.unknownKind]: 404,
+  [ErrorCode.notFound]: 404,
+  [ErrorCode.conflict]: 409,
+  [ErrorCode.tooLarge]: 413,
+  BUS_FULL: 503,
+  BAD_REQUEST: 400,
+};
+
+function httpError(code: string, message: string): TroupeError {
+  return new TroupeError(message, { code });
+}
+
+async function readJson(request: Request): Promise<unknown> {
+  const text = await request.text();
+  if (text.trim() === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw httpError("BAD_REQUEST", `Malformed JSON body: ${(error as Error).message}`);
+  }
+}
+
+function asSubmit(body: unknown): SubmitRequest {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new ValidationError('Body must be a JSON object like {"kind":"noop","payload":{}}', { field: "body" });
+  }
+  const b = body as Record<string, unknown>;
+  const allowed = new Set(["kind", "id", "payload", "maxAttempts", "timeoutMs", "runAt", "org"]);
+  for (const key of Object.keys(b)) {
+    if (!allowed.has(key)) throw new ValidationError(`Unknown field "${key}": put the job's input under "payload"`, { field: key });
+  }
+  if (typeof b.kind !== "string") throw new ValidationError('Field "kind" is required and must be a string', { field: "kind" });
+  const request: SubmitRequest = { kind: b.kind };
+  if (b.id !== undefined) {
+    if (typeof b.id !== "string") throw new ValidationError('Field "id" must be a string', { field: "id" });
+    request.id = b.id;
+  }
+  if (b.payload !== undefined) request.payload = b.payload;
+  for (const field of ["maxAttempts", "timeoutMs"] as const) {
+    const value = b[field];
+    if (value === undefined) continue;
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+      throw new ValidationError(`Field "${field}" must be a positive integer`, { field });
+    }
+    request[field] = value;
+  }
+  if (b.runAt !== undefined) {
+    if (typeof b.runAt !== "string") throw new ValidationError('Field "runAt" must be an ISO 8601 date string', { field: "runAt" });
+    request.runAt = b.runAt;
+  }
+  if (b.org !== undefined) {
+    if (typeof b.org !== "string") throw new ValidationError('Field "org" must be a string', { field: "org" });
+    request.org = b.org;
+  }
+  return request;
+}
+
+/** Builds the Hono app. */
+export function createGateway(options: GatewayOptions): Hono {
+  const { jobs, store, bus, logger } = options;
+  const app = new Hono();
+  const startedAt = Date.now();
+
+  app.onError((error, c) => {
+    if (error instanceof TroupeError) {
+      const status = STATUS_BY_CODE[error.code] ?? (error instanceof PermanentError ? 400 : 500);
+      if (status >= 500) logger.warn({ err: error }, "Request failed");
+      return c.json({ error: { code: error.code, message: error.message } }, status);
+    }
+    logger.error({ err: error }, "Unexpected error in a request");
+    return c.json({ error: { code: "INTERNAL", message: "Internal error" } }, 500);
+  });
+  app.notFound((c) => c.json({ error: { code: ErrorCode.notFound, message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
+
+  const limit = bodyLimit({
+    maxSize: options.maxBodyBytes,
+    onError: (c) =>
+      c.json({ error: { code: ErrorCode.tooLarge, message: `Body exceeds the limit of ${options.maxBodyBytes} bytes` } }, 413),
+  });
+
+  const respondSubmitted = async (request: SubmitRequest) => {
+    try {
+      const result = await jobs.submit(request);
+      return {
+        status: (result.duplicate ? 200 : 202) as 200 | 202,
+        body: { id: result.id, duplicate: result.duplicate, job: result.job ? jobToJson(result.job) : null },
+      };
+    } catch (error) {
+      if (error instanceof BusFullError) throw httpError("BUS_FULL", "The job queue is full; try again later");
+      throw error;
+    }
+  };
+
+  app.post("/jobs", limit, async (c) => {
+    const request = asSubmit(await readJson(c.req.raw));
+    const idempotencyKey = c.req.header("Idempotency-Key");
+    if (idempotencyKey && request.id === undefined) request.id = idempotencyKey;
+    const { status, body } = await respondSubmitted(request);
+    return c.json(body, status);
+  });
+
+  app.post("/jobs/:kind{[A-Za-z0-9_.-]+}", limit, async (c) => {
+    const kind = c.req.param("kind");
+    const request: SubmitRequest = { kind, payload: await readJson(c.req.raw) };
+    const idempotencyKey = c.req.header("Idempotency-Key");
+    if (idempotencyKey) request.id = idempotencyKey;
+    const { status, body } = await respondSubmitted(request);
+    return c.json(body, status);
+  });
+
+  app.get("/jobs", async (c) => {
+    const status = c.req.query("status");
+    if (status !== undefined && !(status in JobStatus)) {
+      throw new ValidationError(`Invalid status "${status}": use one of ${Object.keys(JobStatus).join(", ")}`, { field: "status" });
+    }
+    const limitParam = c.req.query("limit");
+    const page = await jobs.list({
+      ...(status ? { status: status as JobStatus } : {}),
+      ...(c.req.query("kind") ? { kind: c.req.query("kind") as string } : {}),
+      ...(limitParam ? { limit: Math.max(1, Math.min(1000, Number(limitParam) || 50)) } : {}),
+      ...(c.req.query("cursor") ? { cursor: c.req.query("cursor") as string } : {}),
+    });
+    return c.json({ jobs: page.jobs.map(jobToJson), nextCursor: page.nextCursor ?? null });
+  });
+
+  app.get("/jobs/:id", async (c) => c.json(jobToJson(await jobs.get(c.req.param("id")))));
+
+  app.get("/jobs/:id/history", async (c) => {
+    const events = await jobs.events(c.req.param("id"));
+    return c.json({ events: events.map(eventToJson) });
+  });
+
+  app.post("/jobs/:id/cancel", async (c) => c.json(jobToJson(await jobs.cancel(c.req.param("id"), "api"))));
+
+  app.get("/healthz", (c) => c.json({ ok: true }));
+
+  app.get("/readyz", async (c) => {
+    const database = await store.ping().catch(() => false);
+    const busUp = bus.isConnected();
+    return c.json({ ok: database && busUp, database, bus: busUp }, database && busUp ? 200 : 503);
+  });
+
+  app.get("/status", async (c) => {
+    const counts = await store.countByStatus().catch(() => undefined);
+    return c.json({
+      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+      kinds: jobs.kinds.names(),
+      jobs: counts ?? null,
+      ...(options.status?.() ?? {}),
+    });
+  });
+
+  return app;
+}

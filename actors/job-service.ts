@@ -1,0 +1,163 @@
+/**
+ * What a user can do with jobs, independent of how they ask (HTTP or CLI with
+ * direct access): submit, read, list, cancel. A submission is validated against
+ * its kind's schema, published with its id as msg id, then admitted to
+ * PostgreSQL so it can be read at once (the worker would admit it anyway).
+ *
+ * @module
+ */
+import type { Bus } from "../bus/bus.ts";
+import type { JobEventRow, JobRow, ListOptions, Store } from "../adapters/postgres/store.ts";
+import type { KindRegistry } from "./kind-registry.ts";
+import type { OutboxPublisher } from "./outbox-publisher.ts";
+import type { Logger } from "./logger.ts";
+import { encodeEnvelope } from "../bus/envelope.ts";
+import { validateJobId } from "../bus/subjects.ts";
+import { ErrorCode, TroupeError, ValidationError } from "../machines/errors.ts";
+import { isFinalStatus } from "../machines/job-status.ts";
+
+/** A submission. */
+export interface SubmitRequest {
+  kind: string;
+  id?: string;
+  payload?: unknown;
+  maxAttempts?: number;
+  timeoutMs?: number;
+  runAt?: string;
+  org?: string;
+  /** Who asked (for the audit trail). */
+  actor?: string;
+}
+
+/** What a submission gave. */
+export interface SubmitResult {
+  id: string;
+  /** True when a job with this id already existed: nothing new was started. */
+  duplicate: boolean;
+  job: JobRow | undefined;
+}
+
+export class NotFoundError extends TroupeError {
+  override name = "NotFoundError";
+  constructor(message: string) {
+    super(message, { code: ErrorCode.notFound });
+  }
+}
+
+export class JobService {
+  #bus: Bus;
+  #store: Store;
+  #kinds: KindRegistry;
+  #outbox: OutboxPublisher;
+  #log: Logger;
+  #defaults: { maxAttempts: number };
+
+  constructor(options: { bus: Bus; store: Store; kinds: KindRegistry; outbox: OutboxPublisher; logger: Logger; maxAttempts: number }) {
+    this.#bus = options.bus;
+    this.#store = options.store;
+    this.#kinds = options.kinds;
+    this.#outbox = options.outbox;
+    this.#log = options.logger;
+    this.#defaults = { maxAttempts: options.maxAttempts };
+  }
+
+  get kinds(): KindRegistry {
+    return this.#kinds;
+  }
+
+  /** Validates, publishes, admits. Resubmitting an id is a no-op. */
+  async submit(request: SubmitRequest): Promise<SubmitResult> {
+    const definition = this.#kinds.require(request.kind);
+    const id = request.id === undefined ? crypto.randomUUID() : validateJobId(request.id);
+    const payload = request.payload ?? null;
+    this.#kinds.validate(request.kind, request.payload);
+    let runAt: Date | undefined;
+    if (request.runAt !== undefined) {
+      runAt = new Date(request.runAt);
+      if (Number.isNaN(runAt.getTime())) throw new ValidationError(`Invalid runAt "${request.runAt}": use an ISO 8601 date`, { field: "runAt" });
+    }
+    const existing = await this.#store.getJob(id);
+    if (existing) return { id, duplicate: true, job: existing };
+    const maxAttempts = request.maxAttempts ?? definition.maxAttempts ?? this.#defaults.maxAttempts;
+    const envelope = { id, payload, maxAttempts, ...optional({ timeoutMs: request.timeoutMs, runAt, org: request.org }) };
+    const ack = await this.#bus.publishJob(request.kind, encodeEnvelope(envelope), { msgId: id });
+    try {
+      const admitted = await this.#store.admit([{
+        id,
+        kind: request.kind,
+        payload,
+        maxAttempts,
+        timeoutMs: request.timeoutMs ?? null,
+        runAt: runAt ?? null,
+        org: request.org ?? null,
+        eventData: { source: "api", ...(request.actor ? { actor: request.actor } : {}) },
+      }]);
+      this.#outbox.enqueue(admitted.events);
+      const job = await this.#store.getJob(id);
+      return { id, duplicate: ack.duplicate, job };
+    } catch (error) {
+      // Published: the worker admits it from the message. Say so, don't fail the request.
+      this.#log.warn({ err: error, jobId: id }, "Published a job but could not admit it yet; the worker will");
+      return { id, duplicate: ack.duplicate, job: undefined };
+    }
+  }
+
+  async get(id: string): Promise<JobRow> {
+    const job = await this.#store.getJob(validateJobId(id));
+    if (!job) throw new NotFoundError(`Job "${id}" not found`);
+    return job;
+  }
+
+  list(options: ListOptions): Promise<{ jobs: JobRow[]; nextCursor?: string }> {
+    return this.#store.listJobs(options);
+  }
+
+  async events(id: string, afterId?: number): Promise<JobEventRow[]> {
+    await this.get(id);
+    return this.#store.jobEvents(id, afterId === undefined ? {} : { afterId });
+  }
+
+  /** Cancels a job that is not final; a running handler is aborted at its next heartbeat. */
+  async cancel(id: string, actor?: string): Promise<JobRow> {
+    const job = await this.get(id);
+    if (isFinalStatus(job.status)) {
+      throw new TroupeError(`Cannot cancel job "${id}": it is already ${job.status}`, { code: ErrorCode.conflict });
+    }
+    const event = await this.#store.cancel(id, { reason: "cancelled by user", ...(actor ? { actor } : {}) });
+    if (!event) {
+      const now = await this.get(id);
+      throw new TroupeError(`Cannot cancel job "${id}": it is already ${now.status}`, { code: ErrorCode.conflict });
+    }
+    this.#outbox.enqueue([event]);
+    return this.get(id);
+  }
+}
+
+function optional<T extends Record<string, unknown>>(values: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [key, value] of Object.entries(values)) if (value !== undefined) (out as Record<string, unknown>)[key] = value;
+  return out;
+}
+
+/** The JSON shape of a job in the API and the CLI. */
+export function jobToJson(job: JobRow): Record<string, unknown> {
+  return {
+    id: job.id,
+    kind: job.kind,
+    status: job.status,
+    attempts: job.attempts,
+    maxAttempts: job.maxAttempts,
+    payload: job.payload,
+    result: job.result,
+    lastError: job.lastError,
+    org: job.org,
+    runAt: job.runAt.toISOString(),
+    createdAt: job.createdAt.toISOString(),
+    updatedAt: job.updatedAt.toISOString(),
+  };
+}
+
+/** The JSON shape of an audit row. */
+export function eventToJson(event: JobEventRow): Record<string, unknown> {
+  return { id: event.id, jobId: event.jobId, status: event.status, at: event.at.toISOString(), data: event.data };
+}

@@ -1,0 +1,101 @@
+/**
+ * How the CLI reaches jobs: directly (NATS_URL set: bus and database) or through
+ * the HTTP API at TROUPE_URL with TROUPE_TOKEN as bearer token. Both give the same
+ * JSON shapes.
+ *
+ * @module
+ */
+import { ErrorCode, TroupeError } from "../machines/errors.ts";
+import { eventToJson, type JobService, jobToJson, type SubmitRequest } from "./job-service.ts";
+import type { JobStatus } from "../machines/job-status.ts";
+
+export type JobJson = Record<string, unknown> & { id: string; status: string; kind: string };
+export type EventJson = { id: number; jobId: string; status: string; at: string; data: Record<string, unknown> };
+
+export interface JobsClient {
+  submit(request: SubmitRequest): Promise<{ id: string; duplicate: boolean; job: JobJson | null }>;
+  get(id: string): Promise<JobJson>;
+  list(options: { status?: string; kind?: string; limit?: number; cursor?: string }): Promise<{ jobs: JobJson[]; nextCursor: string | null }>;
+  history(id: string): Promise<EventJson[]>;
+  cancel(id: string): Promise<JobJson>;
+}
+
+/** A client over a local {@link JobService}. */
+export function directClient(jobs: JobService): JobsClient {
+  return {
+    async submit(request) {
+      const result = await jobs.submit(request);
+      return { id: result.id, duplicate: result.duplicate, job: result.job ? (jobToJson(result.job) as JobJson) : null };
+    },
+    async get(id) {
+      return jobToJson(await jobs.get(id)) as JobJson;
+    },
+    async list(options) {
+      const page = await jobs.list({
+        ...(options.status ? { status: options.status as JobStatus } : {}),
+        ...(options.kind ? { kind: options.kind } : {}),
+        ...(options.limit ? { limit: options.limit } : {}),
+        ...(options.cursor ? { cursor: options.cursor } : {}),
+      });
+      return { jobs: page.jobs.map((j) => jobToJson(j) as JobJson), nextCursor: page.nextCursor ?? null };
+    },
+    async history(id) {
+      return (await jobs.events(id)).map((e) => eventToJson(e) as EventJson);
+    },
+    async cancel(id) {
+      return jobToJson(await jobs.cancel(id, "cli")) as JobJson;
+    },
+  };
+}
+
+/** An error answered by the HTTP API. */
+export class ApiError extends TroupeError {
+  override name = "ApiError";
+  readonly status: number;
+  constructor(status: number, code: string, message: string) {
+    super(message, { code });
+    this.status = status;
+  }
+}
+
+/** A client over the HTTP API. */
+export function httpClient(baseUrl: string, token: string | undefined): JobsClient {
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (token) headers.authorization = `Bearer ${token}`;
+    let response: Response;
+    try {
+      response = await fetch(new URL(path, baseUrl), { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    } catch (error) {
+      throw new TroupeError(`Cannot reach the Troupe API at ${new URL(baseUrl).origin}: ${(error as Error).message} (is "troupe start" running? set TROUPE_URL or NATS_URL)`, {
+        code: ErrorCode.unavailable,
+        cause: error,
+      });
+    }
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      throw new ApiError(response.status, "BAD_RESPONSE", `Unexpected response (${response.status}) from the Troupe API`);
+    }
+    if (!response.ok) {
+      const err = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
+      throw new ApiError(response.status, err?.code ?? `HTTP_${response.status}`, err?.message ?? `HTTP ${response.status}`);
+    }
+    return json as T;
+  };
+  const enc = encodeURIComponent;
+  return {
+    submit: (request) => call("POST", "/jobs", request),
+    get: (id) => call("GET", `/jobs/${enc(id)}`),
+    list: (options) => {
+      const query = new URLSearchParams();
+      for (const [key, value] of Object.entries(options)) if (value !== undefined) query.set(key, String(value));
+      return call("GET", `/jobs?${query}`);
+    },
+    history: async (id) => (await call<{ events: EventJson[] }>("GET", `/jobs/${enc(id)}/history`)).events,
+    cancel: (id) => call("POST", `/jobs/${enc(id)}/cancel`),
+  };
+}

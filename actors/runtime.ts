@@ -1,0 +1,106 @@
+/**
+ * The runtime seam: serving HTTP, signals, environment, arguments and exit. The
+ * only module that touches `Deno.*` or `process.*`.
+ *
+ * @module
+ */
+import process from "node:process";
+
+// deno-lint-ignore no-explicit-any
+const deno = (globalThis as any).Deno as
+  | {
+    serve(options: { port: number; hostname: string; onListen?: (addr: { port: number }) => void; signal?: AbortSignal }, handler: (r: Request) => Response | Promise<Response>): { finished: Promise<void>; addr: { port: number } };
+    version: { deno: string };
+  }
+  | undefined;
+
+/** Which runtime runs us. */
+export const runtimeName: string = deno ? `deno ${deno.version.deno}` : `node ${process.versions.node}`;
+
+/** A listening HTTP server. */
+export interface HttpServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Serves `fetch` on `hostname:port` (port 0: any free port). */
+export async function serve(fetch: (request: Request) => Response | Promise<Response>, options: { port: number; hostname: string }): Promise<HttpServer> {
+  if (deno) {
+    const controller = new AbortController();
+    let resolvePort: (port: number) => void;
+    const listening = new Promise<number>((resolve) => (resolvePort = resolve));
+    const server = deno.serve({
+      port: options.port,
+      hostname: options.hostname,
+      signal: controller.signal,
+      onListen: (addr) => resolvePort(addr.port),
+    }, fetch);
+    const port = await listening;
+    return { port, close: async () => { controller.abort(); await server.finished; } };
+  }
+  const { serve: nodeServe } = await import("@hono/node-server");
+  return await new Promise<HttpServer>((resolve, reject) => {
+    const server = nodeServe({ fetch, port: options.port, hostname: options.hostname }, (info) => {
+      resolve({
+        port: info.port,
+        close: () => new Promise<void>((done) => {
+          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+          server.close(() => done());
+        }),
+      });
+    });
+    server.on("error", reject);
+  });
+}
+
+/** Runs `handler` once on the first SIGTERM or SIGINT; a second one exits at once. */
+export function onShutdownSignal(handler: (signal: string) => void): () => void {
+  let seen = false;
+  const listener = (signal: string) => {
+    if (seen) process.exit(130);
+    seen = true;
+    handler(signal);
+  };
+  const term = () => listener("SIGTERM");
+  const int = () => listener("SIGINT");
+  process.on("SIGTERM", term);
+  process.on("SIGINT", int);
+  return () => {
+    process.off("SIGTERM", term);
+    process.off("SIGINT", int);
+  };
+}
+
+/** The environment as a plain object. */
+export function environment(): Record<string, string | undefined> {
+  return { ...process.env };
+}
+
+/** Command-line arguments after the script. */
+export function args(): string[] {
+  return process.argv.slice(2);
+}
+
+export function exit(code: number): never {
+  process.exit(code);
+}
+
+export function setExitCode(code: number): void {
+  process.exitCode = code;
+}
+
+export function writeOut(text: string): void {
+  process.stdout.write(text);
+}
+
+export function writeErr(text: string): void {
+  process.stderr.write(text);
+}
+
+/** The host name, for worker ids. */
+export async function hostName(): Promise<string> {
+  const os = await import("node:os");
+  return os.hostname();
+}
+
+export const pid: number = process.pid;

@@ -1,0 +1,144 @@
+/**
+ * System wiring: builds the bus, the store, the kinds and the actors from the
+ * configuration, and stops them in order (stop pulling, finish or release
+ * in-flight jobs, flush the outbox, close connections).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { Bus } from "../bus/bus.ts";
+import type { Store } from "../adapters/postgres/store.ts";
+import { createMemoryBus, createNatsBus } from "../bus/mod.ts";
+import { createPgliteStore, createPostgresStore } from "../adapters/postgres/mod.ts";
+import { noopKind } from "../adapters/noop/mod.ts";
+import type { JobKind } from "../machines/job-kind.ts";
+import type { Config } from "./config.ts";
+import { KindRegistry } from "./kind-registry.ts";
+import type { Logger } from "./logger.ts";
+import { OutboxPublisher } from "./outbox-publisher.ts";
+import { JobService } from "./job-service.ts";
+import { Worker } from "./worker.ts";
+import { Reconciler } from "./reconciler.ts";
+import { createGateway } from "./gateway.ts";
+import { type HttpServer, hostName, pid, runtimeName, serve } from "./runtime.ts";
+
+/** The kinds every Troupe process knows. */
+export function builtinKinds(): JobKind[] {
+  return [noopKind as unknown as JobKind];
+}
+
+/** Connections and services shared by every role. */
+export interface Core {
+  config: Config;
+  logger: Logger;
+  bus: Bus;
+  store: Store;
+  kinds: KindRegistry;
+  outbox: OutboxPublisher;
+  jobs: JobService;
+  close(): Promise<void>;
+}
+
+/** Opens the store (migrating it) and the bus (creating streams). */
+export async function openCore(config: Config, options: { logger: Logger; kinds?: JobKind[]; migrate?: boolean }): Promise<Core> {
+  const { logger } = options;
+  const store = config.databaseUrl
+    ? await createPostgresStore({ url: config.databaseUrl })
+    : await createPgliteStore({ dataDir: join(config.dataDir, "pgdata") });
+  try {
+    if (options.migrate !== false) {
+      const applied = await store.migrate();
+      if (applied.length > 0) logger.info({ versions: applied }, "Applied database migrations");
+    }
+    const busOptions = {
+      namespace: config.namespace,
+      ackWaitMs: config.ackWaitMs,
+      duplicateWindowMs: config.duplicateWindowMs,
+      maxJobMessages: config.maxJobMessages,
+    };
+    const bus = config.natsUrl
+      ? await createNatsBus({ ...busOptions, servers: config.natsUrl.split(","), name: "troupe", ...config.nats })
+      : createMemoryBus(busOptions);
+    await bus.init();
+    const kinds = new KindRegistry(options.kinds ?? builtinKinds());
+    const outbox = new OutboxPublisher({ bus, store, logger });
+    const jobs = new JobService({ bus, store, kinds, outbox, logger, maxAttempts: config.maxAttempts });
+    return {
+      config, logger, bus, store, kinds, outbox, jobs,
+      async close() {
+        await outbox.close();
+        await bus.close();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+}
+
+/** Which actors a process runs. */
+export interface Roles {
+  worker?: boolean;
+  gateway?: boolean;
+  reconciler?: boolean;
+}
+
+/** A running Troupe process. */
+export interface RunningSystem {
+  core: Core;
+  worker: Worker | undefined;
+  reconciler: Reconciler | undefined;
+  server: HttpServer | undefined;
+  stop(): Promise<void>;
+}
+
+/** Starts the actors of `roles` on an open core. */
+export async function startSystem(core: Core, roles: Roles): Promise<RunningSystem> {
+  const { config, logger, bus, store, kinds, outbox } = core;
+  let worker: Worker | undefined;
+  let reconciler: Reconciler | undefined;
+  let server: HttpServer | undefined;
+  if (roles.worker) {
+    worker = new Worker({
+      bus, store, kinds, outbox, logger,
+      workerId: `${await hostName()}:${pid}:${crypto.randomUUID().slice(0, 8)}`,
+      concurrency: config.concurrency,
+      batchSize: config.batchSize,
+      leaseMs: config.leaseMs,
+      maxPayloadBytes: config.maxPayloadBytes,
+      maxAttempts: config.maxAttempts,
+      backoff: config.backoff,
+    });
+    worker.start();
+    logger.info({ workerId: worker.id, kinds: kinds.names(), concurrency: config.concurrency }, "Worker started");
+  }
+  if (roles.reconciler) {
+    reconciler = new Reconciler({
+      bus, store, outbox, logger, intervalMs: config.reconcileIntervalMs, graceMs: config.reconcileGraceMs,
+    });
+    reconciler.start();
+  }
+  if (roles.gateway) {
+    const app = createGateway({
+      jobs: core.jobs, store, bus, logger, maxBodyBytes: config.maxPayloadBytes,
+      status: () => ({
+        runtime: runtimeName,
+        bus: config.natsUrl ? "nats" : "memory",
+        database: config.databaseUrl ? "postgres" : "pglite",
+        worker: worker ? { id: worker.id, inFlight: worker.inFlight, ...worker.stats } : null,
+      }),
+    });
+    server = await serve(app.fetch, { port: config.port, hostname: config.host });
+    logger.info({ port: server.port, host: config.host }, `HTTP API listening on http://${config.host}:${server.port}`);
+  }
+  return {
+    core, worker, reconciler, server,
+    async stop() {
+      await server?.close();
+      await reconciler?.stop();
+      await worker?.stop({ graceMs: config.shutdownGraceMs });
+      await core.close();
+    },
+  };
+}

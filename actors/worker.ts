@@ -1,0 +1,652 @@
+/**
+ * The worker: pulls job messages in batches, admits and locks them in PostgreSQL,
+ * runs each job's machine and handler, commits every transition (guarded by the
+ * lease's fencing token), then acks. PostgreSQL is the truth; the bus is the
+ * doorbell.
+ *
+ * Per batch: one admit statement, one lock statement, one commit of the
+ * `locked`/`running` transitions; handlers run concurrently; their outcomes are
+ * committed in batches too. Each job keeps its own machine snapshot and audit rows.
+ *
+ * @module
+ */
+import type { Bus, JobDelivery } from "../bus/bus.ts";
+import type { JobRow, NewJob, Store, TransitionWrite } from "../adapters/postgres/store.ts";
+import type { JobStatus } from "../machines/job-status.ts";
+import type { JobOutcome } from "../machines/job-kind.ts";
+import { encodeEnvelope, type ParsedJobMessage, parseJobMessage } from "../bus/envelope.ts";
+import { ErrorCode, type JobErrorInfo, toJobErrorInfo } from "../machines/errors.ts";
+import {
+  applyJobEvent,
+  createJobSnapshot,
+  type JobEvent,
+  type JobSnapshot,
+  persistJob,
+  type PersistedJob,
+  restoreJob,
+} from "../machines/job-machine.ts";
+import type { KindRegistry } from "./kind-registry.ts";
+import type { Logger } from "./logger.ts";
+import type { OutboxPublisher } from "./outbox-publisher.ts";
+
+/** Options of {@link Worker}. */
+export interface WorkerOptions {
+  bus: Bus;
+  store: Store;
+  kinds: KindRegistry;
+  outbox: OutboxPublisher;
+  logger: Logger;
+  /** Unique per process. */
+  workerId: string;
+  /** Most jobs in flight at once. Default 256. */
+  concurrency?: number;
+  /** Most messages pulled at once. Default 256. */
+  batchSize?: number;
+  /** Lease length. Default 30,000 ms. */
+  leaseMs?: number;
+  /** Heartbeat period. Default leaseMs / 3. */
+  heartbeatMs?: number;
+  /** Largest message body. Default 256 KiB. */
+  maxPayloadBytes?: number;
+  /** Default attempts when neither job nor kind says. Default 3. */
+  maxAttempts?: number;
+  /** Default per-attempt time limit. Default 1 hour. */
+  timeoutMs?: number;
+  /** Backoff of retries. */
+  backoff?: { baseMs: number; maxMs: number };
+  /** A message delivered more often than this fails its job. Default 50. */
+  maxDeliveries?: number;
+  /** Randomness for backoff jitter (injected for tests). */
+  random?: () => number;
+}
+
+/** A running job. */
+interface InFlight {
+  id: string;
+  kind: string;
+  delivery: JobDelivery;
+  leaseVersion: number;
+  snapshot: JobSnapshot;
+  controller: AbortController;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  /** Set when the lease is lost or released: its outcome is not committed. */
+  abandoned: boolean;
+  startedAt: number;
+}
+
+interface Completion {
+  job: InFlight;
+  write: TransitionWrite;
+  status: JobStatus;
+}
+
+/** Counters, for /status, metrics and tests. */
+export interface WorkerStats {
+  received: number;
+  started: number;
+  succeeded: number;
+  failed: number;
+  retried: number;
+  duplicates: number;
+  rejected: number;
+  fenced: number;
+  deferred: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class Worker {
+  readonly id: string;
+  readonly stats: WorkerStats = {
+    received: 0, started: 0, succeeded: 0, failed: 0, retried: 0, duplicates: 0, rejected: 0, fenced: 0, deferred: 0,
+  };
+  #o: Required<Omit<WorkerOptions, "heartbeatMs">> & { heartbeatMs: number };
+  #slotsUsed = 0;
+  #running = new Map<string, InFlight>();
+  #runningByKind = new Map<string, number>();
+  #completions: Completion[] = [];
+  #completionTimer: ReturnType<typeof setTimeout> | undefined;
+  #committing: Promise<void> | undefined;
+  #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  #pullAbort = new AbortController();
+  #loop: Promise<void> | undefined;
+  #stopping = false;
+  #slotWaiters: (() => void)[] = [];
+  #batches = new Set<Promise<void>>();
+
+  constructor(options: WorkerOptions) {
+    const leaseMs = options.leaseMs ?? 30_000;
+    this.#o = {
+      concurrency: 256,
+      batchSize: 256,
+      leaseMs,
+      maxPayloadBytes: 256 * 1024,
+      maxAttempts: 3,
+      timeoutMs: 3_600_000,
+      backoff: { baseMs: 1000, maxMs: 300_000 },
+      maxDeliveries: 50,
+      random: Math.random,
+      ...options,
+      heartbeatMs: options.heartbeatMs ?? Math.max(50, Math.floor(leaseMs / 3)),
+    };
+    this.id = options.workerId;
+  }
+
+  /** Jobs this worker runs now. */
+  get inFlight(): number {
+    return this.#running.size;
+  }
+
+  /** Starts pulling. */
+  start(): void {
+    if (this.#loop) return;
+    this.#heartbeatTimer = setInterval(() => void this.#heartbeat(), this.#o.heartbeatMs);
+    this.#loop = this.#pullLoop();
+  }
+
+  async #pullLoop(): Promise<void> {
+    let failures = 0;
+    while (!this.#stopping) {
+      const free = this.#o.concurrency - this.#slotsUsed;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
+        continue;
+      }
+      let deliveries: JobDelivery[];
+      try {
+        deliveries = await this.#o.bus.pullJobs({
+          max: Math.min(this.#o.batchSize, free),
+          expiresMs: 1000,
+          signal: this.#pullAbort.signal,
+        });
+        failures = 0;
+      } catch (error) {
+        if (this.#stopping) break;
+        failures++;
+        this.#o.logger.warn({ err: error, failures }, "Cannot pull jobs; retrying");
+        await sleep(Math.min(2000, 100 * 2 ** Math.min(failures, 5)));
+        continue;
+      }
+      if (deliveries.length === 0) continue;
+      if (this.#stopping) {
+        await Promise.allSettled(deliveries.map((d) => d.nak(0)));
+        break;
+      }
+      this.#slotsUsed += deliveries.length;
+      this.stats.received += deliveries.length;
+      const batch = this.#processBatch(deliveries).catch((error) => {
+        this.#o.logger.error({ err: error }, "Batch failed unexpectedly; its messages will be redelivered");
+      });
+      this.#batches.add(batch);
+      void batch.finally(() => this.#batches.delete(batch));
+    }
+  }
+
+  #releaseSlots(count: number): void {
+    this.#slotsUsed -= count;
+    const waiters = this.#slotWaiters.splice(0, this.#slotWaiters.length);
+    for (const wake of waiters) wake();
+  }
+
+  /** Settles a delivery that will not run here. */
+  async #settle(delivery: JobDelivery, how: "ack" | "term" | { nakMs: number }, reason?: string): Promise<void> {
+    try {
+      if (how === "ack") await delivery.ack();
+      else if (how === "term") await delivery.term(reason);
+      else await delivery.nak(how.nakMs);
+    } catch (error) {
+      this.#o.logger.warn({ err: error, seq: delivery.seq }, "Cannot settle a job message; it will be redelivered");
+    } finally {
+      this.#releaseSlots(1);
+    }
+  }
+
+  async #processBatch(deliveries: JobDelivery[]): Promise<void> {
+    const { bus, store, kinds, logger } = this.#o;
+    // 1. Parse; a message without a usable id can never be a job: record, terminate.
+    const byId = new Map<string, { delivery: JobDelivery; parsed: ParsedJobMessage }>();
+    const newJobs: NewJob[] = [];
+    for (const delivery of deliveries) {
+      const parsed = parseJobMessage(
+        { kind: bus.subjects.kindOf(delivery.subject), data: delivery.data, headers: delivery.headers, seq: delivery.seq },
+        { maxPayloadBytes: this.#o.maxPayloadBytes },
+      );
+      const id = parsed.ok ? parsed.envelope.id : parsed.id;
+      if (id === undefined) {
+        this.stats.rejected++;
+        const reason = parsed.ok ? "no id" : `${parsed.code}: ${parsed.message}`;
+        logger.warn({ subject: delivery.subject, seq: delivery.seq, reason }, "Rejected a job message without a usable id");
+        await store.recordRejected({ subject: delivery.subject, reason, seq: delivery.seq, headers: delivery.headers })
+          .catch((error) => logger.error({ err: error }, "Cannot record a rejected message"));
+        await this.#settle(delivery, "term", reason);
+        continue;
+      }
+      if (byId.has(id)) {
+        // The same job twice in one batch (a republish): the first delivery does the work.
+        this.stats.duplicates++;
+        await this.#settle(delivery, "ack");
+        continue;
+      }
+      byId.set(id, { delivery, parsed });
+      newJobs.push(this.#newJob(id, parsed, delivery));
+    }
+    if (byId.size === 0) return;
+
+    // 2. Admit: insert what is new (born failed when the message is bad).
+    let admitted: Set<string>;
+    try {
+      const result = await store.admit(newJobs);
+      this.#o.outbox.enqueue(result.events);
+      admitted = new Set(result.inserted);
+    } catch (error) {
+      logger.warn({ err: error, count: byId.size }, "Cannot admit jobs; their messages will be redelivered");
+      await Promise.all([...byId.values()].map(({ delivery }) => this.#settle(delivery, { nakMs: 1000 })));
+      return;
+    }
+    const toLock: string[] = [];
+    for (const [id, { delivery, parsed }] of byId) {
+      if (!parsed.ok && admitted.has(id)) {
+        this.stats.failed++;
+        logger.info({ jobId: id, code: parsed.code }, `Job failed on arrival: ${parsed.message}`);
+        await this.#settle(delivery, "ack");
+        continue;
+      }
+      const kind = parsed.ok ? parsed.envelope.kind : (parsed.kind ?? "");
+      const limit = kinds.get(kind)?.concurrency;
+      if (limit !== undefined && (this.#runningByKind.get(kind) ?? 0) + countIn(toLock, kind, byId) >= limit) {
+        this.stats.deferred++;
+        await this.#settle(delivery, { nakMs: 250 });
+        continue;
+      }
+      toLock.push(id);
+    }
+    if (toLock.length === 0) return;
+
+    // 3. Lock with one conditional UPDATE.
+    let results;
+    try {
+      results = await store.lock(toLock.map((id) => ({ id, workerId: this.id, leaseMs: this.#o.leaseMs })));
+    } catch (error) {
+      logger.warn({ err: error, count: toLock.length }, "Cannot lock jobs; their messages will be redelivered");
+      await Promise.all(toLock.map((id) => this.#settle(byId.get(id)!.delivery, { nakMs: 1000 })));
+      return;
+    }
+    const writes: TransitionWrite[] = [];
+    const starting: { row: JobRow; write: TransitionWrite; snapshot: JobSnapshot; delivery: JobDelivery; payload: unknown }[] = [];
+    for (const result of results) {
+      const { delivery } = byId.get(result.id)!;
+      if (!result.locked) {
+        if (result.reason === "final") {
+          this.stats.duplicates++;
+          logger.debug({ jobId: result.id, status: result.status }, "Dropped a duplicate delivery of a finished job");
+          await this.#settle(delivery, "ack");
+        } else if (result.reason === "missing") {
+          await this.#settle(delivery, "term", "job missing");
+        } else {
+          this.stats.deferred++;
+          await this.#settle(delivery, { nakMs: Math.max(50, Math.min(result.retryInMs ?? 1000, 60_000) + 20) });
+        }
+        continue;
+      }
+      const plan = this.#planStart(result.job, result.previousStatus, delivery);
+      writes.push(plan.write);
+      if (plan.write.status === "running") starting.push({ ...plan, row: result.job, delivery });
+    }
+    if (writes.length === 0) return;
+
+    // 4. Commit locked/running (or failed), then start handlers.
+    let accepted: Set<string>;
+    try {
+      const committed = await store.commit(writes);
+      this.#o.outbox.enqueue(committed.events);
+      accepted = new Set(committed.accepted);
+    } catch (error) {
+      logger.warn({ err: error, count: writes.length }, "Cannot commit locks; their messages will be redelivered");
+      await Promise.all(writes.map((w) => this.#settle(byId.get(w.id)!.delivery, { nakMs: 1000 })));
+      return;
+    }
+    for (const write of writes) {
+      const { delivery } = byId.get(write.id)!;
+      if (!accepted.has(write.id)) {
+        this.stats.fenced++;
+        await this.#settle(delivery, { nakMs: 1000 });
+      } else if (write.status !== "running") {
+        this.stats.failed++;
+        await this.#settle(delivery, "ack");
+      }
+    }
+    for (const start of starting) {
+      if (accepted.has(start.row.id)) this.#run(start.row, start.write, start.snapshot, start.delivery, start.payload);
+    }
+  }
+
+  #newJob(id: string, parsed: ParsedJobMessage, delivery: JobDelivery): NewJob {
+    const eventData = { source: "bus", seq: delivery.seq };
+    if (!parsed.ok) {
+      return {
+        id,
+        kind: parsed.kind ?? "unknown",
+        payload: null,
+        maxAttempts: 1,
+        eventData,
+        failed: { error: { kind: "permanent", code: parsed.code, message: parsed.message } satisfies JobErrorInfo },
+      };
+    }
+    const { envelope } = parsed;
+    const kind = this.#o.kinds.get(envelope.kind);
+    const job: NewJob = {
+      id,
+      kind: envelope.kind,
+      payload: envelope.payload ?? null,
+      maxAttempts: envelope.maxAttempts ?? kind?.maxAttempts ?? this.#o.maxAttempts,
+      timeoutMs: envelope.timeoutMs ?? null,
+      runAt: envelope.runAt ?? null,
+      org: envelope.org ?? null,
+      eventData,
+    };
+    try {
+      this.#o.kinds.validate(envelope.kind, envelope.payload);
+    } catch (error) {
+      const info = toJobErrorInfo(error);
+      job.failed = { error: info };
+    }
+    return job;
+  }
+
+  /** Runs the machine from the stored state to `running` (or `failed`). */
+  #planStart(row: JobRow, previous: JobStatus, delivery: JobDelivery) {
+    let snapshot = row.snapshot
+      ? restoreJob(row.snapshot as PersistedJob)
+      : createJobSnapshot({ id: row.id, kind: row.kind, maxAttempts: row.maxAttempts, backoff: this.#o.backoff });
+    const events: TransitionWrite["events"] = [];
+    const step = (event: JobEvent, data: Record<string, unknown>) => {
+      const next = applyJobEvent(snapshot, event);
+      if (!next.changed) throw new Error(`Job "${row.id}": event "${event.type}" not accepted in state "${next.status}"`);
+      snapshot = next.snapshot;
+      events.push({ status: next.status, data });
+    };
+    const lease = { worker: this.id, leaseVersion: row.leaseVersion };
+    if (previous === "retry") step({ type: "backoff.elapsed" }, {});
+    if (previous === "locked" || previous === "running") {
+      step({ type: "job.takeover", workerId: this.id, leaseVersion: row.leaseVersion }, { ...lease, takeover: true });
+    } else {
+      step({ type: "job.lock", workerId: this.id, leaseVersion: row.leaseVersion }, lease);
+    }
+    let payload: unknown;
+    if (snapshot.value !== "failed") {
+      let rejection: JobErrorInfo | undefined;
+      try {
+        payload = this.#o.kinds.validate(row.kind, row.payload);
+      } catch (error) {
+        rejection = toJobErrorInfo(error);
+      }
+      if (!rejection && delivery.deliveryCount > this.#o.maxDeliveries) {
+        rejection = {
+          kind: "permanent",
+          code: "MAX_DELIVERIES",
+          message: `Message delivered ${delivery.deliveryCount} times without completing (limit ${this.#o.maxDeliveries})`,
+        };
+      }
+      if (rejection) step({ type: "job.reject", error: rejection }, { error: rejection });
+      else step({ type: "job.start" }, { attempt: snapshot.context.attempts + 1 });
+    }
+    const persisted = persistJob(snapshot);
+    const write: TransitionWrite = {
+      id: row.id,
+      leaseVersion: row.leaseVersion,
+      status: persisted.value,
+      snapshot: persisted,
+      attempts: persisted.context.attempts,
+      events,
+    };
+    if (persisted.value === "failed") {
+      write.lastError = persisted.context.lastError;
+      write.releaseLease = true;
+    }
+    return { write, snapshot, payload };
+  }
+
+  #run(row: JobRow, write: TransitionWrite, snapshot: JobSnapshot, delivery: JobDelivery, payload: unknown): void {
+    const definition = this.#o.kinds.require(row.kind);
+    const controller = new AbortController();
+    const timeoutMs = row.timeoutMs ?? definition.timeoutMs ?? this.#o.timeoutMs;
+    const job: InFlight = {
+      id: row.id,
+      kind: row.kind,
+      delivery,
+      leaseVersion: write.leaseVersion,
+      snapshot,
+      controller,
+      timer: undefined,
+      abandoned: false,
+      startedAt: Date.now(),
+    };
+    job.timer = setTimeout(() => {
+      controller.abort(new TimeoutSignalReason(timeoutMs));
+    }, timeoutMs);
+    this.#running.set(row.id, job);
+    this.#runningByKind.set(row.kind, (this.#runningByKind.get(row.kind) ?? 0) + 1);
+    this.stats.started++;
+    const attempt = snapshot.context.attempts;
+    let promise: Promise<JobOutcome | void>;
+    try {
+      promise = definition.run({
+        id: row.id, kind: row.kind, attempt, maxAttempts: row.maxAttempts, payload, org: row.org, signal: controller.signal,
+      });
+    } catch (error) {
+      promise = Promise.reject(error);
+    }
+    promise.then(
+      (outcome) => this.#complete(job, { ok: true, outcome: outcome ?? {} }),
+      (error) => this.#complete(job, { ok: false, error }),
+    );
+  }
+
+  #complete(job: InFlight, outcome: { ok: true; outcome: JobOutcome } | { ok: false; error: unknown }): void {
+    clearTimeout(job.timer);
+    if (job.abandoned) return;
+    const attempt = job.snapshot.context.attempts;
+    let event: JobEvent;
+    let data: Record<string, unknown>;
+    if (outcome.ok) {
+      event = { type: "job.succeed", result: outcome.outcome.result ?? null };
+      data = { attempt, ms: Date.now() - job.startedAt };
+    } else {
+      const reason = job.controller.signal.reason;
+      const error = reason instanceof TimeoutSignalReason
+        ? { kind: "transient" as const, code: ErrorCode.timeout, message: reason.message }
+        : toJobErrorInfo(outcome.error);
+      event = { type: "job.fail", error, jitter: this.#o.random() };
+      data = { attempt, error };
+    }
+    const next = applyJobEvent(job.snapshot, event);
+    job.snapshot = next.snapshot;
+    const persisted = persistJob(next.snapshot);
+    if (next.status === "retry") data.retryInMs = persisted.context.retryDelayMs ?? 0;
+    const write: TransitionWrite = {
+      id: job.id,
+      leaseVersion: job.leaseVersion,
+      status: next.status,
+      snapshot: persisted,
+      attempts: persisted.context.attempts,
+      releaseLease: true,
+      events: [{ status: next.status, data }],
+    };
+    if (next.status === "success") {
+      write.result = persisted.context.result ?? null;
+      write.lastError = null;
+      if (outcome.ok && outcome.outcome.refs?.length) write.refs = outcome.outcome.refs;
+    } else {
+      write.lastError = persisted.context.lastError;
+    }
+    if (next.status === "retry") write.runInMs = persisted.context.retryDelayMs ?? 0;
+    this.#completions.push({ job, write, status: next.status });
+    if (this.#completions.length >= this.#o.batchSize) void this.#flushCompletions();
+    else if (!this.#completionTimer) this.#completionTimer = setTimeout(() => void this.#flushCompletions(), 1);
+  }
+
+  async #flushCompletions(): Promise<void> {
+    if (this.#completionTimer) {
+      clearTimeout(this.#completionTimer);
+      this.#completionTimer = undefined;
+    }
+    while (this.#committing) await this.#committing;
+    if (this.#completions.length === 0) return;
+    const batch = this.#completions.splice(0, this.#completions.length);
+    this.#committing = this.#commitCompletions(batch).finally(() => {
+      this.#committing = undefined;
+    });
+    await this.#committing;
+    if (this.#completions.length > 0) await this.#flushCompletions();
+  }
+
+  /** Commits outcomes (retrying while the database is away), then republishes retries and acks. */
+  async #commitCompletions(batch: Completion[]): Promise<void> {
+    const { store, bus, logger } = this.#o;
+    let committed: Awaited<ReturnType<Store["commit"]>> | undefined;
+    for (let failures = 0; committed === undefined; failures++) {
+      const live = batch.filter((c) => !c.job.abandoned);
+      if (live.length === 0) return;
+      try {
+        committed = await store.commit(live.map((c) => c.write));
+      } catch (error) {
+        logger.warn({ err: error, count: live.length, failures }, "Cannot commit job outcomes; retrying");
+        await sleep(Math.min(2000, 50 * 2 ** Math.min(failures, 6)));
+      }
+    }
+    this.#o.outbox.enqueue(committed.events);
+    const accepted = new Set(committed.accepted);
+    const retries: Completion[] = [];
+    const settles: Promise<void>[] = [];
+    for (const completion of batch) {
+      const { job } = completion;
+      if (job.abandoned) continue;
+      this.#finish(job);
+      if (!accepted.has(job.id)) {
+        this.stats.fenced++;
+        logger.warn({ jobId: job.id, leaseVersion: job.leaseVersion }, "Outcome refused: the lease was taken or the job cancelled");
+        this.#releaseSlots(1);
+        continue;
+      }
+      if (completion.status === "success") this.stats.succeeded++;
+      else if (completion.status === "failed") this.stats.failed++;
+      else if (completion.status === "retry") {
+        this.stats.retried++;
+        retries.push(completion);
+        continue;
+      }
+      settles.push(this.#settle(job.delivery, "ack"));
+    }
+    // A retry is a new message with a new msg id, or the dedupe window would swallow it.
+    await Promise.all(retries.map(async ({ job, write }) => {
+      try {
+        await bus.publishJob(job.kind, encodeEnvelope({ id: job.id }), { msgId: `${job.id}:${write.attempts + 1}` });
+      } catch (error) {
+        logger.warn({ err: error, jobId: job.id }, "Cannot republish a retry; the reconciler will");
+      }
+      await this.#settle(job.delivery, "ack");
+    }));
+    await Promise.all(settles);
+  }
+
+  #finish(job: InFlight): void {
+    clearTimeout(job.timer);
+    if (this.#running.get(job.id) === job) this.#running.delete(job.id);
+    const left = (this.#runningByKind.get(job.kind) ?? 1) - 1;
+    if (left <= 0) this.#runningByKind.delete(job.kind);
+    else this.#runningByKind.set(job.kind, left);
+  }
+
+  /** Extends leases and ack deadlines of running jobs; aborts the ones whose lease is gone. */
+  async #heartbeat(): Promise<void> {
+    const jobs = [...this.#running.values()].filter((job) => !job.abandoned);
+    if (jobs.length === 0) return;
+    let held: Set<string>;
+    try {
+      held = new Set(await this.#o.store.heartbeat(jobs.map((j) => ({ id: j.id, leaseVersion: j.leaseVersion })), this.#o.leaseMs));
+    } catch (error) {
+      this.#o.logger.warn({ err: error }, "Cannot extend leases now");
+      return;
+    }
+    await Promise.all(jobs.map(async (job) => {
+      if (held.has(job.id)) {
+        await job.delivery.working().catch(() => {});
+        return;
+      }
+      if (job.abandoned) return;
+      job.abandoned = true;
+      job.controller.abort(new Error("Lease lost: the job was cancelled or taken over"));
+      this.#finish(job);
+      const current = await this.#o.store.getJob(job.id).catch(() => undefined);
+      this.#o.logger.info({ jobId: job.id, status: current?.status }, "Lease lost; stopped the job here");
+      if (current && (current.status === "cancelled" || current.status === "success" || current.status === "failed")) {
+        await this.#settle(job.delivery, "ack");
+      } else {
+        this.#releaseSlots(1);
+      }
+    }));
+  }
+
+  /**
+   * Stops pulling, lets running jobs finish within `graceMs`, then releases the
+   * rest (back to pending, message given back at once) and flushes the outbox.
+   */
+  async stop(options: { graceMs?: number } = {}): Promise<void> {
+    const graceMs = options.graceMs ?? 10_000;
+    this.#stopping = true;
+    this.#pullAbort.abort();
+    for (const wake of this.#slotWaiters.splice(0)) wake();
+    await this.#loop?.catch(() => {});
+    await Promise.allSettled([...this.#batches]);
+    const deadline = Date.now() + graceMs;
+    while (this.#running.size > 0 && Date.now() < deadline) await sleep(Math.min(50, graceMs));
+    await this.#flushCompletions();
+    const left = [...this.#running.values()].filter((job) => !job.abandoned);
+    if (left.length > 0) {
+      this.#o.logger.info({ count: left.length }, "Grace period over; releasing running jobs");
+      const writes: TransitionWrite[] = [];
+      for (const job of left) {
+        job.abandoned = true;
+        job.controller.abort(new Error("Worker shutting down"));
+        this.#finish(job);
+        const next = applyJobEvent(job.snapshot, { type: "job.release" });
+        const persisted = persistJob(next.snapshot);
+        writes.push({
+          id: job.id,
+          leaseVersion: job.leaseVersion,
+          status: next.status,
+          snapshot: persisted,
+          attempts: persisted.context.attempts,
+          releaseLease: true,
+          events: [{ status: next.status, data: { released: true, worker: this.id } }],
+        });
+      }
+      try {
+        const committed = await this.#o.store.commit(writes);
+        this.#o.outbox.enqueue(committed.events);
+      } catch (error) {
+        this.#o.logger.warn({ err: error }, "Cannot release jobs; their leases will expire instead");
+      }
+      await Promise.all(left.map((job) => this.#settle(job.delivery, { nakMs: 0 })));
+    }
+    clearInterval(this.#heartbeatTimer);
+    await this.#o.outbox.flush();
+  }
+}
+
+/** The abort reason of a timed-out attempt. */
+class TimeoutSignalReason extends Error {
+  override name = "TimeoutError";
+  constructor(ms: number) {
+    super(`Attempt timed out after ${ms} ms`);
+  }
+}
+
+function countIn(ids: string[], kind: string, byId: Map<string, { parsed: ParsedJobMessage }>): number {
+  let count = 0;
+  for (const id of ids) {
+    const parsed = byId.get(id)?.parsed;
+    if (parsed?.ok && parsed.envelope.kind === kind) count++;
+  }
+  return count;
+}

@@ -1,0 +1,163 @@
+/**
+ * The job envelope: the JSON body of a message on `<ns>.jobs.<kind>`, every field
+ * optional: `{"id", "payload", "maxAttempts", "timeoutMs", "runAt", "org"}`. A body
+ * that is not a JSON object is the payload itself. The job id is the body's `id`,
+ * else the `Nats-Msg-Id` header, else derived from the stream sequence (so a
+ * redelivery of the same message maps to the same job).
+ *
+ * @module
+ */
+import { z } from "zod";
+import { ErrorCode } from "../machines/errors.ts";
+import { validateJobId, validateKind } from "./subjects.ts";
+
+/** A parsed, valid envelope. */
+export interface JobEnvelope {
+  id: string;
+  kind: string;
+  payload: unknown;
+  maxAttempts?: number;
+  timeoutMs?: number;
+  runAt?: Date;
+  org?: string;
+}
+
+/** What parsing a message gave. */
+export type ParsedJobMessage =
+  | { ok: true; envelope: JobEnvelope }
+  | {
+    ok: false;
+    /** The id, when one could be found: the message becomes a failed job. */
+    id?: string;
+    kind?: string;
+    code: string;
+    message: string;
+  };
+
+const envelopeSchema = z.strictObject({
+  id: z.string().optional(),
+  payload: z.unknown().optional(),
+  maxAttempts: z.number().int().min(1).max(1000).optional(),
+  timeoutMs: z.number().int().min(1).max(7 * 24 * 3_600_000).optional(),
+  runAt: z.union([z.iso.datetime({ offset: true }), z.number().int().min(0)]).optional(),
+  org: z.string().max(200).optional(),
+});
+
+/** Input of {@link parseJobMessage}. */
+export interface RawJobMessage {
+  /** The kind, from the subject (undefined when the subject is not a job subject). */
+  kind: string | undefined;
+  data: Uint8Array;
+  headers: Record<string, string>;
+  /** Stream sequence, used to derive an id when none is given. */
+  seq: number;
+}
+
+const decoder = new TextDecoder();
+
+function usableId(id: unknown): string | undefined {
+  if (typeof id !== "string") return undefined;
+  try {
+    return validateJobId(id);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A stable id for a message without one: the same message always maps to the same id. */
+export function derivedJobId(seq: number, data: Uint8Array): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < data.length; i++) {
+    hash ^= data[i] as number;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return `m${seq}-${hash.toString(16).padStart(8, "0")}`;
+}
+
+/** Parses a job message; never throws. */
+export function parseJobMessage(message: RawJobMessage, options: { maxPayloadBytes: number }): ParsedJobMessage {
+  const headerId = message.headers["Nats-Msg-Id"];
+  let kind: string | undefined;
+  try {
+    kind = message.kind === undefined ? undefined : validateKind(message.kind);
+  } catch (error) {
+    return { ok: false, ...optionalId(usableId(headerId)), code: ErrorCode.invalidSubject, message: (error as Error).message };
+  }
+  if (kind === undefined) {
+    return { ok: false, code: ErrorCode.invalidSubject, message: "Message is not on a job subject" };
+  }
+  const text = decoder.decode(message.data);
+  let body: unknown;
+  let parseError: string | undefined;
+  try {
+    body = text.trim() === "" ? {} : JSON.parse(text);
+  } catch (error) {
+    parseError = (error as Error).message;
+  }
+  const bodyId = body !== null && typeof body === "object" && !Array.isArray(body)
+    ? (body as Record<string, unknown>).id
+    : undefined;
+  if (bodyId !== undefined && usableId(bodyId) === undefined) {
+    const shown = typeof bodyId === "string" ? `"${bodyId.slice(0, 80)}"` : typeof bodyId;
+    return {
+      ok: false,
+      kind,
+      code: ErrorCode.validation,
+      message: `Invalid job id ${shown}: use at most 200 characters without spaces, ".", "*" or ">"`,
+    };
+  }
+  if (headerId !== undefined && bodyId === undefined && usableId(headerId) === undefined) {
+    return { ok: false, kind, code: ErrorCode.validation, message: `Invalid Nats-Msg-Id "${headerId.slice(0, 80)}" as job id` };
+  }
+  const id = usableId(bodyId) ?? usableId(headerId) ?? derivedJobId(message.seq, message.data);
+  if (message.data.length > options.maxPayloadBytes) {
+    return {
+      ok: false,
+      id,
+      kind,
+      code: ErrorCode.tooLarge,
+      message: `Message of ${message.data.length} bytes exceeds the limit of ${options.maxPayloadBytes} bytes`,
+    };
+  }
+  if (parseError !== undefined) {
+    return { ok: false, id, kind, code: ErrorCode.malformed, message: `Malformed JSON body: ${parseError}` };
+  }
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    return { ok: true, envelope: { id, kind, payload: body } };
+  }
+  const parsed = envelopeSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path.length ? issue.path.join(".") : (issue as { keys?: string[] })?.keys?.join(", ") ?? "body";
+    const hint = issue?.code === "unrecognized_keys" ? ' (put the job\'s input under "payload")' : "";
+    return { ok: false, id, kind, code: ErrorCode.validation, message: `Invalid envelope field ${path}: ${issue?.message ?? "invalid"}${hint}` };
+  }
+  const value = parsed.data;
+  const envelope: JobEnvelope = { id, kind, payload: value.payload };
+  if (value.maxAttempts !== undefined) envelope.maxAttempts = value.maxAttempts;
+  if (value.timeoutMs !== undefined) envelope.timeoutMs = value.timeoutMs;
+  if (value.runAt !== undefined) envelope.runAt = new Date(value.runAt);
+  if (value.org !== undefined) envelope.org = value.org;
+  return { ok: true, envelope };
+}
+
+function optionalId(id: string | undefined): { id?: string } {
+  return id === undefined ? {} : { id };
+}
+
+/** Encodes an envelope for publishing. */
+export function encodeEnvelope(envelope: {
+  id?: string | undefined;
+  payload?: unknown;
+  maxAttempts?: number | undefined;
+  timeoutMs?: number | undefined;
+  runAt?: Date | string | undefined;
+  org?: string | undefined;
+}): Uint8Array {
+  const body: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(envelope)) {
+    if (value === undefined) continue;
+    body[key] = value instanceof Date ? value.toISOString() : value;
+  }
+  return new TextEncoder().encode(JSON.stringify(body));
+}

@@ -1,0 +1,262 @@
+/**
+ * CLI entry: `troupe <command>`. The same on Node (`npx troupe`) and Deno
+ * (`deno task troupe`).
+ *
+ * Exit codes: 0 done (a waited-for job succeeded), 1 a waited-for job failed or
+ * was cancelled, 2 bad usage or input, 3 not found, 4 cannot reach NATS, the
+ * database or the API, 5 configuration error, 70 internal error.
+ *
+ * @module
+ */
+import { Command, CommanderError, Option } from "commander";
+import { type Config, loadConfig } from "./actors/config.ts";
+import { createLogger, type Logger } from "./actors/logger.ts";
+import { type Core, openCore, startSystem } from "./actors/system.ts";
+import { directClient, type EventJson, httpClient, type JobJson, type JobsClient } from "./actors/jobs-client.ts";
+import { args, environment, exit, onShutdownSignal, writeErr, writeOut } from "./actors/runtime.ts";
+import { ConfigError, ErrorCode, PermanentError, TroupeError } from "./machines/errors.ts";
+import { isFinalStatus } from "./machines/job-status.ts";
+
+const VERSION = "0.1.0";
+
+function config(): Config {
+  return loadConfig(environment());
+}
+
+function print(value: unknown): void {
+  writeOut(`${typeof value === "string" ? value : JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Runs `fn` with a jobs client: direct when NATS_URL is set, else HTTP. */
+async function withClient<T>(fn: (client: JobsClient) => Promise<T>): Promise<T> {
+  const cfg = config();
+  if (!cfg.natsUrl) return fn(httpClient(cfg.troupeUrl, cfg.troupeToken));
+  const logger = createLogger({ level: cfg.logLevel === "info" ? "warn" : cfg.logLevel });
+  const core = await openCore(cfg, { logger });
+  try {
+    return await fn(directClient(core.jobs));
+  } finally {
+    await core.close();
+  }
+}
+
+function formatEvent(event: EventJson): string {
+  const error = (event.data.error as { message?: string } | undefined)?.message;
+  const attempt = event.data.attempt === undefined ? "" : ` attempt=${event.data.attempt}`;
+  return `${event.at}  ${event.status.padEnd(9)}${attempt}${error ? `  ${error}` : ""}`;
+}
+
+/** Prints the history then follows it until the job is final; returns the final job. */
+async function follow(client: JobsClient, id: string, options: { print: boolean; timeoutMs?: number }): Promise<JobJson> {
+  let lastId = 0;
+  const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+  for (;;) {
+    const events = await client.history(id);
+    for (const event of events) {
+      if (event.id <= lastId) continue;
+      lastId = event.id;
+      if (options.print) print(formatEvent(event));
+    }
+    const job = await client.get(id);
+    if (isFinalStatus(job.status)) return job;
+    if (Date.now() > deadline) throw new TroupeError(`Timed out waiting for job "${id}" (status ${job.status})`, { code: ErrorCode.timeout });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function parseJsonArg(text: string | undefined, what: string): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new PermanentError(`Invalid JSON for ${what}: ${(error as Error).message}`, { code: "BAD_USAGE" });
+  }
+}
+
+async function runService(roles: { worker?: boolean; gateway?: boolean; reconciler?: boolean }, name: string): Promise<void> {
+  const cfg = config();
+  const logger: Logger = createLogger({ level: cfg.logLevel });
+  const embedded = !cfg.natsUrl && !cfg.databaseUrl;
+  logger.info({
+    bus: cfg.natsUrl ? "nats" : "memory",
+    database: cfg.databaseUrl ? "postgres" : `pglite (${cfg.dataDir})`,
+    namespace: cfg.namespace,
+  }, `Starting troupe ${name}${embedded ? " (embedded: in-memory bus, PGlite)" : ""}`);
+  const core: Core = await openCore(cfg, { logger });
+  const system = await startSystem(core, roles);
+  await new Promise<void>((resolve) => {
+    onShutdownSignal((signal) => {
+      logger.info({ signal }, "Shutting down: finishing in-flight jobs");
+      system.stop().then(() => {
+        logger.info("Stopped");
+        resolve();
+      }, (error) => {
+        logger.error({ err: error }, "Error while stopping");
+        resolve();
+      });
+    });
+  });
+}
+
+function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name("troupe")
+    .description("Durable infrastructure jobs over NATS JetStream and PostgreSQL")
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut, writeErr })
+    .showHelpAfterError();
+
+  program.command("start")
+    .description("Run everything in one process: gateway, worker, reconciler (embedded default without NATS_URL and DATABASE_URL)")
+    .action(() => runService({ worker: true, gateway: true, reconciler: true }, "start"));
+
+  program.command("worker")
+    .description("Run a worker (and a reconciler): pulls jobs and runs them")
+    .action(() => runService({ worker: true, reconciler: true }, "worker"));
+
+  program.command("gateway")
+    .description("Run the HTTP API only")
+    .action(() => runService({ gateway: true }, "gateway"));
+
+  program.command("migrate")
+    .description("Apply database migrations and exit")
+    .action(async () => {
+      const cfg = config();
+      const logger = createLogger({ level: cfg.logLevel });
+      const { createPgliteStore, createPostgresStore } = await import("./adapters/postgres/mod.ts");
+      const { join } = await import("node:path");
+      const store = cfg.databaseUrl
+        ? await createPostgresStore({ url: cfg.databaseUrl })
+        : await createPgliteStore({ dataDir: join(cfg.dataDir, "pgdata") });
+      try {
+        const applied = await store.migrate();
+        logger.info({ versions: applied }, applied.length ? "Applied migrations" : "Database is up to date");
+        print(applied.length ? `Applied migrations ${applied.join(", ")}` : "Database is up to date");
+      } finally {
+        await store.close();
+      }
+    });
+
+  program.command("submit")
+    .description("Submit a job: troupe submit noop '{\"sleepMs\":100}'")
+    .argument("<kind>", "job kind, e.g. noop")
+    .argument("[payload]", "the payload as JSON")
+    .option("--id <id>", "job id (resubmitting an id is a no-op)")
+    .option("--max-attempts <n>", "most attempts", (v) => positiveInt(v, "--max-attempts"))
+    .option("--timeout <ms>", "per-attempt time limit in ms", (v) => positiveInt(v, "--timeout"))
+    .option("--run-at <date>", "ISO 8601 date before which it does not run")
+    .option("--wait", "follow the job until it ends; exit 1 unless it succeeds")
+    .action(async (kind: string, payload: string | undefined, opts: { id?: string; maxAttempts?: number; timeout?: number; runAt?: string; wait?: boolean }) => {
+      await withClient(async (client) => {
+        const request = {
+          kind,
+          payload: parseJsonArg(payload, "payload") ?? {},
+          ...(opts.id ? { id: opts.id } : {}),
+          ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
+          ...(opts.timeout ? { timeoutMs: opts.timeout } : {}),
+          ...(opts.runAt ? { runAt: opts.runAt } : {}),
+        };
+        const result = await client.submit(request);
+        if (!opts.wait) {
+          print(result.duplicate ? `${result.id} (already submitted)` : result.id);
+          return;
+        }
+        writeErr(`${result.id}${result.duplicate ? " (already submitted)" : ""}\n`);
+        const job = await follow(client, result.id, { print: true });
+        if (job.status !== "success") setExit(1);
+      });
+    });
+
+  program.command("status")
+    .description("Show a job")
+    .argument("<id>")
+    .action(async (id: string) => {
+      await withClient(async (client) => print(await client.get(id)));
+    });
+
+  program.command("list")
+    .description("List jobs, newest first")
+    .addOption(new Option("--status <status>").choices(["pending", "locked", "running", "success", "retry", "failed", "cancelled"]))
+    .option("--kind <kind>")
+    .option("--limit <n>", "at most", (v) => positiveInt(v, "--limit"), 50)
+    .option("--json", "print JSON")
+    .action(async (opts: { status?: string; kind?: string; limit: number; json?: boolean }) => {
+      await withClient(async (client) => {
+        const page = await client.list({
+          ...(opts.status ? { status: opts.status } : {}),
+          ...(opts.kind ? { kind: opts.kind } : {}),
+          limit: opts.limit,
+        });
+        if (opts.json) return print(page);
+        if (page.jobs.length === 0) return print("No jobs");
+        for (const job of page.jobs) {
+          print(`${String(job.id).padEnd(38)} ${String(job.kind).padEnd(16)} ${String(job.status).padEnd(9)} attempts=${job.attempts} ${job.createdAt}`);
+        }
+      });
+    });
+
+  program.command("watch")
+    .description("Print a job's transitions until it ends; exit 1 unless it succeeds")
+    .argument("<id>")
+    .action(async (id: string) => {
+      await withClient(async (client) => {
+        const job = await follow(client, id, { print: true });
+        if (job.status !== "success") setExit(1);
+      });
+    });
+
+  program.command("cancel")
+    .description("Cancel a job that has not ended")
+    .argument("<id>")
+    .action(async (id: string) => {
+      await withClient(async (client) => {
+        const job = await client.cancel(id);
+        print(`${job.id} ${job.status}`);
+      });
+    });
+
+  return program;
+}
+
+let exitCode = 0;
+function setExit(code: number): void {
+  exitCode = code;
+}
+
+function positiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new PermanentError(`${flag} must be a positive integer, got "${value}"`, { code: "BAD_USAGE" });
+  return n;
+}
+
+/** Maps an error to an exit code and a one-line message. */
+function exitCodeFor(error: unknown): number {
+  if (error instanceof ConfigError) return 5;
+  if (error instanceof TroupeError) {
+    const status = (error as { status?: number }).status;
+    if (error.code === ErrorCode.notFound || status === 404) return 3;
+    if (error.code === ErrorCode.unavailable || error.code === "UNAVAILABLE" || (status !== undefined && status >= 500)) return 4;
+    return 2;
+  }
+  const message = String((error as Error)?.message ?? error);
+  if (/ECONNREFUSED|CONNECTION_REFUSED|connect/i.test(message)) return 4;
+  return 70;
+}
+
+async function main(): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(args(), { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      exit(error.exitCode === 0 ? 0 : 2);
+    }
+    writeErr(`troupe: ${(error as Error)?.message ?? String(error)}\n`);
+    exit(exitCodeFor(error));
+  }
+  exit(exitCode);
+}
+
+await main();
