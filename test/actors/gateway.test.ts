@@ -1,0 +1,115 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { Hono } from "hono";
+import { createGateway } from "../../actors/gateway.ts";
+import { type Core, type RunningSystem, startSystem } from "../../actors/system.ts";
+import { backendEnv, openTestCore } from "../support/system.ts";
+import { waitFor } from "../support/wait.ts";
+
+describe("Gateway (HTTP API)", () => {
+  let core: Core;
+  let system: RunningSystem;
+  let app: Hono;
+  let cleanup = () => {};
+
+  before(async () => {
+    const made = await backendEnv("embedded");
+    cleanup = made.cleanup;
+    core = await openTestCore(made.env, { env: { TROUPE_MAX_PAYLOAD_BYTES: "2048" } });
+    system = await startSystem(core, { worker: true });
+    app = createGateway({ jobs: core.jobs, store: core.store, bus: core.bus, logger: core.logger, maxBodyBytes: 2048 });
+  });
+  after(async () => {
+    await system?.stop();
+    cleanup();
+  });
+
+  const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+    app.request(path, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
+
+  it("POST /jobs submits a job that runs to success, readable at GET /jobs/:id", async () => {
+    const res = await post("/jobs", '{"kind":"noop","payload":{"sleepMs":1}}');
+    assert.equal(res.status, 202);
+    const { id } = await res.json() as { id: string };
+    const job = await waitFor(async () => {
+      const r = await app.request(`/jobs/${id}`);
+      const j = await r.json() as { status: string };
+      return j.status === "success" ? j : undefined;
+    });
+    assert.equal(job.status, "success");
+    const history = await (await app.request(`/jobs/${id}/history`)).json() as { events: { status: string }[] };
+    assert.deepEqual(history.events.map((e) => e.status), ["pending", "locked", "running", "success"]);
+  });
+
+  it("POST /jobs/:kind takes the body as the payload, and Idempotency-Key as the id", async () => {
+    const first = await post("/jobs/noop", '{"sleepMs":0}', { "Idempotency-Key": "idem-1" });
+    assert.equal(first.status, 202);
+    assert.equal((await first.json() as { id: string }).id, "idem-1");
+    const again = await post("/jobs/noop", '{"sleepMs":0}', { "Idempotency-Key": "idem-1" });
+    assert.equal(again.status, 200);
+    assert.equal((await again.json() as { duplicate: boolean }).duplicate, true);
+  });
+
+  it("answers 422 naming the field for a schema violation, and publishes nothing", async () => {
+    const before = (await core.bus.jobsInfo()).messages;
+    const res = await post("/jobs", '{"kind":"noop","id":"bad-1","payload":{"sleepMs":"x"}}');
+    assert.equal(res.status, 422);
+    const body = await res.json() as { error: { code: string; message: string } };
+    assert.equal(body.error.code, "VALIDATION");
+    assert.match(body.error.message, /payload\.sleepMs/);
+    assert.equal((await core.bus.jobsInfo()).messages, before);
+    assert.equal((await app.request("/jobs/bad-1")).status, 404);
+  });
+
+  it("answers 404 for an unknown kind, 400 for malformed JSON, 413 over the limit", async () => {
+    const unknown = await post("/jobs", '{"kind":"nope"}');
+    assert.equal(unknown.status, 404);
+    assert.equal((await unknown.json() as { error: { code: string } }).error.code, "UNKNOWN_KIND");
+    const malformed = await post("/jobs", "{oops");
+    assert.equal(malformed.status, 400);
+    assert.match((await malformed.json() as { error: { message: string } }).error.message, /Malformed JSON/);
+    const big = await post("/jobs", JSON.stringify({ kind: "noop", payload: { result: "x".repeat(5000) } }));
+    assert.equal(big.status, 413);
+    assert.equal((await big.json() as { error: { code: string } }).error.code, "PAYLOAD_TOO_LARGE");
+  });
+
+  it("refuses ids with subject wildcards or spaces", async () => {
+    const res = await post("/jobs", '{"kind":"noop","id":"a.*"}');
+    assert.equal(res.status, 422);
+  });
+
+  it("GET /jobs filters by status and kind and pages with a cursor", async () => {
+    for (let i = 0; i < 3; i++) await post("/jobs", JSON.stringify({ kind: "noop", id: `page-${i}` }));
+    await waitFor(async () => {
+      const r = await (await app.request("/jobs?kind=noop&status=success&limit=100")).json() as { jobs: { id: string }[] };
+      return ["page-0", "page-1", "page-2"].every((id) => r.jobs.some((j) => j.id === id));
+    });
+    const page1 = await (await app.request("/jobs?limit=2")).json() as { jobs: { id: string }[]; nextCursor: string };
+    assert.equal(page1.jobs.length, 2);
+    assert.ok(page1.nextCursor);
+    const page2 = await (await app.request(`/jobs?limit=2&cursor=${encodeURIComponent(page1.nextCursor)}`)).json() as { jobs: { id: string }[] };
+    assert.ok(page2.jobs.length >= 1);
+    assert.ok(!page2.jobs.some((j) => page1.jobs.some((k) => k.id === j.id)), "pages do not overlap");
+    const bad = await app.request("/jobs?status=bogus");
+    assert.equal(bad.status, 422);
+  });
+
+  it("POST /jobs/:id/cancel cancels a pending job and 409s an ended one", async () => {
+    const runAt = new Date(Date.now() + 60_000).toISOString();
+    await post("/jobs", JSON.stringify({ kind: "noop", id: "later-cancel", runAt }));
+    const res = await app.request("/jobs/later-cancel/cancel", { method: "POST" });
+    assert.equal(res.status, 200);
+    assert.equal((await res.json() as { status: string }).status, "cancelled");
+    const again = await app.request("/jobs/later-cancel/cancel", { method: "POST" });
+    assert.equal(again.status, 409);
+  });
+
+  it("serves /healthz, /readyz and /status", async () => {
+    assert.equal((await app.request("/healthz")).status, 200);
+    const ready = await app.request("/readyz");
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { ok: true, database: true, bus: true });
+    const status = await (await app.request("/status")).json() as { kinds: string[] };
+    assert.ok(status.kinds.includes("noop"));
+  });
+});

@@ -1,0 +1,3 @@
+import { runWorkerScenarios } from "./worker.scenarios.ts";
+
+runWorkerScenarios("nats+postgres");
