@@ -22,6 +22,8 @@ import type { JobStatus } from "../../machines/job-status.ts";
 export interface SqlClient {
   /** Runs one statement with `$1...` parameters and returns its rows. */
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /** Runs several statements without parameters (migrations). */
+  exec(text: string): Promise<void>;
   /** Runs `fn` in one transaction. */
   transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
   close(): Promise<void>;
