@@ -57,7 +57,8 @@ export class KindRegistry {
   /** Validates `payload` against the kind's schema and returns the parsed value. */
   validate(kind: string, payload: unknown): unknown {
     const definition = this.require(kind);
-    const parsed = definition.schema.safeParse(payload);
+    // A missing payload is stored as SQL NULL: the schema sees it as absent.
+    const parsed = definition.schema.safeParse(payload === null ? undefined : payload);
     if (parsed.success) return parsed.data;
     throw schemaError(kind, parsed.error);
   }

@@ -218,7 +218,8 @@ export class Worker {
         logger.warn({ subject: delivery.subject, seq: delivery.seq, reason }, "Rejected a job message without a usable id");
         await store.recordRejected({ subject: delivery.subject, reason, seq: delivery.seq, headers: delivery.headers })
           .catch((error) => logger.error({ err: error }, "Cannot record a rejected message"));
-        await this.#settle(delivery, "term", reason);
+        // Recorded: ack removes it from the work queue (a term would leave it stored there).
+        await this.#settle(delivery, "ack");
         continue;
       }
       if (byId.has(id)) {

@@ -1,0 +1,83 @@
+/**
+ * Throwaway nats-server processes for tests: JetStream on, a free loopback port,
+ * a temporary store directory; stop, kill and restart (same port and store).
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { freePort, waitForPort } from "./free-port.ts";
+
+export interface NatsServer {
+  url: string;
+  port: number;
+  storeDir: string;
+  stop(): Promise<void>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  restart(): Promise<void>;
+}
+
+function natsBinary(): string {
+  if (existsSync("/usr/sbin/nats-server")) return "/usr/sbin/nats-server";
+  const which = spawnSync("sh", ["-c", "command -v nats-server"], { encoding: "utf8" });
+  if (which.status === 0 && which.stdout.trim()) return which.stdout.trim();
+  throw new Error("nats-server is not installed: install the Debian package nats-server (apt-get install nats-server)");
+}
+
+function exitOf(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once("exit", () => resolve()));
+}
+
+export async function startNatsServer(options: { jetstream?: boolean; args?: string[] } = {}): Promise<NatsServer> {
+  const binary = natsBinary();
+  const port = await freePort();
+  const storeDir = mkdtempSync(join(tmpdir(), "troupe-nats-"));
+  let child: ChildProcess | undefined;
+  const launch = async () => {
+    const args = ["-a", "127.0.0.1", "-p", String(port), ...(options.jetstream === false ? [] : ["-js", "-sd", storeDir]), ...(options.args ?? [])];
+    child = spawn(binary, args, { stdio: "ignore" });
+    await waitForPort(port);
+  };
+  await launch();
+  const server: NatsServer = {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    storeDir,
+    async kill(signal = "SIGKILL") {
+      if (!child) return;
+      child.kill(signal);
+      await exitOf(child);
+    },
+    async stop() {
+      await server.kill("SIGTERM");
+      child = undefined;
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+    async restart() {
+      await server.kill("SIGTERM");
+      await launch();
+    },
+  };
+  return server;
+}
+
+let shared: Promise<NatsServer> | undefined;
+
+/** The shared test server's URL (from the test runner), or one started for this process. */
+export function testNatsUrl(): Promise<string> {
+  const fromRunner = process.env.TROUPE_TEST_NATS_URL;
+  if (fromRunner) return Promise.resolve(fromRunner);
+  shared ??= startNatsServer().then((s) => {
+    process.once("exit", () => void s.kill("SIGKILL"));
+    return s;
+  });
+  return shared.then((s) => s.url);
+}
+
+/** Stops the per-process server, if one was started. */
+export async function stopSharedNats(): Promise<void> {
+  if (shared) await (await shared).stop();
+  shared = undefined;
+}
