@@ -58,7 +58,14 @@ async function follow(client: JobsClient, id: string, options: { print: boolean;
       if (options.print) print(formatEvent(event));
     }
     const job = await client.get(id);
-    if (isFinalStatus(job.status)) return job;
+    if (isFinalStatus(job.status)) {
+      for (const event of await client.history(id)) {
+        if (event.id <= lastId) continue;
+        lastId = event.id;
+        if (options.print) print(formatEvent(event));
+      }
+      return job;
+    }
     if (Date.now() > deadline) throw new TroupeError(`Timed out waiting for job "${id}" (status ${job.status})`, { code: ErrorCode.timeout });
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

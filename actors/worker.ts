@@ -74,6 +74,12 @@ interface InFlight {
   startedAt: number;
 }
 
+interface StartPlan {
+  write: TransitionWrite;
+  snapshot: JobSnapshot;
+  payload: unknown;
+}
+
 interface Completion {
   job: InFlight;
   write: TransitionWrite;
@@ -113,6 +119,10 @@ export class Worker {
   #stopping = false;
   #slotWaiters: (() => void)[] = [];
   #batches = new Set<Promise<void>>();
+  /** Deliveries already acked, naked or termed (each releases its slot once). */
+  #settled = new WeakSet<JobDelivery>();
+  /** Deliveries handed to a running handler (settled when it completes). */
+  #handedOff = new WeakSet<JobDelivery>();
 
   constructor(options: WorkerOptions) {
     const leaseMs = options.leaseMs ?? 30_000;
@@ -174,8 +184,9 @@ export class Worker {
       }
       this.#slotsUsed += deliveries.length;
       this.stats.received += deliveries.length;
-      const batch = this.#processBatch(deliveries).catch((error) => {
+      const batch = this.#processBatch(deliveries).catch(async (error) => {
         this.#o.logger.error({ err: error }, "Batch failed unexpectedly; its messages will be redelivered");
+        await Promise.all(deliveries.filter((d) => !this.#handedOff.has(d)).map((d) => this.#settle(d, { nakMs: 1000 })));
       });
       this.#batches.add(batch);
       void batch.finally(() => this.#batches.delete(batch));
@@ -190,6 +201,8 @@ export class Worker {
 
   /** Settles a delivery that will not run here. */
   async #settle(delivery: JobDelivery, how: "ack" | "term" | { nakMs: number }, reason?: string): Promise<void> {
+    if (this.#settled.has(delivery)) return;
+    this.#settled.add(delivery);
     try {
       if (how === "ack") await delivery.ack();
       else if (how === "term") await delivery.term(reason);
@@ -289,7 +302,14 @@ export class Worker {
         }
         continue;
       }
-      const plan = this.#planStart(result.job, result.previousStatus, delivery);
+      let plan: StartPlan;
+      try {
+        plan = this.#planStart(result.job, delivery);
+      } catch (error) {
+        logger.error({ err: error, jobId: result.id }, "Cannot plan the job's next transition; its message will be redelivered");
+        await this.#settle(delivery, { nakMs: 5000 });
+        continue;
+      }
       writes.push(plan.write);
       if (plan.write.status === "running") starting.push({ ...plan, row: result.job, delivery });
     }
@@ -355,7 +375,7 @@ export class Worker {
   }
 
   /** Runs the machine from the stored state to `running` (or `failed`). */
-  #planStart(row: JobRow, previous: JobStatus, delivery: JobDelivery) {
+  #planStart(row: JobRow, delivery: JobDelivery): StartPlan {
     let snapshot = row.snapshot
       ? restoreJob(row.snapshot as PersistedJob)
       : createJobSnapshot({ id: row.id, kind: row.kind, maxAttempts: row.maxAttempts, backoff: this.#o.backoff });
@@ -367,8 +387,11 @@ export class Worker {
       events.push({ status: next.status, data });
     };
     const lease = { worker: this.id, leaseVersion: row.leaseVersion };
-    if (previous === "retry") step({ type: "backoff.elapsed" }, {});
-    if (previous === "locked" || previous === "running") {
+    // The persisted snapshot is the last committed machine state; the row's status
+    // may be ahead of it (a lock whose follow-up commit was lost), so go by the snapshot.
+    const from = snapshot.value as JobStatus;
+    if (from === "retry") step({ type: "backoff.elapsed" }, {});
+    if (from === "locked" || from === "running") {
       step({ type: "job.takeover", workerId: this.id, leaseVersion: row.leaseVersion }, { ...lease, takeover: true });
     } else {
       step({ type: "job.lock", workerId: this.id, leaseVersion: row.leaseVersion }, lease);
@@ -425,6 +448,7 @@ export class Worker {
     job.timer = setTimeout(() => {
       controller.abort(new TimeoutSignalReason(timeoutMs));
     }, timeoutMs);
+    this.#handedOff.add(delivery);
     this.#running.set(row.id, job);
     this.#runningByKind.set(row.kind, (this.#runningByKind.get(row.kind) ?? 0) + 1);
     this.stats.started++;

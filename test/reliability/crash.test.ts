@@ -62,10 +62,7 @@ describe("Reliability: killed and paused workers", () => {
   it("a worker killed with SIGKILL mid-run loses nothing: every job succeeds with exactly one success event", async () => {
     const { sql, worker, publish } = await setup({ TROUPE_CONCURRENCY: "40" });
     const first = worker();
-    await waitFor(async () => {
-      const [row] = await sql`select count(*)::int as c from information_schema.tables where table_name = 'jobs'`.catch(() => [{ c: 0 }]);
-      return (row?.c as number) > 0;
-    }, { timeoutMs: 60_000, what: "the first worker to migrate" });
+    await waitFor(() => /Worker started/.test(first.output()), { timeoutMs: 60_000, what: "the first worker to migrate" });
     const total = 150;
     for (let i = 0; i < total; i++) publish(`k${i}`, { sleepMs: 200 });
     await nc.flush();
@@ -92,10 +89,7 @@ describe("Reliability: killed and paused workers", () => {
   it("a worker paused past its lease is fenced: its late writes are rejected and the job has one success", async () => {
     const { sql, worker, publish } = await setup({ TROUPE_CONCURRENCY: "4" });
     const a = worker();
-    await waitFor(async () => {
-      const [row] = await sql`select count(*)::int as c from information_schema.tables where table_name = 'jobs'`.catch(() => [{ c: 0 }]);
-      return (row?.c as number) > 0;
-    }, { timeoutMs: 60_000, what: "worker A to migrate" });
+    await waitFor(() => /Worker started/.test(a.output()), { timeoutMs: 60_000, what: "worker A to migrate" });
     publish("paused-1", { sleepMs: 3000 });
     await nc.flush();
     const running = await waitFor(async () => {
