@@ -156,7 +156,11 @@ export const jobMachine = setup({
             actions: ["abortHandler", assign(({ context }) => ({ lastError: workerLost(context.attempts), workerId: null }))],
           },
         ],
-        "job.release": { target: "pending", actions: ["abortHandler", assign({ workerId: null })] },
+        // A graceful release gives the attempt back: it was interrupted, not failed.
+        "job.release": {
+          target: "pending",
+          actions: ["abortHandler", assign(({ context }) => ({ workerId: null, attempts: Math.max(0, context.attempts - 1) }))],
+        },
         "job.cancel": { target: "cancelled", actions: ["abortHandler", "assignCancelled"] },
       },
     },
