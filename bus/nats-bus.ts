@@ -254,7 +254,8 @@ class NatsBus implements Bus {
       headers: toHeaders(msg.headers),
       ack: () => settle(() => msg.ack()),
       nak: (delayMs = 0) => settle(() => msg.nak(delayMs > 0 ? delayMs : undefined)),
-      term: (reason?: string) => settle(() => msg.term(reason)),
+      // nats-server 2.9 does not understand "+TERM <reason>": the reason is logged by the caller instead.
+      term: () => settle(() => msg.term()),
       working: () => settle(() => msg.working()),
     };
   }

@@ -1,0 +1,226 @@
+/**
+ * The Bus contract: every implementation (NATS JetStream, in-memory) runs it.
+ */
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { type Bus, BusFullError, type BusOptions, type JobDelivery, type StreamRecord } from "../../bus/bus.ts";
+import { delay } from "../support/wait.ts";
+
+export interface BusContractOptions {
+  name: string;
+  /** A fresh bus in a namespace of its own, with `options` applied; init() already called. */
+  create: (options: BusOptions) => Promise<Bus>;
+}
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+
+async function pullAll(bus: Bus, count: number, timeoutMs = 5000): Promise<JobDelivery[]> {
+  const out: JobDelivery[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (out.length < count && Date.now() < deadline) {
+    out.push(...await bus.pullJobs({ max: count - out.length, expiresMs: 1000 }));
+  }
+  return out;
+}
+
+async function collect(records: AsyncIterable<StreamRecord>, count: number): Promise<StreamRecord[]> {
+  const out: StreamRecord[] = [];
+  for await (const r of records) {
+    out.push(r);
+    if (out.length === count) break;
+  }
+  return out;
+}
+
+export function runBusContract({ name, create }: BusContractOptions): void {
+  describe(`Bus contract: ${name}`, () => {
+    const buses: Bus[] = [];
+    const make = async (options: BusOptions = {}) => {
+      const bus = await create({ ackWaitMs: 1000, ...options });
+      buses.push(bus);
+      return bus;
+    };
+    after(async () => {
+      for (const bus of buses) await bus.close();
+    });
+
+    it("publishJob() then pullJobs() delivers the message with its subject, headers and first delivery count", async () => {
+      const bus = await make();
+      const ack = await bus.publishJob("noop", enc("hello"), { msgId: "m1", headers: { traceparent: "00-abc-def-01" } });
+      assert.equal(ack.duplicate, false);
+      const [d] = await pullAll(bus, 1);
+      assert.ok(d);
+      assert.equal(d.subject, bus.subjects.job("noop"));
+      assert.equal(dec(d.data), "hello");
+      assert.equal(d.deliveryCount, 1);
+      assert.equal(d.headers.traceparent, "00-abc-def-01");
+      assert.equal(d.headers["Nats-Msg-Id"], "m1");
+      await d.ack();
+    });
+
+    it("an acked message is gone; pullJobs() returns [] after expiresMs when there is nothing", async () => {
+      const bus = await make();
+      await bus.publishJob("noop", enc("x"));
+      const [d] = await pullAll(bus, 1);
+      await d!.ack();
+      const started = Date.now();
+      assert.deepEqual(await bus.pullJobs({ max: 10, expiresMs: 1200 }), []);
+      assert.ok(Date.now() - started >= 900, "waited for expiresMs");
+    });
+
+    it("redelivers an unacked message after the ack deadline with deliveryCount 2", async () => {
+      const bus = await make({ ackWaitMs: 1000 });
+      await bus.publishJob("noop", enc("again"));
+      const [first] = await pullAll(bus, 1);
+      assert.equal(first?.deliveryCount, 1);
+      const [second] = await pullAll(bus, 1, 5000);
+      assert.ok(second, "redelivered");
+      assert.equal(second.deliveryCount, 2);
+      assert.equal(second.seq, first!.seq);
+      await second.ack();
+    });
+
+    it("working() postpones redelivery", async () => {
+      const bus = await make({ ackWaitMs: 1000 });
+      await bus.publishJob("noop", enc("busy"));
+      const [d] = await pullAll(bus, 1);
+      for (let i = 0; i < 4; i++) {
+        await delay(400);
+        await d!.working();
+      }
+      assert.deepEqual(await bus.pullJobs({ max: 1, expiresMs: 300 }), [], "not redelivered while working");
+      await d!.ack();
+    });
+
+    it("nak(delay) redelivers, not before the delay", async () => {
+      const bus = await make();
+      await bus.publishJob("noop", enc("later"));
+      const [d] = await pullAll(bus, 1);
+      const nakedAt = Date.now();
+      await d!.nak(1200);
+      const [again] = await pullAll(bus, 1, 5000);
+      assert.ok(again);
+      assert.ok(Date.now() - nakedAt >= 1100, `redelivered after ${Date.now() - nakedAt} ms`);
+      await again.ack();
+    });
+
+    it("term() never redelivers", async () => {
+      const bus = await make({ ackWaitMs: 1000 });
+      await bus.publishJob("noop", enc("poison"));
+      const [d] = await pullAll(bus, 1);
+      await d!.term("poison");
+      assert.deepEqual(await bus.pullJobs({ max: 1, expiresMs: 2000 }), []);
+    });
+
+    it("drops a msgId seen inside the dedupe window, keeps distinct ones", async () => {
+      const bus = await make();
+      const a = await bus.publishJob("noop", enc("1"), { msgId: "same" });
+      const b = await bus.publishJob("noop", enc("2"), { msgId: "same" });
+      const c = await bus.publishJob("noop", enc("3"), { msgId: "other" });
+      assert.equal(a.duplicate, false);
+      assert.equal(b.duplicate, true);
+      assert.equal(c.duplicate, false);
+      const got = await pullAll(bus, 2);
+      await Promise.all(got.map((d) => d.ack()));
+      assert.deepEqual(got.map((d) => dec(d.data)).sort(), ["1", "3"]);
+      assert.deepEqual(await bus.pullJobs({ max: 1, expiresMs: 1000 }), [], "the duplicate was never stored");
+    });
+
+    it("takes a msgId seen outside the dedupe window", async () => {
+      const bus = await make({ duplicateWindowMs: 1000 });
+      await bus.publishJob("noop", enc("1"), { msgId: "w" });
+      await delay(1300);
+      const again = await bus.publishJob("noop", enc("2"), { msgId: "w" });
+      assert.equal(again.duplicate, false);
+      const got = await pullAll(bus, 2);
+      assert.equal(got.length, 2);
+      await Promise.all(got.map((d) => d.ack()));
+    });
+
+    it("never hands one message to two concurrent pullers", async () => {
+      const bus = await make({ ackWaitMs: 5000 });
+      for (let i = 0; i < 50; i++) await bus.publishJob("noop", enc(String(i)));
+      const [x, y] = await Promise.all([pullAll(bus, 25, 3000), pullAll(bus, 25, 3000)]);
+      const seqs = [...x, ...y].map((d) => d.seq);
+      assert.equal(new Set(seqs).size, seqs.length, "no message twice");
+      const rest = await pullAll(bus, 50 - seqs.length, 3000);
+      assert.equal(seqs.length + rest.length, 50);
+      await Promise.all([...x, ...y, ...rest].map((d) => d.ack()));
+    });
+
+    it("refuses new work with BusFullError when the jobs stream is full", async () => {
+      const bus = await make({ maxJobMessages: 3 });
+      for (let i = 0; i < 3; i++) await bus.publishJob("noop", enc(String(i)));
+      await assert.rejects(bus.publishJob("noop", enc("overflow")), BusFullError);
+      const got = await pullAll(bus, 3);
+      assert.deepEqual(got.map((d) => dec(d.data)).sort(), ["0", "1", "2"], "nothing seen was deleted");
+      await Promise.all(got.map((d) => d.ack()));
+    });
+
+    it("refuses a message over the size limit", async () => {
+      const bus = await make({ maxMessageBytes: 2048 });
+      await assert.rejects(bus.publishJob("noop", new Uint8Array(4096)), /too large|exceeds/i);
+    });
+
+    it("refuses kinds and job ids that would break subjects", async () => {
+      const bus = await make();
+      await assert.rejects(async () => bus.publishJob("a.*", enc("x")), /Invalid kind/);
+      await assert.rejects(async () => bus.publishJob("a b", enc("x")), /Invalid kind/);
+      assert.throws(() => bus.subjects.event("x>"), /Invalid job id/);
+    });
+
+    it("replays a job's events then follows live ones, without gaps or repeats", async () => {
+      const bus = await make();
+      await bus.publishEvents([{ jobId: "j1", data: enc("e1") }, { jobId: "j2", data: enc("other") }, { jobId: "j1", data: enc("e2") }]);
+      const sub = bus.watchEvents("j1", "all");
+      const reading = collect(sub, 4);
+      await delay(200);
+      await bus.publishEvents([{ jobId: "j1", data: enc("e3") }]);
+      await bus.publishEvents([{ jobId: "j1", data: enc("e4") }]);
+      const got = await reading;
+      await sub.close();
+      assert.deepEqual(got.map((r) => dec(r.data)), ["e1", "e2", "e3", "e4"]);
+      const seqs = got.map((r) => r.seq);
+      assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+    });
+
+    it("watches from after a sequence (resume)", async () => {
+      const bus = await make();
+      await bus.publishEvents([{ jobId: "r", data: enc("a") }, { jobId: "r", data: enc("b") }, { jobId: "r", data: enc("c") }]);
+      const first = bus.watchEvents("r", "all");
+      const all = await collect(first, 3);
+      await first.close();
+      const resumed = bus.watchEvents("r", { afterSeq: all[0]!.seq });
+      const rest = await collect(resumed, 2);
+      await resumed.close();
+      assert.deepEqual(rest.map((r) => dec(r.data)), ["b", "c"]);
+    });
+
+    it("replays and follows a job's logs", async () => {
+      const bus = await make();
+      await bus.publishLog("L", enc("line 1"));
+      const sub = bus.watchLogs("L", "all");
+      const reading = collect(sub, 2);
+      await bus.publishLog("L", enc("line 2"));
+      assert.deepEqual((await reading).map((r) => dec(r.data)), ["line 1", "line 2"]);
+      await sub.close();
+    });
+
+    it("purgeJobs() empties the jobs stream", async () => {
+      const bus = await make();
+      for (let i = 0; i < 5; i++) await bus.publishJob("noop", enc(String(i)));
+      assert.equal((await bus.jobsInfo()).messages, 5);
+      await bus.purgeJobs();
+      assert.equal((await bus.jobsInfo()).messages, 0);
+      assert.deepEqual(await bus.pullJobs({ max: 5, expiresMs: 1000 }), []);
+    });
+
+    it("isConnected() is true while open and false once closed", async () => {
+      const bus = await create({});
+      assert.equal(bus.isConnected(), true);
+      await bus.close();
+      assert.equal(bus.isConnected(), false);
+    });
+  });
+}
