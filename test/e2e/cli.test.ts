@@ -86,7 +86,8 @@ describe("troupe CLI against `troupe start` (embedded default)", () => {
   it("SIGTERM stops `troupe start` cleanly", async () => {
     server.kill("SIGTERM");
     const code = await exited(server);
-    assert.equal(code, 0, server.output());
     assert.match(server.output(), /Stopped/);
+    // Deno's child_process reports the signal instead of the exit code of a child that handled it.
+    if (!("Deno" in globalThis)) assert.equal(code, 0, server.output());
   });
 });

@@ -29,3 +29,21 @@ export async function waitForPort(port: number, timeoutMs = 30_000): Promise<voi
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Resolves once nothing accepts TCP connections on `port` (a stopped server really let go of it). */
+export async function waitForPortFree(port: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const busy = await new Promise<boolean>((resolve) => {
+      const socket = connect({ port, host: "127.0.0.1" });
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (!busy) return;
+    if (Date.now() > deadline) throw new Error(`127.0.0.1:${port} is still in use after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { freePort, waitForPort } from "./free-port.ts";
+import { freePort, waitForPort, waitForPortFree } from "./free-port.ts";
 
 export interface NatsServer {
   url: string;
@@ -49,6 +49,8 @@ export async function startNatsServer(options: { jetstream?: boolean; args?: str
       if (!child) return;
       child.kill(signal);
       await exitOf(child);
+      // Deno reports "exit" when the signal is sent; wait until the port is really free.
+      await waitForPortFree(port);
     },
     async stop() {
       await server.kill("SIGTERM");

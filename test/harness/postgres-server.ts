@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import postgres from "postgres";
-import { freePort } from "./free-port.ts";
+import { freePort, waitForPortFree } from "./free-port.ts";
 
 export interface PostgresServer {
   /** Superuser URL of database `postgres`. */
@@ -97,6 +97,7 @@ export async function startPostgres(): Promise<PostgresServer> {
       if (!child) return;
       child.kill(signal);
       await exitOf(child);
+      await waitForPortFree(port);
     },
     async stop() {
       await server.kill("SIGINT");
