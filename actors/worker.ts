@@ -99,6 +99,9 @@ export interface WorkerStats {
   deferred: number;
 }
 
+/** Batches admitted and locked at once: the next batch forms while these are in the database. */
+const MAX_ADMITTING = 2;
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class Worker {
@@ -119,6 +122,8 @@ export class Worker {
   #stopping = false;
   #slotWaiters: (() => void)[] = [];
   #batches = new Set<Promise<void>>();
+  #admitting = 0;
+  #admitWaiters: (() => void)[] = [];
   /** Deliveries already acked, naked or termed (each releases its slot once). */
   #settled = new WeakSet<JobDelivery>();
   /** Deliveries handed to a running handler (settled when it completes). */
@@ -162,6 +167,11 @@ export class Worker {
         await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
         continue;
       }
+      // Batches form while earlier ones are in the database: at most two admit/lock at once.
+      while (this.#admitting >= MAX_ADMITTING && !this.#stopping) {
+        await new Promise<void>((resolve) => this.#admitWaiters.push(resolve));
+      }
+      if (this.#stopping) break;
       let deliveries: JobDelivery[];
       try {
         deliveries = await this.#o.bus.pullJobs({
@@ -184,9 +194,13 @@ export class Worker {
       }
       this.#slotsUsed += deliveries.length;
       this.stats.received += deliveries.length;
+      this.#admitting++;
       const batch = this.#processBatch(deliveries).catch(async (error) => {
         this.#o.logger.error({ err: error }, "Batch failed unexpectedly; its messages will be redelivered");
         await Promise.all(deliveries.filter((d) => !this.#handedOff.has(d)).map((d) => this.#settle(d, { nakMs: 1000 })));
+      }).finally(() => {
+        this.#admitting--;
+        for (const wake of this.#admitWaiters.splice(0)) wake();
       });
       this.#batches.add(batch);
       void batch.finally(() => this.#batches.delete(batch));
@@ -621,6 +635,7 @@ export class Worker {
     this.#stopping = true;
     this.#pullAbort.abort();
     for (const wake of this.#slotWaiters.splice(0)) wake();
+    for (const wake of this.#admitWaiters.splice(0)) wake();
     await this.#loop?.catch(() => {});
     await Promise.allSettled([...this.#batches]);
     const deadline = Date.now() + graceMs;

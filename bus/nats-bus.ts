@@ -69,6 +69,12 @@ function fromHeaders(headers: Headers | undefined, msgId: string | undefined): M
   return h;
 }
 
+function withMsgId(msgId: string): MsgHdrs {
+  const h = natsHeaders();
+  h.set("Nats-Msg-Id", msgId);
+  return h;
+}
+
 /** Maps a publish failure to a typed error; never includes credentials. */
 function publishError(error: unknown, subject: string): Error {
   const message = (error as Error)?.message ?? String(error);
@@ -189,17 +195,23 @@ class NatsBus implements Bus {
     }
   }
 
+  /**
+   * Events go out as plain publishes captured by the events stream, then one
+   * flush (a round trip) per batch: a JetStream publish per event costs a request
+   * and its ack each, which bounded throughput. Events are notifications of rows
+   * already committed in PostgreSQL (the audit trail is the truth); their msg id
+   * makes a republish by the outbox relay a no-op.
+   */
   async publishEvents(events: { jobId: string; data: Uint8Array; msgId?: string; headers?: Headers }[]): Promise<void> {
-    const results = await Promise.allSettled(events.map((event) => {
-      const headers = fromHeaders(event.headers, event.msgId);
-      return this.#js.publish(this.subjects.event(event.jobId), event.data, {
-        ...(event.msgId ? { msgID: event.msgId } : {}),
-        ...(headers ? { headers } : {}),
-        timeout: 5000,
-      });
-    }));
-    const failed = results.find((r) => r.status === "rejected");
-    if (failed) throw publishError((failed as PromiseRejectedResult).reason, this.subjects.eventsFilter);
+    try {
+      for (const event of events) {
+        const headers = fromHeaders(event.headers, event.msgId) ?? (event.msgId ? withMsgId(event.msgId) : undefined);
+        this.#nc.publish(this.subjects.event(event.jobId), event.data, headers ? { headers } : undefined);
+      }
+      await this.#nc.flush();
+    } catch (error) {
+      throw publishError(error, this.subjects.eventsFilter);
+    }
   }
 
   async publishLog(jobId: string, data: Uint8Array, options: PublishOptions = {}): Promise<void> {

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { assign, initialTransition, setup, type SnapshotFrom, transition } from "xstate";
+import { type AnyActorScope, assign, createActor, setup, type SnapshotFrom } from "xstate";
 import type { JobErrorInfo } from "./errors.ts";
 import type { JobStatus } from "./job-status.ts";
 import { backoffDelayMs } from "./backoff.ts";
@@ -53,6 +53,22 @@ export type JobEvent =
   | { type: "backoff.elapsed" }
   | { type: "job.cancel"; reason?: string };
 
+/** The context of a new job. */
+function initialContext(input: JobInput): JobContext {
+  return {
+    id: input.id,
+    kind: input.kind,
+    attempts: 0,
+    maxAttempts: input.maxAttempts,
+    backoff: input.backoff ?? { baseMs: 1000, maxMs: 300_000 },
+    workerId: null,
+    leaseVersion: 0,
+    lastError: null,
+    result: null,
+    retryDelayMs: null,
+  };
+}
+
 const workerLost = (attempt: number): JobErrorInfo => ({
   kind: "transient",
   code: "WORKER_LOST",
@@ -91,18 +107,7 @@ export const jobMachine = setup({
 }).createMachine({
   id: "job",
   initial: "pending",
-  context: ({ input }) => ({
-    id: input.id,
-    kind: input.kind,
-    attempts: 0,
-    maxAttempts: input.maxAttempts,
-    backoff: input.backoff ?? { baseMs: 1000, maxMs: 300_000 },
-    workerId: null,
-    leaseVersion: 0,
-    lastError: null,
-    result: null,
-    retryDelayMs: null,
-  }),
+  context: ({ input }) => initialContext(input),
   states: {
     pending: {
       on: {
@@ -187,10 +192,37 @@ export interface PersistedJob {
   context: JobContext;
 }
 
+/**
+ * One inert actor scope, made once and reused: xstate's `transition()` builds a
+ * new scope (and an actor with its initial snapshot) on every call, which costs
+ * more than the transition itself. Transitions are synchronous, so the collected
+ * actions belong to the call that set `collected`.
+ */
+let collected: { type: string }[] = [];
+let inertScope: AnyActorScope | undefined;
+function scope(): AnyActorScope {
+  if (!inertScope) {
+    const self = createActor(jobMachine, { input: { id: "inert", kind: "inert", maxAttempts: 1 } });
+    inertScope = {
+      self,
+      defer: () => {},
+      id: "",
+      logger: () => {},
+      sessionId: "",
+      stopChild: () => {},
+      system: self.system,
+      emit: () => {},
+      actionExecutor: (action: { type: string }) => {
+        collected.push(action);
+      },
+    } as unknown as AnyActorScope;
+  }
+  return inertScope;
+}
+
 /** The initial snapshot (state `pending`). */
 export function createJobSnapshot(input: JobInput): JobSnapshot {
-  const [snapshot] = initialTransition(jobMachine, input);
-  return snapshot;
+  return jobMachine.resolveState({ value: "pending", context: initialContext(input) });
 }
 
 /** The status of a snapshot. */
@@ -206,7 +238,10 @@ export function applyJobEvent(
   snapshot: JobSnapshot,
   event: JobEvent,
 ): { snapshot: JobSnapshot; status: JobStatus; changed: boolean; actions: string[] } {
-  const [next, actions] = transition(jobMachine, snapshot, event);
+  collected = [];
+  const next = jobMachine.transition(snapshot, event, scope());
+  const actions = collected;
+  collected = [];
   const changed = next !== snapshot && (next.value !== snapshot.value || next.context !== snapshot.context);
   return {
     snapshot: next,

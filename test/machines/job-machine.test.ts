@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { getShortestPaths } from "@xstate/graph";
+import { initialTransition, transition } from "xstate";
 import {
   applyJobEvent,
   createJobSnapshot,
@@ -40,6 +41,18 @@ describe("jobMachine", () => {
     assert.equal(statusOf(s), "pending");
     assert.equal(s.context.attempts, 0);
     assert.equal(s.context.lastError, null);
+  });
+
+  it("createJobSnapshot() and applyJobEvent() agree with xstate's own initialTransition() and transition()", () => {
+    const [initial] = initialTransition(jobMachine, input);
+    const ours = createJobSnapshot(input);
+    assert.equal(ours.value, initial.value);
+    assert.deepEqual(ours.context, initial.context);
+    const [theirs, theirActions] = transition(jobMachine, applyJobEvent(ours, lock).snapshot, { type: "job.start" });
+    const mine = applyJobEvent(applyJobEvent(ours, lock).snapshot, { type: "job.start" });
+    assert.equal(mine.snapshot.value, theirs.value);
+    assert.deepEqual(mine.snapshot.context, theirs.context);
+    assert.deepEqual(mine.actions, theirActions.map((a) => a.type));
   });
 
   it("job.lock moves pending to locked and records the lease", () => {
