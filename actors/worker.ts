@@ -74,6 +74,9 @@ interface InFlight {
   startedAt: number;
 }
 
+/** What running a job needs to know of its row. */
+type RunTarget = Pick<JobRow, "id" | "kind" | "maxAttempts" | "timeoutMs" | "org" | "leaseVersion">;
+
 interface StartPlan {
   write: TransitionWrite;
   snapshot: JobSnapshot;
@@ -233,6 +236,8 @@ export class Worker {
     // 1. Parse; a message without a usable id can never be a job: record, terminate.
     const byId = new Map<string, { delivery: JobDelivery; parsed: ParsedJobMessage }>();
     const newJobs: NewJob[] = [];
+    /** New jobs admitted and started in one statement (see NewJob.start). */
+    const starts = new Map<string, { snapshot: JobSnapshot; payload: unknown; job: NewJob }>();
     for (const delivery of deliveries) {
       const parsed = parseJobMessage(
         { kind: bus.subjects.kindOf(delivery.subject), data: delivery.data, headers: delivery.headers, seq: delivery.seq },
@@ -256,7 +261,9 @@ export class Worker {
         continue;
       }
       byId.set(id, { delivery, parsed });
-      newJobs.push(this.#newJob(id, parsed, delivery));
+      const made = this.#newJob(id, parsed, delivery);
+      newJobs.push(made.job);
+      if (made.start) starts.set(id, made.start);
     }
     if (byId.size === 0) return;
 
@@ -273,6 +280,18 @@ export class Worker {
     }
     const toLock: string[] = [];
     for (const [id, { delivery, parsed }] of byId) {
+      const start = starts.get(id);
+      if (start && admitted.has(id)) {
+        this.#run({
+          id,
+          kind: start.job.kind,
+          maxAttempts: start.job.maxAttempts,
+          timeoutMs: start.job.timeoutMs ?? null,
+          org: start.job.org ?? null,
+          leaseVersion: 1,
+        }, start.snapshot, delivery, start.payload);
+        continue;
+      }
       if (!parsed.ok && admitted.has(id)) {
         this.stats.failed++;
         logger.info({ jobId: id, code: parsed.code }, `Job failed on arrival: ${parsed.message}`);
@@ -351,20 +370,22 @@ export class Worker {
       }
     }
     for (const start of starting) {
-      if (accepted.has(start.row.id)) this.#run(start.row, start.write, start.snapshot, start.delivery, start.payload);
+      if (accepted.has(start.row.id)) this.#run(start.row, start.snapshot, start.delivery, start.payload);
     }
   }
 
-  #newJob(id: string, parsed: ParsedJobMessage, delivery: JobDelivery): NewJob {
+  #newJob(id: string, parsed: ParsedJobMessage, delivery: JobDelivery): { job: NewJob; start?: { snapshot: JobSnapshot; payload: unknown; job: NewJob } } {
     const eventData = { source: "bus", seq: delivery.seq };
     if (!parsed.ok) {
       return {
-        id,
-        kind: parsed.kind ?? "unknown",
-        payload: null,
-        maxAttempts: 1,
-        eventData,
-        failed: { error: { kind: "permanent", code: parsed.code, message: parsed.message } satisfies JobErrorInfo },
+        job: {
+          id,
+          kind: parsed.kind ?? "unknown",
+          payload: null,
+          maxAttempts: 1,
+          eventData,
+          failed: { error: { kind: "permanent", code: parsed.code, message: parsed.message } satisfies JobErrorInfo },
+        },
       };
     }
     const { envelope } = parsed;
@@ -379,13 +400,32 @@ export class Worker {
       org: envelope.org ?? null,
       eventData,
     };
+    let payload: unknown;
     try {
-      this.#o.kinds.validate(envelope.kind, envelope.payload);
+      payload = this.#o.kinds.validate(envelope.kind, envelope.payload);
     } catch (error) {
-      const info = toJobErrorInfo(error);
-      job.failed = { error: info };
+      job.failed = { error: toJobErrorInfo(error) };
+      return { job };
     }
-    return job;
+    // Due now, no per-kind limit: admit and start in one statement if the id is new.
+    if (envelope.runAt !== undefined || kind?.concurrency !== undefined || delivery.deliveryCount > this.#o.maxDeliveries) {
+      return { job };
+    }
+    let snapshot = createJobSnapshot({ id, kind: envelope.kind, maxAttempts: job.maxAttempts, backoff: this.#o.backoff });
+    snapshot = applyJobEvent(snapshot, { type: "job.lock", workerId: this.id, leaseVersion: 1 }).snapshot;
+    snapshot = applyJobEvent(snapshot, { type: "job.start" }).snapshot;
+    const persisted = persistJob(snapshot);
+    job.start = {
+      workerId: this.id,
+      leaseMs: this.#o.leaseMs,
+      attempts: persisted.context.attempts,
+      snapshot: persisted,
+      events: [
+        { status: "locked", data: { worker: this.id, leaseVersion: 1 } },
+        { status: "running", data: { attempt: 1 } },
+      ],
+    };
+    return { job, start: { snapshot, payload, job } };
   }
 
   /** Runs the machine from the stored state to `running` (or `failed`). */
@@ -444,7 +484,7 @@ export class Worker {
     return { write, snapshot, payload };
   }
 
-  #run(row: JobRow, write: TransitionWrite, snapshot: JobSnapshot, delivery: JobDelivery, payload: unknown): void {
+  #run(row: RunTarget, snapshot: JobSnapshot, delivery: JobDelivery, payload: unknown): void {
     const definition = this.#o.kinds.require(row.kind);
     const controller = new AbortController();
     const timeoutMs = row.timeoutMs ?? definition.timeoutMs ?? this.#o.timeoutMs;
@@ -452,7 +492,7 @@ export class Worker {
       id: row.id,
       kind: row.kind,
       delivery,
-      leaseVersion: write.leaseVersion,
+      leaseVersion: row.leaseVersion,
       snapshot,
       controller,
       timer: undefined,

@@ -70,24 +70,37 @@ const ADMIT = `
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS x(
     ord int, id text, kind text, payload jsonb, max_attempts int, timeout_ms int, run_at timestamptz,
-    org text, event_data jsonb, failed jsonb)
+    org text, event_data jsonb, failed jsonb, start jsonb)
 ), ins AS (
-  INSERT INTO jobs (id, kind, status, max_attempts, payload, timeout_ms, run_at, org, last_error)
-  SELECT id, kind, CASE WHEN failed IS NULL THEN 'pending' ELSE 'failed' END, max_attempts, payload,
-         timeout_ms, coalesce(run_at, now()), org, failed
+  INSERT INTO jobs (id, kind, status, max_attempts, payload, timeout_ms, run_at, org, last_error,
+                    attempts, worker_id, lease_version, lease_expires_at, snapshot)
+  SELECT id, kind,
+         CASE WHEN failed IS NOT NULL THEN 'failed' WHEN start IS NOT NULL THEN 'running' ELSE 'pending' END,
+         max_attempts, payload, timeout_ms, coalesce(run_at, now()), org, failed,
+         coalesce((start->>'attempts')::int, 0), start->>'worker_id',
+         CASE WHEN start IS NULL THEN 0 ELSE 1 END,
+         CASE WHEN start IS NULL THEN NULL ELSE now() + (start->>'lease_ms')::int * interval '1 millisecond' END,
+         start->'snapshot'
   FROM input ORDER BY ord
   ON CONFLICT (id) DO NOTHING
   RETURNING id
 ), ev AS (
   INSERT INTO job_events (job_id, status, data)
   SELECT e.job_id, e.status, e.data FROM (
-    SELECT i.ord, 0 AS step, i.id AS job_id, 'pending' AS status, coalesce(i.event_data, '{}'::jsonb) AS data
+    SELECT i.ord, 0::bigint AS step, i.id AS job_id, 'pending' AS status, coalesce(i.event_data, '{}'::jsonb) AS data
     FROM input i JOIN ins ON ins.id = i.id
     UNION ALL
     SELECT i.ord, 1, i.id, 'failed', jsonb_build_object('error', i.failed)
     FROM input i JOIN ins ON ins.id = i.id WHERE i.failed IS NOT NULL
+    UNION ALL
+    SELECT i.ord, 1 + s.n, i.id, s.value->>'status', coalesce(s.value->'data', '{}'::jsonb)
+    FROM input i JOIN ins ON ins.id = i.id
+    CROSS JOIN LATERAL jsonb_array_elements(i.start->'events') WITH ORDINALITY AS s(value, n)
+    WHERE i.start IS NOT NULL AND i.failed IS NULL
   ) e ORDER BY e.ord, e.step
   RETURNING id, job_id, status, at, data
+), outbox AS (
+  INSERT INTO job_outbox (event_id) SELECT id FROM ev
 )
 SELECT (SELECT coalesce(jsonb_agg(id), '[]'::jsonb) FROM ins) AS inserted,
        (SELECT coalesce(jsonb_agg(to_jsonb(ev) ORDER BY ev.id), '[]'::jsonb) FROM ev) AS events`;
@@ -134,6 +147,8 @@ WITH input AS (
   JOIN upd ON upd.id = e.job_id
   ORDER BY e.ord
   RETURNING id, job_id, status, at, data
+), outbox AS (
+  INSERT INTO job_outbox (event_id) SELECT id FROM ev
 ), refs AS (
   INSERT INTO job_refs (job_id, system, ref)
   SELECT r.job_id, r.system, r.ref
@@ -160,9 +175,13 @@ WITH upd AS (
     snapshot = CASE WHEN snapshot IS NULL THEN NULL ELSE jsonb_set(snapshot, '{value}', '"cancelled"') END
   WHERE id = $1 AND status NOT IN ('success', 'failed', 'cancelled')
   RETURNING id
+), ev AS (
+  INSERT INTO job_events (job_id, status, data) SELECT id, 'cancelled', $2::text::jsonb FROM upd
+  RETURNING id, job_id, status, at, data
+), outbox AS (
+  INSERT INTO job_outbox (event_id) SELECT id FROM ev
 )
-INSERT INTO job_events (job_id, status, data) SELECT id, 'cancelled', $2::text::jsonb FROM upd
-RETURNING id, job_id, status, at, data`;
+SELECT * FROM ev`;
 
 const CLAIM_STALE = `
 UPDATE jobs SET republished_at = now()
@@ -207,6 +226,15 @@ export class SqlStore implements Store {
       org: job.org ?? null,
       event_data: job.eventData ?? {},
       failed: job.failed ? job.failed.error ?? { message: "failed" } : null,
+      start: job.start && !job.failed
+        ? {
+          worker_id: job.start.workerId,
+          lease_ms: Math.round(job.start.leaseMs),
+          attempts: job.start.attempts,
+          snapshot: job.start.snapshot,
+          events: job.start.events,
+        }
+        : null,
     }));
     const [row] = await this.client.query(ADMIT, [json(input)]);
     return {
@@ -290,16 +318,16 @@ export class SqlStore implements Store {
   async markPublished(eventIds: number[]): Promise<void> {
     if (eventIds.length === 0) return;
     await this.client.query(
-      "UPDATE job_events SET published_at = now() WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)::bigint)",
+      "DELETE FROM job_outbox WHERE event_id IN (SELECT jsonb_array_elements_text($1::text::jsonb)::bigint)",
       [json(eventIds)],
     );
   }
 
   async unpublishedEvents(olderThanMs: number, limit: number): Promise<JobEventRow[]> {
     const rows = await this.client.query(
-      `SELECT id, job_id, status, at, data FROM job_events
-       WHERE published_at IS NULL AND at < now() - $1::int * interval '1 millisecond'
-       ORDER BY id LIMIT $2::int`,
+      `SELECT e.id, e.job_id, e.status, e.at, e.data FROM job_outbox o JOIN job_events e ON e.id = o.event_id
+       WHERE e.at < now() - $1::int * interval '1 millisecond'
+       ORDER BY o.event_id LIMIT $2::int`,
       [Math.round(olderThanMs), limit],
     );
     return rows.map(toEventRow);

@@ -10,7 +10,7 @@
  * - lease: the time a worker owns a locked job; its clock is PostgreSQL's.
  * - fencing token: `lease_version`, bumped by every lock (and by cancel); every
  *   later write names it, so a worker whose lease was taken writes nothing.
- * - outbox: `job_events` rows not yet published on the bus (`published_at` null).
+ * - outbox: `job_outbox` holds the ids of committed `job_events` rows not yet published on the bus.
  *
  * All batch operations take arrays and run as one statement or one transaction.
  *
@@ -75,6 +75,18 @@ export interface NewJob {
   eventData?: Record<string, unknown>;
   /** When the job is born failed (a bad message): its status and error. */
   failed?: { error: unknown };
+  /**
+   * Admit-and-start, for a new job the worker takes at once: inserted directly as
+   * `running` with this lease (version 1) and machine snapshot, its `locked` and
+   * `running` audit rows after `pending`. Ignored when the id already exists.
+   */
+  start?: {
+    workerId: string;
+    leaseMs: number;
+    attempts: number;
+    snapshot: unknown;
+    events: { status: JobStatus; data: Record<string, unknown> }[];
+  };
 }
 
 /** A request to lock one job. */
