@@ -232,6 +232,22 @@ export class Worker {
   }
 
   async #processBatch(deliveries: JobDelivery[]): Promise<void> {
+    /** Kind slots reserved in this batch, released unless the job starts running. */
+    const reserved = new Map<string, string>();
+    try {
+      await this.#admitAndStart(deliveries, reserved);
+    } finally {
+      for (const kind of reserved.values()) this.#releaseKind(kind);
+    }
+  }
+
+  #releaseKind(kind: string): void {
+    const left = (this.#runningByKind.get(kind) ?? 1) - 1;
+    if (left <= 0) this.#runningByKind.delete(kind);
+    else this.#runningByKind.set(kind, left);
+  }
+
+  async #admitAndStart(deliveries: JobDelivery[], reserved: Map<string, string>): Promise<void> {
     const { bus, store, kinds, logger } = this.#o;
     // 1. Parse; a message without a usable id can never be a job: record, terminate.
     const byId = new Map<string, { delivery: JobDelivery; parsed: ParsedJobMessage }>();
@@ -300,10 +316,15 @@ export class Worker {
       }
       const kind = parsed.ok ? parsed.envelope.kind : (parsed.kind ?? "");
       const limit = kinds.get(kind)?.concurrency;
-      if (limit !== undefined && (this.#runningByKind.get(kind) ?? 0) + countIn(toLock, kind, byId) >= limit) {
-        this.stats.deferred++;
-        await this.#settle(delivery, { nakMs: 250 });
-        continue;
+      if (limit !== undefined) {
+        // Reserve a slot of the kind now: other batches in flight see it at once.
+        if ((this.#runningByKind.get(kind) ?? 0) >= limit) {
+          this.stats.deferred++;
+          await this.#settle(delivery, { nakMs: 250 });
+          continue;
+        }
+        this.#runningByKind.set(kind, (this.#runningByKind.get(kind) ?? 0) + 1);
+        reserved.set(id, kind);
       }
       toLock.push(id);
     }
@@ -370,7 +391,10 @@ export class Worker {
       }
     }
     for (const start of starting) {
-      if (accepted.has(start.row.id)) this.#run(start.row, start.snapshot, start.delivery, start.payload);
+      if (!accepted.has(start.row.id)) continue;
+      // The reserved kind slot now belongs to the running job (released by #finish).
+      const wasReserved = reserved.delete(start.row.id);
+      this.#run(start.row, start.snapshot, start.delivery, start.payload, wasReserved);
     }
   }
 
@@ -484,7 +508,7 @@ export class Worker {
     return { write, snapshot, payload };
   }
 
-  #run(row: RunTarget, snapshot: JobSnapshot, delivery: JobDelivery, payload: unknown): void {
+  #run(row: RunTarget, snapshot: JobSnapshot, delivery: JobDelivery, payload: unknown, kindReserved = false): void {
     const definition = this.#o.kinds.require(row.kind);
     const controller = new AbortController();
     const timeoutMs = row.timeoutMs ?? definition.timeoutMs ?? this.#o.timeoutMs;
@@ -504,7 +528,7 @@ export class Worker {
     }, timeoutMs);
     this.#handedOff.add(delivery);
     this.#running.set(row.id, job);
-    this.#runningByKind.set(row.kind, (this.#runningByKind.get(row.kind) ?? 0) + 1);
+    if (!kindReserved) this.#runningByKind.set(row.kind, (this.#runningByKind.get(row.kind) ?? 0) + 1);
     this.stats.started++;
     const attempt = snapshot.context.attempts;
     let promise: Promise<JobOutcome | void>;
@@ -630,10 +654,9 @@ export class Worker {
 
   #finish(job: InFlight): void {
     clearTimeout(job.timer);
-    if (this.#running.get(job.id) === job) this.#running.delete(job.id);
-    const left = (this.#runningByKind.get(job.kind) ?? 1) - 1;
-    if (left <= 0) this.#runningByKind.delete(job.kind);
-    else this.#runningByKind.set(job.kind, left);
+    if (this.#running.get(job.id) !== job) return;
+    this.#running.delete(job.id);
+    this.#releaseKind(job.kind);
   }
 
   /** Extends leases and ack deadlines of running jobs; aborts the ones whose lease is gone. */
@@ -720,13 +743,4 @@ class TimeoutSignalReason extends Error {
   constructor(ms: number) {
     super(`Attempt timed out after ${ms} ms`);
   }
-}
-
-function countIn(ids: string[], kind: string, byId: Map<string, { parsed: ParsedJobMessage }>): number {
-  let count = 0;
-  for (const id of ids) {
-    const parsed = byId.get(id)?.parsed;
-    if (parsed?.ok && parsed.envelope.kind === kind) count++;
-  }
-  return count;
 }
