@@ -33,6 +33,8 @@ const STATUS_BY_CODE: Record<string, ContentfulStatusCode> = {
   [ErrorCode.conflict]: 409,
   [ErrorCode.tooLarge]: 413,
   BUS_FULL: 503,
+  [ErrorCode.transient]: 503,
+  [ErrorCode.unavailable]: 503,
   BAD_REQUEST: 400,
 };
 
