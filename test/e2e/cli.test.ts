@@ -53,6 +53,24 @@ describe("troupe CLI against `troupe start` (embedded default)", () => {
     assert.match(missing.stderr, /not found/);
   });
 
+  it("watch prints a finished job's history and exits 0 for success", async () => {
+    const r = await runCli(["watch", "cli-ok"], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split("\n").map((line) => line.split(/\s+/)[1]), ["pending", "locked", "running", "success"]);
+  });
+
+  it("cancel cancels a job that has not run yet, and refuses an ended one", async () => {
+    const later = new Date(Date.now() + 60_000).toISOString();
+    const submitted = await runCli(["submit", "noop", "{}", "--id", "cli-later", "--run-at", later], env);
+    assert.equal(submitted.code, 0, submitted.stderr);
+    const r = await runCli(["cancel", "cli-later"], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /cli-later cancelled/);
+    const again = await runCli(["cancel", "cli-later"], env);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /already cancelled/);
+  });
+
   it("list filters by status", async () => {
     const r = await runCli(["list", "--status", "success", "--json"], env);
     assert.equal(r.code, 0);
