@@ -161,28 +161,22 @@ class MemoryBus implements Bus {
       const now = this.#jobs.get(job.seq);
       return now && now.state === "inflight" && now.deliveries === deliveryCount ? now : undefined;
     };
+    const remove = () => {
+      const j = this.#jobs.get(job.seq);
+      if (j) {
+        clearTimeout(j.timer);
+        this.#jobs.delete(job.seq);
+      }
+      return Promise.resolve();
+    };
     return {
       subject: job.subject,
       seq: job.seq,
       deliveryCount,
       data: job.data,
       headers: job.headers,
-      ack: () => {
-        const j = this.#jobs.get(job.seq);
-        if (j) {
-          clearTimeout(j.timer);
-          this.#jobs.delete(job.seq);
-        }
-        return Promise.resolve();
-      },
-      term: () => {
-        const j = this.#jobs.get(job.seq);
-        if (j) {
-          clearTimeout(j.timer);
-          this.#jobs.delete(job.seq);
-        }
-        return Promise.resolve();
-      },
+      ack: remove,
+      term: remove,
       nak: (delayMs = 0) => {
         const j = current();
         if (j) {

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { freePort, waitForPort, waitForPortFree } from "./free-port.ts";
+import { exitOf, freePort, waitForPort, waitForPortFree } from "./free-port.ts";
 
 export interface NatsServer {
   url: string;
@@ -25,10 +25,6 @@ function natsBinary(): string {
   throw new Error("nats-server is not installed: install the Debian package nats-server (apt-get install nats-server)");
 }
 
-function exitOf(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once("exit", () => resolve()));
-}
 
 export async function startNatsServer(options: { jetstream?: boolean; args?: string[] } = {}): Promise<NatsServer> {
   const binary = natsBinary();

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import postgres from "postgres";
-import { freePort, waitForPortFree } from "./free-port.ts";
+import { exitOf, freePort, waitForPortFree } from "./free-port.ts";
 
 export interface PostgresServer {
   /** Superuser URL of database `postgres`. */
@@ -43,10 +43,6 @@ function asPostgresUser(): { prefix: string[]; uid: number; gid: number } | unde
   return { prefix: ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"], uid, gid };
 }
 
-function exitOf(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once("exit", () => resolve()));
-}
 
 export async function startPostgres(): Promise<PostgresServer> {
   const bin = binDir();

@@ -1,7 +1,7 @@
 /** Runs the troupe CLI in a child process of the same runtime as the test. */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import process from "node:process";
+export { freePort } from "../harness/free-port.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
 const isDeno = "Deno" in globalThis;
@@ -37,18 +37,6 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
     child.on("exit", (code) => {
       clearTimeout(timer);
       resolve({ code: code ?? 1, stdout, stderr });
-    });
-  });
-}
-
-/** A free loopback port. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
     });
   });
 }
