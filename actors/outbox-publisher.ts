@@ -61,7 +61,9 @@ export class OutboxPublisher {
       return;
     }
     try {
-      await this.#store.markPublished(rows.map((row) => row.id));
+      const outboxIds = new Set<number>();
+      for (const row of rows) if (row.outboxId !== undefined) outboxIds.add(row.outboxId);
+      await this.#store.markPublished([...outboxIds]);
       this.published += rows.length;
     } catch (error) {
       // Published but not marked: a relay republishes them with the same msg id (deduped).

@@ -40,19 +40,24 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX jobs_open_idx ON jobs (status, run_at) WHERE status IN ('pending','retry','locked','running');
       CREATE INDEX jobs_created_idx ON jobs (created_at DESC, id DESC);
 
+      -- No foreign key to jobs: events are only written by the statements that
+      -- write their job row, and the key check locked the job row once per event.
       CREATE TABLE job_events (
         id bigserial PRIMARY KEY,
-        job_id text NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+        job_id text NOT NULL,
         status text NOT NULL,
         at timestamptz NOT NULL DEFAULT clock_timestamp(),
         data jsonb NOT NULL DEFAULT '{}'
       );
       CREATE INDEX job_events_job_idx ON job_events (job_id, id);
 
-      -- The outbox: ids of committed events not yet published on the bus. A narrow
-      -- table of its own, so marking an event published is a cheap delete.
+      -- The outbox: one row per committed statement, listing the events it wrote
+      -- that are not yet published on the bus. Publishing deletes the row, so the
+      -- outbox costs two row writes per batch, not per event.
       CREATE TABLE job_outbox (
-        event_id bigint PRIMARY KEY REFERENCES job_events(id) ON DELETE CASCADE
+        id bigserial PRIMARY KEY,
+        event_ids bigint[] NOT NULL,
+        at timestamptz NOT NULL DEFAULT now()
       );
 
       CREATE TABLE job_refs (

@@ -100,10 +100,11 @@ WITH input AS (
   ) e ORDER BY e.ord, e.step
   RETURNING id, job_id, status, at, data
 ), outbox AS (
-  INSERT INTO job_outbox (event_id) SELECT id FROM ev
+  INSERT INTO job_outbox (event_ids) SELECT array_agg(id) FROM ev HAVING count(*) > 0 RETURNING id
 )
 SELECT (SELECT coalesce(jsonb_agg(id), '[]'::jsonb) FROM ins) AS inserted,
-       (SELECT coalesce(jsonb_agg(to_jsonb(ev) ORDER BY ev.id), '[]'::jsonb) FROM ev) AS events`;
+       (SELECT coalesce(jsonb_agg(to_jsonb(ev) ORDER BY ev.id), '[]'::jsonb) FROM ev) AS events,
+       (SELECT id FROM outbox) AS outbox_id`;
 
 // One conditional UPDATE: due pending/retry jobs, or locked/running ones whose lease expired.
 const LOCK = `
@@ -148,7 +149,7 @@ WITH input AS (
   ORDER BY e.ord
   RETURNING id, job_id, status, at, data
 ), outbox AS (
-  INSERT INTO job_outbox (event_id) SELECT id FROM ev
+  INSERT INTO job_outbox (event_ids) SELECT array_agg(id) FROM ev HAVING count(*) > 0 RETURNING id
 ), refs AS (
   INSERT INTO job_refs (job_id, system, ref)
   SELECT r.job_id, r.system, r.ref
@@ -159,7 +160,8 @@ WITH input AS (
 )
 SELECT (SELECT coalesce(jsonb_agg(id), '[]'::jsonb) FROM upd) AS accepted,
        (SELECT coalesce(jsonb_agg(to_jsonb(ev) ORDER BY ev.id), '[]'::jsonb) FROM ev) AS events,
-       (SELECT count(*) FROM refs) AS refs`;
+       (SELECT count(*) FROM refs) AS refs,
+       (SELECT id FROM outbox) AS outbox_id`;
 
 const HEARTBEAT = `
 UPDATE jobs j SET lease_expires_at = now() + $2::int * interval '1 millisecond'
@@ -179,9 +181,9 @@ WITH upd AS (
   INSERT INTO job_events (job_id, status, data) SELECT id, 'cancelled', $2::text::jsonb FROM upd
   RETURNING id, job_id, status, at, data
 ), outbox AS (
-  INSERT INTO job_outbox (event_id) SELECT id FROM ev
+  INSERT INTO job_outbox (event_ids) SELECT array_agg(id) FROM ev HAVING count(*) > 0 RETURNING id
 )
-SELECT * FROM ev`;
+SELECT ev.*, (SELECT id FROM outbox) AS outbox_id FROM ev`;
 
 const CLAIM_STALE = `
 UPDATE jobs SET republished_at = now()
@@ -196,6 +198,13 @@ WHERE id IN (
   FOR UPDATE SKIP LOCKED
 )
 RETURNING ${JOB_COLUMNS}`;
+
+function withOutbox(events: JobEventRow[], outboxId: unknown): JobEventRow[] {
+  if (outboxId === null || outboxId === undefined) return events;
+  const id = Number(outboxId);
+  for (const event of events) event.outboxId = id;
+  return events;
+}
 
 function parseJson<T>(value: unknown): T {
   return (typeof value === "string" ? JSON.parse(value) : value) as T;
@@ -239,7 +248,7 @@ export class SqlStore implements Store {
     const [row] = await this.client.query(ADMIT, [json(input)]);
     return {
       inserted: parseJson<string[]>(row?.inserted ?? "[]"),
-      events: parseJson<Row[]>(row?.events ?? "[]").map(toEventRow),
+      events: withOutbox(parseJson<Row[]>(row?.events ?? "[]").map(toEventRow), row?.outbox_id),
     };
   }
 
@@ -304,7 +313,7 @@ export class SqlStore implements Store {
     const [row] = await this.client.query(COMMIT, [json(input), json(events), json(refs)]);
     return {
       accepted: parseJson<string[]>(row?.accepted ?? "[]"),
-      events: parseJson<Row[]>(row?.events ?? "[]").map(toEventRow),
+      events: withOutbox(parseJson<Row[]>(row?.events ?? "[]").map(toEventRow), row?.outbox_id),
     };
   }
 
@@ -315,28 +324,33 @@ export class SqlStore implements Store {
     return rows.map((r) => String(r.id));
   }
 
-  async markPublished(eventIds: number[]): Promise<void> {
-    if (eventIds.length === 0) return;
+  async markPublished(outboxIds: number[]): Promise<void> {
+    if (outboxIds.length === 0) return;
     await this.client.query(
-      "DELETE FROM job_outbox WHERE event_id IN (SELECT jsonb_array_elements_text($1::text::jsonb)::bigint)",
-      [json(eventIds)],
+      "DELETE FROM job_outbox WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)::bigint)",
+      [json(outboxIds)],
     );
   }
 
   async unpublishedEvents(olderThanMs: number, limit: number): Promise<JobEventRow[]> {
     const rows = await this.client.query(
-      `SELECT e.id, e.job_id, e.status, e.at, e.data FROM job_outbox o JOIN job_events e ON e.id = o.event_id
-       WHERE e.at < now() - $1::int * interval '1 millisecond'
-       ORDER BY o.event_id LIMIT $2::int`,
+      `WITH batch AS (
+         SELECT id, event_ids FROM job_outbox
+         WHERE at < now() - $1::int * interval '1 millisecond' ORDER BY id LIMIT $2::int
+       )
+       SELECT e.id, e.job_id, e.status, e.at, e.data, b.id AS outbox_id
+       FROM batch b CROSS JOIN LATERAL unnest(b.event_ids) AS x(event_id)
+       JOIN job_events e ON e.id = x.event_id
+       ORDER BY b.id, e.id`,
       [Math.round(olderThanMs), limit],
     );
-    return rows.map(toEventRow);
+    return rows.map((row) => ({ ...toEventRow(row), outboxId: Number(row.outbox_id) }));
   }
 
   async cancel(id: string, data: Record<string, unknown> = {}): Promise<JobEventRow | undefined> {
     const reason = typeof data.reason === "string" ? data.reason : "Cancelled";
     const [row] = await this.client.query(CANCEL, [id, json(data), reason]);
-    return row ? toEventRow(row) : undefined;
+    return row ? withOutbox([toEventRow(row)], row.outbox_id)[0] : undefined;
   }
 
   async getJob(id: string): Promise<JobRow | undefined> {

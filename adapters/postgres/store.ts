@@ -10,7 +10,7 @@
  * - lease: the time a worker owns a locked job; its clock is PostgreSQL's.
  * - fencing token: `lease_version`, bumped by every lock (and by cancel); every
  *   later write names it, so a worker whose lease was taken writes nothing.
- * - outbox: `job_outbox` holds the ids of committed `job_events` rows not yet published on the bus.
+ * - outbox: `job_outbox`, one row per committed statement listing its `job_events` ids not yet published.
  *
  * All batch operations take arrays and run as one statement or one transaction.
  *
@@ -60,6 +60,8 @@ export interface JobEventRow {
   at: Date;
   /** What the transition carries: worker, attempt, error, result, reason... */
   data: Record<string, unknown>;
+  /** The outbox row listing this event while it is unpublished (from writes and the relay). */
+  outboxId?: number;
 }
 
 /** A new job to admit. */
@@ -161,9 +163,9 @@ export interface Store {
   commit(writes: TransitionWrite[]): Promise<{ accepted: string[]; events: JobEventRow[] }>;
   /** Extends the leases of jobs still held; returns the ids still held. */
   heartbeat(leases: { id: string; leaseVersion: number }[], leaseMs: number): Promise<string[]>;
-  /** Marks outbox rows published. */
-  markPublished(eventIds: number[]): Promise<void>;
-  /** Outbox rows not published `olderThanMs` after they were written. */
+  /** Marks outbox rows (`JobEventRow.outboxId`) published. */
+  markPublished(outboxIds: number[]): Promise<void>;
+  /** Events of outbox rows still unpublished `olderThanMs` after they were written (at most `limit` rows). */
   unpublishedEvents(olderThanMs: number, limit: number): Promise<JobEventRow[]>;
   /**
    * Cancels a non-final job: status cancelled, a `cancelled` event, lease_version

@@ -195,6 +195,16 @@ export function runWorkerScenarios(backend: Backend): void {
       const republished = await reconciler.runOnce();
       assert.ok(republished >= 1);
       assert.equal((await final("lost-1")).status, "success");
+      // Its "pending" row was committed but never handed to the publisher (as after a crash):
+      // the same pass relayed it from the outbox.
+      const sub = core.bus.watchEvents("lost-1", "all");
+      const seenStatuses: string[] = [];
+      for await (const record of sub) {
+        seenStatuses.push((JSON.parse(new TextDecoder().decode(record.data)) as { status: string }).status);
+        if (seenStatuses.length === 4) break;
+      }
+      await sub.close();
+      assert.deepEqual([...seenStatuses].sort(), ["locked", "pending", "running", "success"]);
     });
   });
 }

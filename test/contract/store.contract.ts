@@ -227,7 +227,9 @@ export function runStoreContract({ name, create }: StoreContractOptions): void {
       await delay(30);
       const pending = await store.unpublishedEvents(10, 10_000);
       assert.ok(pending.some((e) => e.id === events[0]!.id));
-      await store.markPublished(events.map((e) => e.id));
+      assert.ok(events[0]!.outboxId !== undefined, "written events name their outbox row");
+      assert.equal(pending.find((e) => e.id === events[0]!.id)?.outboxId, events[0]!.outboxId);
+      await store.markPublished([events[0]!.outboxId!]);
       assert.ok(!(await store.unpublishedEvents(0, 10_000)).some((e) => e.id === events[0]!.id));
     });
 
