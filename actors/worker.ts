@@ -249,7 +249,7 @@ export class Worker {
 
   async #admitAndStart(deliveries: JobDelivery[], reserved: Map<string, string>): Promise<void> {
     const { bus, store, kinds, logger } = this.#o;
-    // 1. Parse; a message without a usable id can never be a job: record, terminate.
+    // 1. Parse; a message without a usable id can never be a job: record it, then ack it.
     const byId = new Map<string, { delivery: JobDelivery; parsed: ParsedJobMessage }>();
     const newJobs: NewJob[] = [];
     /** New jobs admitted and started in one statement (see NewJob.start). */
@@ -349,7 +349,8 @@ export class Worker {
           logger.debug({ jobId: result.id, status: result.status }, "Dropped a duplicate delivery of a finished job");
           await this.#settle(delivery, "ack");
         } else if (result.reason === "missing") {
-          await this.#settle(delivery, "term", "job missing");
+          logger.warn({ jobId: result.id }, "Dropped a message whose job row is missing");
+          await this.#settle(delivery, "ack");
         } else {
           this.stats.deferred++;
           await this.#settle(delivery, { nakMs: Math.max(50, Math.min(result.retryInMs ?? 1000, 60_000) + 20) });
