@@ -15,17 +15,10 @@ import type { JobRow, NewJob, Store, TransitionWrite } from "../adapters/postgre
 import type { JobStatus } from "../machines/job-status.ts";
 import type { JobOutcome } from "../machines/job-kind.ts";
 import { encodeEnvelope, type ParsedJobMessage, parseJobMessage } from "../bus/envelope.ts";
-import { ErrorCode, type JobErrorInfo, toJobErrorInfo } from "../machines/errors.ts";
-import {
-  applyJobEvent,
-  createJobSnapshot,
-  type JobEvent,
-  type JobSnapshot,
-  persistJob,
-  type PersistedJob,
-  restoreJob,
-} from "../machines/job-machine.ts";
+import { ErrorCode, toJobErrorInfo } from "../machines/errors.ts";
+import { applyJobEvent, type JobEvent, type JobSnapshot, persistJob } from "../machines/job-machine.ts";
 import type { KindRegistry } from "./kind-registry.ts";
+import { planNewJob, planStart, type StartPlan } from "./job-plans.ts";
 import type { Logger } from "./logger.ts";
 import type { OutboxPublisher } from "./outbox-publisher.ts";
 
@@ -76,12 +69,6 @@ interface InFlight {
 
 /** What running a job needs to know of its row. */
 type RunTarget = Pick<JobRow, "id" | "kind" | "maxAttempts" | "timeoutMs" | "org" | "leaseVersion">;
-
-interface StartPlan {
-  write: TransitionWrite;
-  snapshot: JobSnapshot;
-  payload: unknown;
-}
 
 interface Completion {
   job: InFlight;
@@ -277,7 +264,7 @@ export class Worker {
         continue;
       }
       byId.set(id, { delivery, parsed });
-      const made = this.#newJob(id, parsed, delivery);
+      const made = planNewJob(id, parsed, delivery, this.#o);
       newJobs.push(made.job);
       if (made.start) starts.set(id, made.start);
     }
@@ -359,7 +346,7 @@ export class Worker {
       }
       let plan: StartPlan;
       try {
-        plan = this.#planStart(result.job, delivery);
+        plan = planStart(result.job, delivery, this.#o);
       } catch (error) {
         logger.error({ err: error, jobId: result.id }, "Cannot plan the job's next transition; its message will be redelivered");
         await this.#settle(delivery, { nakMs: 5000 });
@@ -397,116 +384,6 @@ export class Worker {
       const wasReserved = reserved.delete(start.row.id);
       this.#run(start.row, start.snapshot, start.delivery, start.payload, wasReserved);
     }
-  }
-
-  #newJob(id: string, parsed: ParsedJobMessage, delivery: JobDelivery): { job: NewJob; start?: { snapshot: JobSnapshot; payload: unknown; job: NewJob } } {
-    const eventData = { source: "bus", seq: delivery.seq };
-    if (!parsed.ok) {
-      return {
-        job: {
-          id,
-          kind: parsed.kind ?? "unknown",
-          payload: null,
-          maxAttempts: 1,
-          eventData,
-          failed: { error: { kind: "permanent", code: parsed.code, message: parsed.message } satisfies JobErrorInfo },
-        },
-      };
-    }
-    const { envelope } = parsed;
-    const kind = this.#o.kinds.get(envelope.kind);
-    const job: NewJob = {
-      id,
-      kind: envelope.kind,
-      payload: envelope.payload ?? null,
-      maxAttempts: envelope.maxAttempts ?? kind?.maxAttempts ?? this.#o.maxAttempts,
-      timeoutMs: envelope.timeoutMs ?? null,
-      runAt: envelope.runAt ?? null,
-      org: envelope.org ?? null,
-      eventData,
-    };
-    let payload: unknown;
-    try {
-      payload = this.#o.kinds.validate(envelope.kind, envelope.payload);
-    } catch (error) {
-      job.failed = { error: toJobErrorInfo(error) };
-      return { job };
-    }
-    // Due now, no per-kind limit: admit and start in one statement if the id is new.
-    if (envelope.runAt !== undefined || kind?.concurrency !== undefined || delivery.deliveryCount > this.#o.maxDeliveries) {
-      return { job };
-    }
-    let snapshot = createJobSnapshot({ id, kind: envelope.kind, maxAttempts: job.maxAttempts, backoff: this.#o.backoff });
-    snapshot = applyJobEvent(snapshot, { type: "job.lock", workerId: this.id, leaseVersion: 1 }).snapshot;
-    snapshot = applyJobEvent(snapshot, { type: "job.start" }).snapshot;
-    const persisted = persistJob(snapshot);
-    job.start = {
-      workerId: this.id,
-      leaseMs: this.#o.leaseMs,
-      attempts: persisted.context.attempts,
-      snapshot: persisted,
-      events: [
-        { status: "locked", data: { worker: this.id, leaseVersion: 1 } },
-        { status: "running", data: { attempt: 1 } },
-      ],
-    };
-    return { job, start: { snapshot, payload, job } };
-  }
-
-  /** Runs the machine from the stored state to `running` (or `failed`). */
-  #planStart(row: JobRow, delivery: JobDelivery): StartPlan {
-    let snapshot = row.snapshot
-      ? restoreJob(row.snapshot as PersistedJob)
-      : createJobSnapshot({ id: row.id, kind: row.kind, maxAttempts: row.maxAttempts, backoff: this.#o.backoff });
-    const events: TransitionWrite["events"] = [];
-    const step = (event: JobEvent, data: Record<string, unknown>) => {
-      const next = applyJobEvent(snapshot, event);
-      if (!next.changed) throw new Error(`Job "${row.id}": event "${event.type}" not accepted in state "${next.status}"`);
-      snapshot = next.snapshot;
-      events.push({ status: next.status, data });
-    };
-    const lease = { worker: this.id, leaseVersion: row.leaseVersion };
-    // The persisted snapshot is the last committed machine state; the row's status
-    // may be ahead of it (a lock whose follow-up commit was lost), so go by the snapshot.
-    const from = snapshot.value as JobStatus;
-    if (from === "retry") step({ type: "backoff.elapsed" }, {});
-    if (from === "locked" || from === "running") {
-      step({ type: "job.takeover", workerId: this.id, leaseVersion: row.leaseVersion }, { ...lease, takeover: true });
-    } else {
-      step({ type: "job.lock", workerId: this.id, leaseVersion: row.leaseVersion }, lease);
-    }
-    let payload: unknown;
-    if (snapshot.value !== "failed") {
-      let rejection: JobErrorInfo | undefined;
-      try {
-        payload = this.#o.kinds.validate(row.kind, row.payload);
-      } catch (error) {
-        rejection = toJobErrorInfo(error);
-      }
-      if (!rejection && delivery.deliveryCount > this.#o.maxDeliveries) {
-        rejection = {
-          kind: "permanent",
-          code: "MAX_DELIVERIES",
-          message: `Message delivered ${delivery.deliveryCount} times without completing (limit ${this.#o.maxDeliveries})`,
-        };
-      }
-      if (rejection) step({ type: "job.reject", error: rejection }, { error: rejection });
-      else step({ type: "job.start" }, { attempt: snapshot.context.attempts + 1 });
-    }
-    const persisted = persistJob(snapshot);
-    const write: TransitionWrite = {
-      id: row.id,
-      leaseVersion: row.leaseVersion,
-      status: persisted.value,
-      snapshot: persisted,
-      attempts: persisted.context.attempts,
-      events,
-    };
-    if (persisted.value === "failed") {
-      write.lastError = persisted.context.lastError;
-      write.releaseLease = true;
-    }
-    return { write, snapshot, payload };
   }
 
   #run(row: RunTarget, snapshot: JobSnapshot, delivery: JobDelivery, payload: unknown, kindReserved = false): void {

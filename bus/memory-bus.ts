@@ -203,7 +203,6 @@ class MemoryBus implements Bus {
     const now = this.#take(options.max);
     if (now.length > 0 || options.expiresMs <= 0) return Promise.resolve(now);
     return new Promise((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
       const finish = (value: JobDelivery[]) => {
         clearTimeout(timer);
         this.#waiters.delete(wake);
@@ -217,7 +216,7 @@ class MemoryBus implements Bus {
         else this.#waiters.add(wake);
       };
       const onAbort = () => finish([]);
-      timer = setTimeout(() => finish([]), options.expiresMs);
+      const timer = setTimeout(() => finish([]), options.expiresMs);
       options.signal?.addEventListener("abort", onAbort, { once: true });
       if (options.signal?.aborted) return finish([]);
       this.#waiters.add(wake);

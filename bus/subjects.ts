@@ -11,6 +11,7 @@ import { ValidationError } from "../machines/errors.ts";
 export const DEFAULT_NAMESPACE = "troupe";
 
 /** Characters a subject token may not contain: wildcards, whitespace, separators. */
+// deno-lint-ignore no-control-regex -- NUL is exactly what it refuses
 const BAD_TOKEN = /[\s*>.\u0000]/;
 const NAMESPACE_RE = /^[A-Za-z0-9_-]{1,64}$/;
 

@@ -165,8 +165,8 @@ export function runBusContract({ name, create }: BusContractOptions): void {
 
     it("refuses kinds and job ids that would break subjects", async () => {
       const bus = await make();
-      await assert.rejects(async () => bus.publishJob("a.*", enc("x")), /Invalid kind/);
-      await assert.rejects(async () => bus.publishJob("a b", enc("x")), /Invalid kind/);
+      assert.throws(() => bus.publishJob("a.*", enc("x")), /Invalid kind/);
+      assert.throws(() => bus.publishJob("a b", enc("x")), /Invalid kind/);
       assert.throws(() => bus.subjects.event("x>"), /Invalid job id/);
     });
 

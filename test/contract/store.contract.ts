@@ -26,7 +26,7 @@ export function runStoreContract({ name, create }: StoreContractOptions): void {
       await store.close();
     });
 
-    const admitOne = async (id: string, extra: Record<string, unknown> = {}) =>
+    const admitOne = (id: string, extra: Record<string, unknown> = {}) =>
       store.admit([{ id, kind: "noop", payload: { a: 1 }, maxAttempts: 3, ...extra }]);
     const lockOne = async (id: string, workerId = "w1", leaseMs = 30_000) =>
       (await store.lock([{ id, workerId, leaseMs }]))[0]!;
