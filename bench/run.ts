@@ -90,16 +90,18 @@ async function troupeNats(natsUrl: string, dbUrl: string, n: number): Promise<{ 
   }
 }
 
+const LATENCY_SQL = `
+  select (extract(epoch from e.at) * 1000)::float8 - (j.result->>'t')::float8 as ms
+  from jobs j join job_events e on e.job_id = j.id and e.status = 'success'`;
+
 /** Submit-to-success latencies in ms (submit time carried in the payload; success time from PostgreSQL). */
 async function latencies(sql: postgres.Sql): Promise<number[]> {
-  const rows = await sql`
-    select (extract(epoch from e.at) * 1000)::float8 - (j.result->>'t')::float8 as ms
-    from jobs j join job_events e on e.job_id = j.id and e.status = 'success'`;
+  const rows = await sql.unsafe(LATENCY_SQL);
   return rows.map((r) => Number(r.ms));
 }
 
-/** troupe embedded (memory bus + file-backed PGlite): returns jobs/s. */
-async function troupeEmbedded(n: number): Promise<number> {
+/** troupe embedded (memory bus + file-backed PGlite): returns jobs/s and burst latency. */
+async function troupeEmbedded(n: number): Promise<{ rate: number; p50: number; p99: number }> {
   const dir = mkdtempSync(join(tmpdir(), "troupe-bench-"));
   const config = loadConfig({ TROUPE_DATA_DIR: dir, LOG_LEVEL: "silent", TROUPE_CONCURRENCY: "2000", TROUPE_BATCH_SIZE: "500" });
   const core = await openCore(config, { logger: silentLogger() });
@@ -109,14 +111,17 @@ async function troupeEmbedded(n: number): Promise<number> {
     const subject = `${core.bus.subjects.jobPrefix}noop`;
     const start = performance.now();
     for (let i = 0; i < n; i++) {
-      await core.bus.publishRaw(subject, enc.encode(JSON.stringify({ payload: {} })), { msgId: `j${i}`, headers: { "Nats-Msg-Id": `j${i}` } });
+      await core.bus.publishRaw(subject, enc.encode(JSON.stringify({ payload: { result: { t: Date.now() } } })), { msgId: `j${i}`, headers: { "Nats-Msg-Id": `j${i}` } });
     }
     for (;;) {
       const counts = await core.store.countByStatus();
       if ((counts.success ?? 0) >= n) break;
       await sleep(50);
     }
-    return n / ((performance.now() - start) / 1000);
+    const rate = n / ((performance.now() - start) / 1000);
+    const client = (core.store as unknown as { client: { query(text: string): Promise<{ ms: number }[]> } }).client;
+    const lat = (await client.query(LATENCY_SQL)).map((r) => Number(r.ms));
+    return { rate, p50: pct(lat, 50), p99: pct(lat, 99) };
   } finally {
     await system.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -183,6 +188,31 @@ async function steadyLatency(natsUrl: string, dbUrl: string, perSecond: number, 
   }
 }
 
+/** p50/p99 at a steady offered rate on the embedded default (memory bus + PGlite). */
+async function steadyLatencyEmbedded(perSecond: number, seconds: number) {
+  const dir = mkdtempSync(join(tmpdir(), "troupe-bench-"));
+  const core = await openCore(loadConfig({ TROUPE_DATA_DIR: dir, LOG_LEVEL: "silent", TROUPE_BATCH_SIZE: "500", TROUPE_CONCURRENCY: "2000" }), { logger: silentLogger() });
+  const system = await startSystem(core, { worker: true });
+  try {
+    const enc = new TextEncoder();
+    const subject = `${core.bus.subjects.jobPrefix}noop`;
+    const total = perSecond * seconds;
+    const start = performance.now();
+    for (let i = 0; i < total; i++) {
+      const wait = start + (i * 1000) / perSecond - performance.now();
+      if (wait > 1) await sleep(wait);
+      await core.bus.publishRaw(subject, enc.encode(JSON.stringify({ payload: { result: { t: Date.now() } } })), { msgId: `s${i}` });
+    }
+    while (((await core.store.countByStatus()).success ?? 0) < total) await sleep(50);
+    const client = (core.store as unknown as { client: { query(text: string): Promise<{ ms: number }[]> } }).client;
+    const lat = (await client.query(LATENCY_SQL)).map((r) => Number(r.ms));
+    return { p50: pct(lat, 50), p99: pct(lat, 99), max: Math.max(...lat) };
+  } finally {
+    await system.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Child mode: hold 10,000 sleeping jobs in flight and report RSS. */
 async function inflightChild(natsUrl: string, dbUrl: string, n: number): Promise<void> {
   const namespace = ns();
@@ -200,10 +230,16 @@ async function inflightChild(natsUrl: string, dbUrl: string, n: number): Promise
   await nc.flush();
   const deadline = Date.now() + 120_000;
   while (system.worker!.inFlight < n && Date.now() < deadline) await sleep(100);
-  (globalThis as { gc?: () => void }).gc?.();
+  const sample = () => {
+    (globalThis as { gc?: () => void }).gc?.();
+    const m = process.memoryUsage();
+    return { rssMB: m.rss / 1048576, heapUsedMB: m.heapUsed / 1048576, heapTotalMB: m.heapTotal / 1048576 };
+  };
   await sleep(500);
-  const rss = process.memoryUsage().rss;
-  process.stdout.write(JSON.stringify({ inFlight: system.worker!.inFlight, rssMB: rss / 1024 / 1024 }) + "\n");
+  const reached = sample();
+  await sleep(10_000);
+  const settled = sample();
+  process.stdout.write(JSON.stringify({ inFlight: system.worker!.inFlight, reached, settled }) + "\n");
   await nc.close();
   process.exit(0);
 }
@@ -227,9 +263,9 @@ async function main(): Promise<void> {
     if (want("embedded")) {
       const runs = [];
       for (let r = 0; r < ROUNDS; r++) {
-        const rate = await troupeEmbedded(N);
-        console.log(`troupe embedded round ${r + 1}: ${rate.toFixed(0)} jobs/s`);
-        runs.push(rate);
+        const res = await troupeEmbedded(N);
+        console.log(`troupe embedded round ${r + 1}: ${res.rate.toFixed(0)} jobs/s (p50 ${res.p50.toFixed(0)} ms, p99 ${res.p99.toFixed(0)} ms under a burst)`);
+        runs.push(res.rate);
       }
       results.embedded = median(runs);
     }
@@ -246,17 +282,23 @@ async function main(): Promise<void> {
       const res = await steadyLatency(nats.url, await pg.createDatabase(), 1000, 10);
       console.log(`latency at 1,000 jobs/s offered for 10 s: p50 ${res.p50.toFixed(1)} ms, p99 ${res.p99.toFixed(1)} ms, max ${res.max.toFixed(1)} ms`);
       results.latency = res;
+      const emb = await steadyLatencyEmbedded(1000, 10);
+      console.log(`latency at 1,000 jobs/s offered for 10 s, embedded: p50 ${emb.p50.toFixed(1)} ms, p99 ${emb.p99.toFixed(1)} ms, max ${emb.max.toFixed(1)} ms`);
     }
     if (want("inflight")) {
       const db = await pg.createDatabase();
       const out = await new Promise<string>((resolve, reject) => {
-        const child = spawn(process.execPath, [...("Deno" in globalThis ? ["run", "-A"] : ["--expose-gc"]), new URL(import.meta.url).pathname, "--inflight-child", nats.url, db, "10000"], { stdio: ["ignore", "pipe", "inherit"] });
+        const child = spawn(process.execPath, [...("Deno" in globalThis ? ["run", "-A"] : ["--expose-gc", ...(process.env.BENCH_CHILD_FLAGS ?? "").split(" ").filter(Boolean)]), new URL(import.meta.url).pathname, "--inflight-child", nats.url, db, "10000"], { stdio: ["ignore", "pipe", "inherit"] });
         let text = "";
         child.stdout.on("data", (d) => (text += d));
         child.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`in-flight child exited ${code}`))));
       });
       const parsed = JSON.parse(out.trim().split("\n").pop()!);
-      console.log(`10,000 in-flight sleeping jobs: ${parsed.inFlight} held, RSS ${parsed.rssMB.toFixed(0)} MB`);
+      console.log(
+        `10,000 in-flight sleeping jobs: ${parsed.inFlight} held; RSS ${parsed.reached.rssMB.toFixed(0)} MB when all were in flight ` +
+          `(heap ${parsed.reached.heapUsedMB.toFixed(0)} MB used of ${parsed.reached.heapTotalMB.toFixed(0)}), ` +
+          `${parsed.settled.rssMB.toFixed(0)} MB 10 s later (heap ${parsed.settled.heapUsedMB.toFixed(0)} of ${parsed.settled.heapTotalMB.toFixed(0)})`,
+      );
       results.inflight = parsed;
     }
   } finally {
