@@ -113,6 +113,8 @@ export class Worker {
   #slotWaiters: (() => void)[] = [];
   #batches = new Set<Promise<void>>();
   #admitting = 0;
+  /** Set by stop(): after this, outcomes that cannot be committed are left to lease expiry. */
+  #giveUpAt: number | undefined;
   #admitWaiters: (() => void)[] = [];
   /** Deliveries already acked, naked or termed (each releases its slot once). */
   #settled = new WeakSet<JobDelivery>();
@@ -491,6 +493,16 @@ export class Worker {
       try {
         committed = await store.commit(live.map((c) => c.write));
       } catch (error) {
+        if (this.#giveUpAt !== undefined && Date.now() > this.#giveUpAt) {
+          // Shutting down with the database away: the leases expire and a successor reruns these.
+          logger.error({ err: error, count: live.length }, "Giving up committing job outcomes at shutdown");
+          for (const c of live) {
+            c.job.abandoned = true;
+            this.#finish(c.job);
+            this.#releaseSlots(1);
+          }
+          return;
+        }
         logger.warn({ err: error, count: live.length, failures }, "Cannot commit job outcomes; retrying");
         await sleep(Math.min(2000, 50 * 2 ** Math.min(failures, 6)));
       }
@@ -574,6 +586,7 @@ export class Worker {
   async stop(options: { graceMs?: number } = {}): Promise<void> {
     const graceMs = options.graceMs ?? 10_000;
     this.#stopping = true;
+    this.#giveUpAt = Date.now() + graceMs + 5000;
     this.#pullAbort.abort();
     for (const wake of this.#slotWaiters.splice(0)) wake();
     for (const wake of this.#admitWaiters.splice(0)) wake();
