@@ -104,6 +104,37 @@ describe("Gateway (HTTP API)", () => {
     assert.equal(again.status, 409);
   });
 
+  /** Reads an SSE body to its end; returns the events' ids and data. */
+  async function readSse(res: Response): Promise<{ id: number; status: string }[]> {
+    const text = await res.text();
+    return text.split("\n\n").filter((block) => block.includes("data:")).map((block) => {
+      const id = Number(/^id: ?(\d+)/m.exec(block)?.[1]);
+      const data = JSON.parse(/^data: ?(.*)$/m.exec(block)![1]!) as { status: string };
+      return { id, status: data.status };
+    });
+  }
+
+  it("GET /jobs/:id/events streams the history, then live transitions, and ends after a final state", async () => {
+    const res = await post("/jobs", JSON.stringify({ kind: "noop", id: "sse-1", payload: { sleepMs: 400 } }));
+    assert.equal(res.status, 202);
+    const sse = await app.request("/jobs/sse-1/events");
+    assert.equal(sse.status, 200);
+    assert.match(sse.headers.get("content-type") ?? "", /text\/event-stream/);
+    const events = await readSse(sse);
+    assert.deepEqual(events.map((e) => e.status), ["pending", "locked", "running", "success"]);
+    const ids = events.map((e) => e.id);
+    assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+    assert.equal(new Set(ids).size, ids.length, "each event once");
+  });
+
+  it("GET /jobs/:id/events resumes after Last-Event-ID, and 404s an unknown job", async () => {
+    const all = await readSse(await app.request("/jobs/sse-1/events"));
+    const rest = await readSse(await app.request("/jobs/sse-1/events", { headers: { "Last-Event-ID": String(all[1]!.id) } }));
+    assert.deepEqual(rest.map((e) => e.status), ["running", "success"]);
+    assert.equal((await app.request("/jobs/nope/events")).status, 404);
+    assert.equal((await app.request("/jobs/sse-1/events", { headers: { "Last-Event-ID": "x" } })).status, 422);
+  });
+
   it("serves /healthz, /readyz and /status", async () => {
     assert.equal((await app.request("/healthz")).status, 200);
     const ready = await app.request("/readyz");
