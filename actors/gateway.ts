@@ -17,6 +17,7 @@ import { isFinalStatus, JobStatus } from "../machines/job-status.ts";
 import { type JobEventMessage, toEventMessage } from "./event-message.ts";
 import { eventToJson, type JobService, jobToJson, type SubmitRequest } from "./job-service.ts";
 import type { Logger } from "./logger.ts";
+import type { Metrics } from "./metrics.ts";
 
 export interface GatewayOptions {
   jobs: JobService;
@@ -24,6 +25,8 @@ export interface GatewayOptions {
   bus: Bus;
   logger: Logger;
   maxBodyBytes: number;
+  /** Served at /metrics when enabled. */
+  metrics?: Metrics;
   /** Extra facts for /status (version, worker counts). */
   status?: () => Record<string, unknown>;
 }
@@ -208,6 +211,14 @@ export function createGateway(options: GatewayOptions): Hono {
     const database = await store.ping().catch(() => false);
     const busUp = bus.isConnected();
     return c.json({ ok: database && busUp, database, bus: busUp }, database && busUp ? 200 : 503);
+  });
+
+  app.get("/metrics", async (c) => {
+    if (!options.metrics?.enabled) {
+      throw httpError(ErrorCode.notFound, "Metrics are disabled (METRICS_ENABLED=false)");
+    }
+    const { contentType, body } = await options.metrics.render();
+    return c.body(body, 200, { "content-type": contentType });
   });
 
   app.get("/status", async (c) => {

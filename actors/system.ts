@@ -20,6 +20,7 @@ import { JobService } from "./job-service.ts";
 import { Worker } from "./worker.ts";
 import { Reconciler } from "./reconciler.ts";
 import { createGateway } from "./gateway.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
 import { type HttpServer, hostName, pid, runtimeName, serve } from "./runtime.ts";
 
 /** The kinds every Troupe process knows. */
@@ -87,6 +88,7 @@ export interface Roles {
 /** A running Troupe process. */
 export interface RunningSystem {
   core: Core;
+  metrics: Metrics;
   worker: Worker | undefined;
   reconciler: Reconciler | undefined;
   server: HttpServer | undefined;
@@ -99,8 +101,10 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
   let worker: Worker | undefined;
   let reconciler: Reconciler | undefined;
   let server: HttpServer | undefined;
+  const metrics = createMetrics({ enabled: config.metricsEnabled });
   if (roles.worker) {
     worker = new Worker({
+      metrics,
       bus, store, kinds, outbox, logger,
       workerId: `${await hostName()}:${pid}:${crypto.randomUUID().slice(0, 8)}`,
       concurrency: config.concurrency,
@@ -111,6 +115,8 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
       backoff: config.backoff,
     });
     worker.start();
+    const running = worker;
+    metrics.setInFlightSource(() => running.inFlight);
     logger.info({ workerId: worker.id, kinds: kinds.names(), concurrency: config.concurrency }, "Worker started");
   }
   if (roles.reconciler) {
@@ -121,7 +127,7 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
   }
   if (roles.gateway) {
     const app = createGateway({
-      jobs: core.jobs, store, bus, logger, maxBodyBytes: config.maxPayloadBytes,
+      jobs: core.jobs, store, bus, logger, maxBodyBytes: config.maxPayloadBytes, metrics,
       status: () => ({
         runtime: runtimeName,
         bus: config.natsUrl ? "nats" : "memory",
@@ -133,7 +139,7 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
     logger.info({ port: server.port, host: config.host }, `HTTP API listening on http://${config.host}:${server.port}`);
   }
   return {
-    core, worker, reconciler, server,
+    core, metrics, worker, reconciler, server,
     async stop() {
       await server?.close();
       await reconciler?.stop();

@@ -20,6 +20,7 @@ import { applyJobEvent, type JobEvent, type JobSnapshot, persistJob } from "../m
 import type { KindRegistry } from "./kind-registry.ts";
 import { planNewJob, planStart, type StartPlan } from "./job-plans.ts";
 import type { Logger } from "./logger.ts";
+import { createMetrics, type WorkerMetrics } from "./metrics.ts";
 import type { OutboxPublisher } from "./outbox-publisher.ts";
 
 /** Options of {@link Worker}. */
@@ -51,6 +52,8 @@ export interface WorkerOptions {
   maxDeliveries?: number;
   /** Randomness for backoff jitter (injected for tests). */
   random?: () => number;
+  /** Where counters go (default: nowhere). */
+  metrics?: WorkerMetrics;
 }
 
 /** A running job. */
@@ -133,6 +136,7 @@ export class Worker {
       backoff: { baseMs: 1000, maxMs: 300_000 },
       maxDeliveries: 50,
       random: Math.random,
+      metrics: createMetrics({ enabled: false }),
       ...options,
       heartbeatMs: options.heartbeatMs ?? Math.max(50, Math.floor(leaseMs / 3)),
     };
@@ -186,6 +190,8 @@ export class Worker {
       }
       this.#slotsUsed += deliveries.length;
       this.stats.received += deliveries.length;
+      const again = deliveries.filter((d) => d.deliveryCount > 1).length;
+      if (again > 0) this.#o.metrics.redelivered(again);
       this.#admitting++;
       const batch = this.#processBatch(deliveries).catch(async (error) => {
         this.#o.logger.error({ err: error }, "Batch failed unexpectedly; its messages will be redelivered");
@@ -251,6 +257,7 @@ export class Worker {
       const id = parsed.ok ? parsed.envelope.id : parsed.id;
       if (id === undefined) {
         this.stats.rejected++;
+        this.#o.metrics.rejected(parsed.ok ? "no_id" : parsed.code.toLowerCase());
         const reason = parsed.ok ? "no id" : `${parsed.code}: ${parsed.message}`;
         logger.warn({ subject: delivery.subject, seq: delivery.seq, reason }, "Rejected a job message without a usable id");
         await store.recordRejected({ subject: delivery.subject, reason, seq: delivery.seq, headers: delivery.headers })
@@ -299,6 +306,8 @@ export class Worker {
       }
       if (!parsed.ok && admitted.has(id)) {
         this.stats.failed++;
+        this.#o.metrics.rejected(parsed.code.toLowerCase());
+        this.#o.metrics.jobFinished(parsed.kind ?? "unknown", "failed", 0);
         logger.info({ jobId: id, code: parsed.code }, `Job failed on arrival: ${parsed.message}`);
         await this.#settle(delivery, "ack");
         continue;
@@ -410,6 +419,7 @@ export class Worker {
     this.#running.set(row.id, job);
     if (!kindReserved) this.#runningByKind.set(row.kind, (this.#runningByKind.get(row.kind) ?? 0) + 1);
     this.stats.started++;
+    this.#o.metrics.attemptStarted(row.kind);
     const attempt = snapshot.context.attempts;
     let promise: Promise<JobOutcome | void>;
     try {
@@ -521,6 +531,7 @@ export class Worker {
         this.#releaseSlots(1);
         continue;
       }
+      this.#o.metrics.jobFinished(job.kind, completion.status, (Date.now() - job.startedAt) / 1000);
       if (completion.status === "success") this.stats.succeeded++;
       else if (completion.status === "failed") this.stats.failed++;
       else if (completion.status === "retry") {

@@ -2,6 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Hono } from "hono";
 import { createGateway } from "../../actors/gateway.ts";
+import { createMetrics } from "../../actors/metrics.ts";
 import { type Core, type RunningSystem, startSystem } from "../../actors/system.ts";
 import { backendEnv, openTestCore } from "../support/system.ts";
 import { waitFor } from "../support/wait.ts";
@@ -17,7 +18,7 @@ describe("Gateway (HTTP API)", () => {
     cleanup = made.cleanup;
     core = await openTestCore(made.env, { env: { TROUPE_MAX_PAYLOAD_BYTES: "2048" } });
     system = await startSystem(core, { worker: true });
-    app = createGateway({ jobs: core.jobs, store: core.store, bus: core.bus, logger: core.logger, maxBodyBytes: 2048 });
+    app = createGateway({ jobs: core.jobs, store: core.store, bus: core.bus, logger: core.logger, maxBodyBytes: 2048, metrics: system.metrics });
   });
   after(async () => {
     await system?.stop();
@@ -133,6 +134,33 @@ describe("Gateway (HTTP API)", () => {
     assert.deepEqual(rest.map((e) => e.status), ["running", "success"]);
     assert.equal((await app.request("/jobs/nope/events")).status, 404);
     assert.equal((await app.request("/jobs/sse-1/events", { headers: { "Last-Event-ID": "x" } })).status, 422);
+  });
+
+  it("GET /metrics exposes job outcomes, attempts, in-flight and rejections in Prometheus format", async () => {
+    await post("/jobs", JSON.stringify({ kind: "noop", id: "metric-ok" }));
+    await post("/jobs", JSON.stringify({ kind: "noop", id: "metric-fail", payload: { failTimes: 1, failWith: "permanent" } }));
+    await core.bus.publishRaw(`${core.bus.subjects.jobPrefix}noop`, new TextEncoder().encode("{broken"), { msgId: "metric-bad", headers: { "Nats-Msg-Id": "metric-bad" } });
+    await waitFor(async () => ["success", "failed"].includes((await core.store.getJob("metric-fail"))?.status ?? ""));
+    await waitFor(async () => (await core.store.getJob("metric-bad"))?.status === "failed");
+    await waitFor(async () => (await core.store.getJob("metric-ok"))?.status === "success");
+    const res = await app.request("/metrics");
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /text\/plain/);
+    const text = await res.text();
+    const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN);
+    assert.ok(value(/^troupe_jobs_total\{kind="noop",outcome="success"\} (\d+)/m) >= 1, text);
+    assert.ok(value(/^troupe_jobs_total\{kind="noop",outcome="failed"\} (\d+)/m) >= 2);
+    assert.ok(value(/^troupe_job_attempts_total\{kind="noop"\} (\d+)/m) >= 2);
+    assert.ok(value(/^troupe_messages_rejected_total\{reason="malformed_message"\} (\d+)/m) >= 1);
+    assert.match(text, /^troupe_jobs_in_flight \d+/m);
+    assert.match(text, /^troupe_job_duration_seconds_bucket\{le="0\.005",kind="noop"\} \d+/m);
+  });
+
+  it("answers 404 at /metrics when METRICS_ENABLED=false", async () => {
+    const off = createGateway({ jobs: core.jobs, store: core.store, bus: core.bus, logger: core.logger, maxBodyBytes: 2048, metrics: createMetrics({ enabled: false }) });
+    const res = await off.request("/metrics");
+    assert.equal(res.status, 404);
+    assert.match((await res.json() as { error: { message: string } }).error.message, /METRICS_ENABLED/);
   });
 
   it("serves /healthz, /readyz and /status", async () => {

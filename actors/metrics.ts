@@ -1,0 +1,88 @@
+/**
+ * Prometheus metrics (prom-client) at `/metrics`. The worker reports through the
+ * small {@link WorkerMetrics} interface; `METRICS_ENABLED=false` gives a no-op one.
+ * Process metrics are registered on Node only (prom-client's break on Deno).
+ *
+ * @module
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+/** What the worker reports. */
+export interface WorkerMetrics {
+  /** A job reached a final state or retry: `outcome` is success, failed, retry or cancelled. */
+  jobFinished(kind: string, outcome: string, seconds: number): void;
+  /** An attempt started. */
+  attemptStarted(kind: string): void;
+  /** A message arrived again (deliveryCount > 1). */
+  redelivered(count: number): void;
+  /** A message was refused before it could become a job. */
+  rejected(reason: string): void;
+}
+
+/** A metrics registry with Troupe's metrics. */
+export interface Metrics extends WorkerMetrics {
+  readonly enabled: boolean;
+  /** Reads in-flight counts when scraped. */
+  setInFlightSource(read: () => number): void;
+  /** The text exposition, and its content type. */
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+/** Creates the metrics; disabled, every call is a no-op and `render()` is empty. */
+export function createMetrics(options: { enabled: boolean; processMetrics?: boolean }): Metrics {
+  if (!options.enabled) {
+    return {
+      enabled: false,
+      jobFinished() {},
+      attemptStarted() {},
+      redelivered() {},
+      rejected() {},
+      setInFlightSource() {},
+      render: () => Promise.resolve({ contentType: "text/plain; version=0.0.4", body: "" }),
+    };
+  }
+  const registry = new Registry();
+  if (options.processMetrics ?? !("Deno" in globalThis)) collectDefaultMetrics({ register: registry });
+  const jobs = new Counter({ name: "troupe_jobs_total", help: "Jobs that reached an outcome", labelNames: ["kind", "outcome"], registers: [registry] });
+  const duration = new Histogram({
+    name: "troupe_job_duration_seconds",
+    help: "Duration of an attempt, by kind",
+    labelNames: ["kind"],
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800],
+    registers: [registry],
+  });
+  const attempts = new Counter({ name: "troupe_job_attempts_total", help: "Attempts started", labelNames: ["kind"], registers: [registry] });
+  const redeliveries = new Counter({ name: "troupe_bus_redeliveries_total", help: "Job messages delivered again", registers: [registry] });
+  const rejectedTotal = new Counter({ name: "troupe_messages_rejected_total", help: "Messages refused before becoming a job", labelNames: ["reason"], registers: [registry] });
+  let readInFlight = () => 0;
+  new Gauge({
+    name: "troupe_jobs_in_flight",
+    help: "Jobs running in this process",
+    registers: [registry],
+    collect() {
+      this.set(readInFlight());
+    },
+  });
+  return {
+    enabled: true,
+    jobFinished(kind, outcome, seconds) {
+      jobs.inc({ kind, outcome });
+      duration.observe({ kind }, seconds);
+    },
+    attemptStarted(kind) {
+      attempts.inc({ kind });
+    },
+    redelivered(count) {
+      redeliveries.inc(count);
+    },
+    rejected(reason) {
+      rejectedTotal.inc({ reason });
+    },
+    setInFlightSource(read) {
+      readInFlight = read;
+    },
+    async render() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}
