@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { ConfigError } from "../machines/errors.ts";
+import { parseApiTokens, type TokenTable } from "./auth.ts";
 
 const bool = z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) => v === "true" || v === "1" || v === "yes");
 const url = (protocols: string[]) =>
@@ -29,6 +30,7 @@ const schema = z.object({
   TROUPE_DATA_DIR: z.string().min(1).default(".troupe"),
   TROUPE_URL: url(["http:", "https:"]).default("http://127.0.0.1:8000"),
   TROUPE_TOKEN: z.string().optional(),
+  TROUPE_API_TOKENS: z.string().optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   HOST: z.string().default("127.0.0.1"),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
@@ -58,6 +60,8 @@ export interface Config {
   dataDir: string;
   troupeUrl: string;
   troupeToken: string | undefined;
+  /** Bearer tokens of the HTTP API; undefined: no auth, loopback only. */
+  apiTokens: TokenTable | undefined;
   port: number;
   host: string;
   logLevel: string;
@@ -103,6 +107,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dataDir: e.TROUPE_DATA_DIR,
     troupeUrl: e.TROUPE_URL,
     troupeToken: e.TROUPE_TOKEN,
+    apiTokens: parseApiTokens(e.TROUPE_API_TOKENS),
     port: e.PORT,
     host: e.HOST,
     logLevel: e.LOG_LEVEL,

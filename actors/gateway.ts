@@ -18,6 +18,7 @@ import { type JobEventMessage, toEventMessage } from "./event-message.ts";
 import { eventToJson, type JobService, jobToJson, type SubmitRequest } from "./job-service.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
+import { requireRole, type TokenTable } from "./auth.ts";
 
 export interface GatewayOptions {
   jobs: JobService;
@@ -27,6 +28,8 @@ export interface GatewayOptions {
   maxBodyBytes: number;
   /** Served at /metrics when enabled. */
   metrics?: Metrics;
+  /** Bearer tokens and their roles; undefined: no auth (loopback only). */
+  tokens?: TokenTable | undefined;
   /** Extra facts for /status (version, worker counts). */
   status?: () => Record<string, unknown>;
 }
@@ -109,6 +112,8 @@ export function createGateway(options: GatewayOptions): Hono {
   });
   app.notFound((c) => c.json({ error: { code: ErrorCode.notFound, message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
 
+  app.use("*", requireRole(options.tokens));
+
   const limit = bodyLimit({
     maxSize: options.maxBodyBytes,
     onError: (c) =>
@@ -128,8 +133,11 @@ export function createGateway(options: GatewayOptions): Hono {
     }
   };
 
+  const actorOf = (c: { get(key: never): unknown }) => (options.tokens ? `token:${String(c.get("role" as never))}` : "local");
+
   app.post("/jobs", limit, async (c) => {
     const request = asSubmit(await readJson(c.req.raw));
+    request.actor = actorOf(c);
     const idempotencyKey = c.req.header("Idempotency-Key");
     if (idempotencyKey && request.id === undefined) request.id = idempotencyKey;
     const { status, body } = await respondSubmitted(request);
@@ -138,7 +146,7 @@ export function createGateway(options: GatewayOptions): Hono {
 
   app.post("/jobs/:kind{[A-Za-z0-9_.-]+}", limit, async (c) => {
     const kind = c.req.param("kind");
-    const request: SubmitRequest = { kind, payload: await readJson(c.req.raw) };
+    const request: SubmitRequest = { kind, payload: await readJson(c.req.raw), actor: actorOf(c) };
     const idempotencyKey = c.req.header("Idempotency-Key");
     if (idempotencyKey) request.id = idempotencyKey;
     const { status, body } = await respondSubmitted(request);
@@ -203,7 +211,7 @@ export function createGateway(options: GatewayOptions): Hono {
     });
   });
 
-  app.post("/jobs/:id/cancel", async (c) => c.json(jobToJson(await jobs.cancel(c.req.param("id"), "api"))));
+  app.post("/jobs/:id/cancel", async (c) => c.json(jobToJson(await jobs.cancel(c.req.param("id"), actorOf(c)))));
 
   app.get("/healthz", (c) => c.json({ ok: true }));
 

@@ -127,7 +127,7 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
   }
   if (roles.gateway) {
     const app = createGateway({
-      jobs: core.jobs, store, bus, logger, maxBodyBytes: config.maxPayloadBytes, metrics,
+      jobs: core.jobs, store, bus, logger, maxBodyBytes: config.maxPayloadBytes, metrics, tokens: config.apiTokens,
       status: () => ({
         runtime: runtimeName,
         bus: config.natsUrl ? "nats" : "memory",
@@ -135,8 +135,16 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
         worker: worker ? { id: worker.id, inFlight: worker.inFlight, ...worker.stats } : null,
       }),
     });
-    server = await serve(app.fetch, { port: config.port, hostname: config.host });
-    logger.info({ port: server.port, host: config.host }, `HTTP API listening on http://${config.host}:${server.port}`);
+    let host = config.host;
+    if (!config.apiTokens) {
+      if (!["127.0.0.1", "localhost", "::1"].includes(host)) {
+        logger.warn({ requested: host }, "No TROUPE_API_TOKENS: refusing to listen beyond loopback");
+      }
+      host = "127.0.0.1";
+      logger.info("No auth configured (TROUPE_API_TOKENS unset): the HTTP API listens on 127.0.0.1 only");
+    }
+    server = await serve(app.fetch, { port: config.port, hostname: host });
+    logger.info({ port: server.port, host }, `HTTP API listening on http://${host}:${server.port}`);
   }
   return {
     core, metrics, worker, reconciler, server,

@@ -1,0 +1,74 @@
+/**
+ * Bearer-token access control for the HTTP API. `TROUPE_API_TOKENS` holds
+ * `role:token` pairs (`admin:…,viewer:…`): admin may submit, trigger and cancel;
+ * viewer may only read. Tokens are compared in constant time (SHA-256 digests,
+ * `timingSafeEqual`) and never logged or echoed.
+ *
+ * @module
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { MiddlewareHandler } from "hono";
+import { ConfigError } from "../machines/errors.ts";
+
+/** Roles, from least to most allowed. */
+export const Role = { viewer: "viewer", admin: "admin" } as const;
+export type Role = (typeof Role)[keyof typeof Role];
+
+/** Parsed tokens: a digest and its role each. */
+export interface TokenTable {
+  entries: { digest: Buffer; role: Role }[];
+}
+
+const digest = (token: string) => createHash("sha256").update(token, "utf8").digest();
+
+/** Parses `admin:TOKEN,viewer:TOKEN`; the error names the entry by position, never its token. */
+export function parseApiTokens(spec: string | undefined): TokenTable | undefined {
+  if (spec === undefined || spec.trim() === "") return undefined;
+  const entries = spec.split(",").map((part, index) => {
+    const at = part.indexOf(":");
+    const role = part.slice(0, at).trim().toLowerCase();
+    const token = part.slice(at + 1).trim();
+    if (at < 0 || (role !== Role.admin && role !== Role.viewer)) {
+      throw new ConfigError(`TROUPE_API_TOKENS entry ${index + 1}: use role:token with role admin or viewer`);
+    }
+    if (token.length < 16) throw new ConfigError(`TROUPE_API_TOKENS entry ${index + 1}: the token must be at least 16 characters`);
+    return { digest: digest(token), role: role as Role };
+  });
+  return { entries };
+}
+
+/** The role of a presented token, or undefined. Compares against every entry, in constant time each. */
+export function roleOf(table: TokenTable, token: string): Role | undefined {
+  const presented = digest(token);
+  let found: Role | undefined;
+  for (const entry of table.entries) {
+    if (timingSafeEqual(entry.digest, presented) && (found === undefined || entry.role === Role.admin)) found = entry.role;
+  }
+  return found;
+}
+
+/** Paths anyone may read (probes). */
+const OPEN = new Set(["/healthz", "/readyz"]);
+
+/**
+ * Hono middleware: without a table every request passes (the gateway then binds
+ * to loopback only); with one, reads need viewer or admin, writes need admin.
+ */
+export function requireRole(table: TokenTable | undefined): MiddlewareHandler {
+  return async (c, next) => {
+    if (!table || OPEN.has(c.req.path)) return await next();
+    const header = c.req.header("authorization") ?? "";
+    const match = /^Bearer\s+(.+)$/i.exec(header);
+    const role = match ? roleOf(table, match[1]!.trim()) : undefined;
+    if (!role) {
+      c.header("WWW-Authenticate", 'Bearer realm="troupe"');
+      return c.json({ error: { code: "UNAUTHORIZED", message: "A valid bearer token is required" } }, 401);
+    }
+    const reading = c.req.method === "GET" || c.req.method === "HEAD";
+    if (!reading && role !== Role.admin) {
+      return c.json({ error: { code: "FORBIDDEN", message: `Role "${role}" may only read` } }, 403);
+    }
+    c.set("role" as never, role as never);
+    await next();
+  };
+}
