@@ -224,6 +224,16 @@ function buildProgram(): Command {
       });
     });
 
+  program.command("retry")
+    .description("Bring a failed or cancelled job back (attempts reset)")
+    .argument("<id>")
+    .action(async (id: string) => {
+      await withClient(async (client) => {
+        const job = await client.retry(id);
+        print(`${job.id} ${job.status}`);
+      });
+    });
+
   return program;
 }
 

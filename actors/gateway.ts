@@ -159,11 +159,15 @@ export function createGateway(options: GatewayOptions): Hono {
       throw new ValidationError(`Invalid status "${status}": use one of ${Object.keys(JobStatus).join(", ")}`, { field: "status" });
     }
     const limitParam = c.req.query("limit");
+    const sinceParam = c.req.query("since");
+    const since = sinceParam === undefined ? undefined : new Date(sinceParam);
+    if (since && Number.isNaN(since.getTime())) throw new ValidationError(`Invalid since "${sinceParam}": use an ISO 8601 date`, { field: "since" });
     const page = await jobs.list({
       ...(status ? { status: status as JobStatus } : {}),
       ...(c.req.query("kind") ? { kind: c.req.query("kind") as string } : {}),
       ...(limitParam ? { limit: Math.max(1, Math.min(1000, Number(limitParam) || 50)) } : {}),
       ...(c.req.query("cursor") ? { cursor: c.req.query("cursor") as string } : {}),
+      ...(since ? { since } : {}),
     });
     return c.json({ jobs: page.jobs.map(jobToJson), nextCursor: page.nextCursor ?? null });
   });
@@ -210,6 +214,8 @@ export function createGateway(options: GatewayOptions): Hono {
       }
     });
   });
+
+  app.post("/jobs/:id/retry", async (c) => c.json(jobToJson(await jobs.retry(c.req.param("id"), actorOf(c)))));
 
   app.post("/jobs/:id/cancel", async (c) => c.json(jobToJson(await jobs.cancel(c.req.param("id"), actorOf(c)))));
 

@@ -117,6 +117,22 @@ export class JobService {
     return this.#store.jobEvents(id, afterId === undefined ? {} : { afterId });
   }
 
+  /** Brings a failed or cancelled job back: pending, attempts reset, published again. */
+  async retry(id: string, actor?: string): Promise<JobRow> {
+    const job = await this.get(id);
+    if (job.status !== "failed" && job.status !== "cancelled") {
+      throw new TroupeError(`Cannot retry job "${id}": it is ${job.status}; only failed or cancelled jobs can be retried`, { code: ErrorCode.conflict });
+    }
+    const event = await this.#store.redrive(id, actor ? { actor } : {});
+    if (!event) {
+      const now = await this.get(id);
+      throw new TroupeError(`Cannot retry job "${id}": it is ${now.status}`, { code: ErrorCode.conflict });
+    }
+    this.#outbox.enqueue([event]);
+    await this.#bus.publishJob(job.kind, encodeEnvelope({ id }), { msgId: `${id}:redrive:${event.id}` });
+    return this.get(id);
+  }
+
   /** Cancels a job that is not final; a running handler is aborted at its next heartbeat. */
   async cancel(id: string, actor?: string): Promise<JobRow> {
     const job = await this.get(id);

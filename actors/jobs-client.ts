@@ -18,6 +18,7 @@ export interface JobsClient {
   list(options: { status?: string; kind?: string; limit?: number; cursor?: string }): Promise<{ jobs: JobJson[]; nextCursor: string | null }>;
   history(id: string): Promise<EventJson[]>;
   cancel(id: string): Promise<JobJson>;
+  retry(id: string): Promise<JobJson>;
 }
 
 /** A client over a local {@link JobService}. */
@@ -44,6 +45,9 @@ export function directClient(jobs: JobService): JobsClient {
     },
     async cancel(id) {
       return jobToJson(await jobs.cancel(id, "cli")) as JobJson;
+    },
+    async retry(id) {
+      return jobToJson(await jobs.retry(id, "cli")) as JobJson;
     },
   };
 }
@@ -97,5 +101,6 @@ export function httpClient(baseUrl: string, token: string | undefined): JobsClie
     },
     history: async (id) => (await call<{ events: EventJson[] }>("GET", `/jobs/${enc(id)}/history`)).events,
     cancel: (id) => call("POST", `/jobs/${enc(id)}/cancel`),
+    retry: (id) => call("POST", `/jobs/${enc(id)}/retry`),
   };
 }

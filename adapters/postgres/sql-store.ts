@@ -185,6 +185,23 @@ WITH upd AS (
 )
 SELECT ev.*, (SELECT id FROM outbox) AS outbox_id FROM ev`;
 
+const REDRIVE = `
+WITH upd AS (
+  UPDATE jobs SET status = 'pending', attempts = 0, run_at = now(), updated_at = now(),
+    lease_version = lease_version + 1, worker_id = NULL, lease_expires_at = NULL, republished_at = NULL,
+    snapshot = CASE WHEN snapshot IS NULL THEN NULL
+      ELSE jsonb_set(jsonb_set(jsonb_set(snapshot, '{value}', '"pending"'), '{context,attempts}', '0'),
+                     '{context,workerId}', 'null') END
+  WHERE id = $1 AND status IN ('failed', 'cancelled')
+  RETURNING id
+), ev AS (
+  INSERT INTO job_events (job_id, status, data) SELECT id, 'pending', $2::text::jsonb FROM upd
+  RETURNING id, job_id, status, at, data
+), outbox AS (
+  INSERT INTO job_outbox (event_ids) SELECT array_agg(id) FROM ev HAVING count(*) > 0 RETURNING id
+)
+SELECT ev.*, (SELECT id FROM outbox) AS outbox_id FROM ev`;
+
 const CLAIM_STALE = `
 UPDATE jobs SET republished_at = now()
 WHERE id IN (
@@ -353,6 +370,11 @@ export class SqlStore implements Store {
     return row ? withOutbox([toEventRow(row)], row.outbox_id)[0] : undefined;
   }
 
+  async redrive(id: string, data: Record<string, unknown> = {}): Promise<JobEventRow | undefined> {
+    const [row] = await this.client.query(REDRIVE, [id, json({ redrive: true, ...data })]);
+    return row ? withOutbox([toEventRow(row)], row.outbox_id)[0] : undefined;
+  }
+
   async getJob(id: string): Promise<JobRow | undefined> {
     const [row] = await this.client.query(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`, [id]);
     return row ? toJobRow(row) : undefined;
@@ -369,6 +391,10 @@ export class SqlStore implements Store {
     if (options.kind) {
       params.push(options.kind);
       where.push(`kind = $${params.length}`);
+    }
+    if (options.since) {
+      params.push(options.since.toISOString());
+      where.push(`created_at >= $${params.length}::timestamptz`);
     }
     if (options.cursor) {
       let created: string;

@@ -137,6 +137,8 @@ export interface TransitionWrite {
 export interface ListOptions {
   status?: JobStatus;
   kind?: string;
+  /** Only jobs created at or after this time. */
+  since?: Date;
   /** At most; default 50, max 1000. */
   limit?: number;
   /** Opaque cursor from a previous page. */
@@ -173,6 +175,12 @@ export interface Store {
    * undefined when the job is missing or final.
    */
   cancel(id: string, data?: Record<string, unknown>): Promise<JobEventRow | undefined>;
+  /**
+   * Brings a failed or cancelled job back (the dead-letter redrive): pending, due
+   * now, attempts 0, lease_version bumped, with a `pending` event. Returns the
+   * event, or undefined when the job is missing or not failed/cancelled.
+   */
+  redrive(id: string, data?: Record<string, unknown>): Promise<JobEventRow | undefined>;
   getJob(id: string): Promise<JobRow | undefined>;
   listJobs(options?: ListOptions): Promise<{ jobs: JobRow[]; nextCursor?: string }>;
   jobEvents(id: string, options?: { afterId?: number }): Promise<JobEventRow[]>;

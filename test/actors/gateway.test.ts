@@ -136,6 +136,30 @@ describe("Gateway (HTTP API)", () => {
     assert.equal((await app.request("/jobs/sse-1/events", { headers: { "Last-Event-ID": "x" } })).status, 422);
   });
 
+  it("POST /jobs/:id/retry runs a failed job again, and 409s one that has not ended", async () => {
+    await post("/jobs", JSON.stringify({ kind: "noop", id: "redrive-1", payload: { failTimes: 1, failWith: "permanent" } }));
+    await waitFor(async () => (await core.store.getJob("redrive-1"))?.status === "failed");
+    const res = await app.request("/jobs/redrive-1/retry", { method: "POST" });
+    assert.equal(res.status, 200);
+    await waitFor(async () => (await core.store.jobEvents("redrive-1")).length === 8, { what: "the second run" });
+    assert.deepEqual((await core.store.jobEvents("redrive-1")).map((e) => e.status), [
+      "pending", "locked", "running", "failed", "pending", "locked", "running", "failed",
+    ]);
+    const later = new Date(Date.now() + 60_000).toISOString();
+    await post("/jobs", JSON.stringify({ kind: "noop", id: "redrive-2", runAt: later }));
+    assert.equal((await app.request("/jobs/redrive-2/retry", { method: "POST" })).status, 409);
+  });
+
+  it("GET /jobs?since= keeps jobs created since then, and refuses a bad date", async () => {
+    const cut = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 20));
+    await post("/jobs", JSON.stringify({ kind: "noop", id: "since-1" }));
+    const page = await (await app.request(`/jobs?since=${encodeURIComponent(cut)}&limit=100`)).json() as { jobs: { id: string }[] };
+    assert.ok(page.jobs.some((j) => j.id === "since-1"));
+    assert.ok(!page.jobs.some((j) => j.id === "redrive-1"));
+    assert.equal((await app.request("/jobs?since=yesterday")).status, 422);
+  });
+
   it("GET /metrics exposes job outcomes, attempts, in-flight and rejections in Prometheus format", async () => {
     await post("/jobs", JSON.stringify({ kind: "noop", id: "metric-ok" }));
     await post("/jobs", JSON.stringify({ kind: "noop", id: "metric-fail", payload: { failTimes: 1, failWith: "permanent" } }));

@@ -190,6 +190,35 @@ export function runStoreContract({ name, create }: StoreContractOptions): void {
       assert.equal(await store.cancel(id), undefined);
     });
 
+    it("redrive() brings a failed job back to pending with attempts reset, and refuses others", async () => {
+      const id = uid("redrive");
+      await admitOne(id);
+      const l = await lockOne(id);
+      assert.ok(l.locked);
+      await store.commit([write(id, l.job.leaseVersion, "failed", { snapshot: { value: "failed", context: { attempts: 1 } }, lastError: { message: "boom" } })]);
+      const event = await store.redrive(id, { actor: "test" });
+      assert.equal(event?.status, "pending");
+      assert.equal(event?.data.redrive, true);
+      const job = await store.getJob(id);
+      assert.equal(job?.status, "pending");
+      assert.equal(job?.attempts, 0);
+      assert.equal(job?.leaseVersion, l.job.leaseVersion + 1);
+      assert.deepEqual(job?.snapshot, { value: "pending", context: { attempts: 0, workerId: null } });
+      assert.equal(await store.redrive(id), undefined, "a pending job is not redriven");
+      assert.ok((await lockOne(id)).locked, "it can run again");
+    });
+
+    it("listJobs() filters by creation time with since", async () => {
+      const kind = `s${Date.now().toString(36)}`;
+      await store.admit([{ id: uid("old"), kind, payload: null, maxAttempts: 1 }]);
+      await delay(30);
+      const cut = new Date();
+      await delay(30);
+      const fresh = uid("new");
+      await store.admit([{ id: fresh, kind, payload: null, maxAttempts: 1 }]);
+      assert.deepEqual((await store.listJobs({ kind, since: cut })).jobs.map((j) => j.id), [fresh]);
+    });
+
     it("claimStale() finds a job left pending past the grace, once per grace period", async () => {
       const id = uid("stale");
       await admitOne(id);
