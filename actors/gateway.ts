@@ -155,7 +155,7 @@ export function createGateway(options: GatewayOptions): Hono {
 
   app.get("/jobs", async (c) => {
     const status = c.req.query("status");
-    if (status !== undefined && !(status in JobStatus)) {
+    if (status !== undefined && !Object.hasOwn(JobStatus, status)) {
       throw new ValidationError(`Invalid status "${status}": use one of ${Object.keys(JobStatus).join(", ")}`, { field: "status" });
     }
     const limitParam = c.req.query("limit");
