@@ -20,6 +20,7 @@ import {
   restoreJob,
 } from "../machines/job-machine.ts";
 import type { KindRegistry } from "./kind-registry.ts";
+import { ACTOR_HEADER } from "./job-service.ts";
 
 /** What plans depend on. */
 export interface PlanContext {
@@ -50,7 +51,8 @@ export interface StartPlan {
  * and its kind has no concurrency limit.
  */
 export function planNewJob(id: string, parsed: ParsedJobMessage, delivery: JobDelivery, ctx: PlanContext): NewJobPlan {
-  const eventData = { source: "bus", seq: delivery.seq };
+  const actor = delivery.headers[ACTOR_HEADER];
+  const eventData: Record<string, unknown> = actor ? { source: "api", actor, seq: delivery.seq } : { source: "bus", seq: delivery.seq };
   if (!parsed.ok) {
     return {
       job: {

@@ -37,6 +37,9 @@ export interface SubmitResult {
   job: JobRow | undefined;
 }
 
+/** Message header naming who submitted a job through the API (for the audit trail). */
+export const ACTOR_HEADER = "Troupe-Actor";
+
 export class NotFoundError extends TroupeError {
   override name = "NotFoundError";
   constructor(message: string) {
@@ -80,7 +83,11 @@ export class JobService {
     if (existing) return { id, duplicate: true, job: existing };
     const maxAttempts = request.maxAttempts ?? definition.maxAttempts ?? this.#defaults.maxAttempts;
     const envelope = { id, payload, maxAttempts, ...optional({ timeoutMs: request.timeoutMs, runAt, org: request.org }) };
-    const ack = await this.#bus.publishJob(request.kind, encodeEnvelope(envelope), { msgId: id });
+    // Who asked travels with the message too, for when the worker admits it first.
+    const ack = await this.#bus.publishJob(request.kind, encodeEnvelope(envelope), {
+      msgId: id,
+      ...(request.actor ? { headers: { [ACTOR_HEADER]: request.actor } } : {}),
+    });
     try {
       const admitted = await this.#store.admit([{
         id,

@@ -82,6 +82,13 @@ export function runWorkerScenarios(backend: Backend): void {
       assert.deepEqual(await statuses("plain-1"), ["pending", "locked", "running", "success"]);
     });
 
+    it("records who asked (the gateway's Troupe-Actor header) in the pending audit row", async () => {
+      await core.bus.publishJob("noop", enc({ id: "actor-1", payload: {} }), { msgId: "actor-1", headers: { "Troupe-Actor": "token:admin" } });
+      await final("actor-1");
+      const [pending] = await core.store.jobEvents("actor-1");
+      assert.deepEqual([pending?.status, pending?.data.actor, pending?.data.source], ["pending", "token:admin", "api"]);
+    });
+
     it("publishes every committed transition on <ns>.events.<jobId>", async () => {
       await core.bus.publishJob("noop", enc({ id: "evt-1", payload: {} }), { msgId: "evt-1" });
       await final("evt-1");
