@@ -14,6 +14,7 @@ import { createLogger, type Logger } from "./actors/logger.ts";
 import { type Core, openCore, startSystem } from "./actors/system.ts";
 import { directClient, type EventJson, httpClient, type JobJson, type JobsClient } from "./actors/jobs-client.ts";
 import { args, environment, exit, onShutdownSignal, writeErr, writeOut } from "./actors/runtime.ts";
+import { startTelemetry } from "./actors/telemetry.ts";
 import { ConfigError, ErrorCode, PermanentError, TroupeError } from "./machines/errors.ts";
 import { isFinalStatus } from "./machines/job-status.ts";
 
@@ -89,12 +90,13 @@ async function runService(roles: { worker?: boolean; gateway?: boolean; reconcil
     database: cfg.databaseUrl ? "postgres" : `pglite (${cfg.dataDir})`,
     namespace: cfg.namespace,
   }, `Starting troupe ${name}${embedded ? " (embedded: in-memory bus, PGlite)" : ""}`);
+  const telemetry = await startTelemetry(environment(), { logger, serviceName: `troupe-${name}` });
   const core: Core = await openCore(cfg, { logger });
   const system = await startSystem(core, roles);
   await new Promise<void>((resolve) => {
     onShutdownSignal((signal) => {
       logger.info({ signal }, "Shutting down: finishing in-flight jobs");
-      system.stop().then(() => {
+      system.stop().then(() => telemetry.shutdown()).then(() => {
         logger.info("Stopped");
         resolve();
       }, (error) => {

@@ -19,6 +19,7 @@ import { eventToJson, type JobService, jobToJson, type SubmitRequest } from "./j
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import { requireRole, type TokenTable } from "./auth.ts";
+import { traceRequests } from "./trace-requests.ts";
 
 export interface GatewayOptions {
   jobs: JobService;
@@ -112,6 +113,7 @@ export function createGateway(options: GatewayOptions): Hono {
   });
   app.notFound((c) => c.json({ error: { code: ErrorCode.notFound, message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
 
+  app.use("*", traceRequests());
   app.use("*", requireRole(options.tokens));
 
   const limit = bodyLimit({

@@ -15,6 +15,7 @@ import { encodeEnvelope } from "../bus/envelope.ts";
 import { validateJobId } from "../bus/subjects.ts";
 import { ErrorCode, TroupeError, ValidationError } from "../machines/errors.ts";
 import { isFinalStatus } from "../machines/job-status.ts";
+import { endSpan, startPublishSpan } from "./tracing.ts";
 
 /** A submission. */
 export interface SubmitRequest {
@@ -83,11 +84,18 @@ export class JobService {
     if (existing) return { id, duplicate: true, job: existing };
     const maxAttempts = request.maxAttempts ?? definition.maxAttempts ?? this.#defaults.maxAttempts;
     const envelope = { id, payload, maxAttempts, ...optional({ timeoutMs: request.timeoutMs, runAt, org: request.org }) };
-    // Who asked travels with the message too, for when the worker admits it first.
-    const ack = await this.#bus.publishJob(request.kind, encodeEnvelope(envelope), {
-      msgId: id,
-      ...(request.actor ? { headers: { [ACTOR_HEADER]: request.actor } } : {}),
-    });
+    // Who asked travels with the message too, for when the worker admits it first;
+    // so does the trace (`traceparent`), so the worker's spans join the request's.
+    const { span, headers } = startPublishSpan(this.#bus.subjects.job(request.kind), { jobId: id, msgId: id });
+    if (request.actor) headers[ACTOR_HEADER] = request.actor;
+    let ack;
+    try {
+      ack = await this.#bus.publishJob(request.kind, encodeEnvelope(envelope), { msgId: id, headers });
+      endSpan(span);
+    } catch (error) {
+      endSpan(span, error);
+      throw error;
+    }
     try {
       const admitted = await this.#store.admit([{
         id,
@@ -136,7 +144,15 @@ export class JobService {
       throw new TroupeError(`Cannot retry job "${id}": it is ${now.status}`, { code: ErrorCode.conflict });
     }
     this.#outbox.enqueue([event]);
-    await this.#bus.publishJob(job.kind, encodeEnvelope({ id }), { msgId: `${id}:redrive:${event.id}` });
+    const msgId = `${id}:redrive:${event.id}`;
+    const { span, headers } = startPublishSpan(this.#bus.subjects.job(job.kind), { jobId: id, msgId });
+    try {
+      await this.#bus.publishJob(job.kind, encodeEnvelope({ id }), { msgId, headers });
+      endSpan(span);
+    } catch (error) {
+      endSpan(span, error);
+      throw error;
+    }
     return this.get(id);
   }
 

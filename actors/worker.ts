@@ -22,6 +22,7 @@ import { planNewJob, planStart, type StartPlan } from "./job-plans.ts";
 import type { Logger } from "./logger.ts";
 import { createMetrics, type WorkerMetrics } from "./metrics.ts";
 import type { OutboxPublisher } from "./outbox-publisher.ts";
+import { JobTrace } from "./job-trace.ts";
 
 /** Options of {@link Worker}. */
 export interface WorkerOptions {
@@ -68,6 +69,8 @@ interface InFlight {
   /** Set when the lease is lost or released: its outcome is not committed. */
   abandoned: boolean;
   startedAt: number;
+  /** The attempt's spans (a no-op without a tracing SDK). */
+  trace: JobTrace;
 }
 
 /** What running a job needs to know of its row. */
@@ -401,6 +404,13 @@ export class Worker {
     const definition = this.#o.kinds.require(row.kind);
     const controller = new AbortController();
     const timeoutMs = row.timeoutMs ?? definition.timeoutMs ?? this.#o.timeoutMs;
+    const attempt = snapshot.context.attempts;
+    const jobTrace = new JobTrace({
+      jobId: row.id, kind: row.kind, subject: delivery.subject, headers: delivery.headers, attempt,
+      deliveryCount: delivery.deliveryCount, consumer: this.#o.bus.subjects.streams.jobs,
+    });
+    jobTrace.transition("locked", { "troupe.worker.id": this.id, "troupe.lease.version": row.leaseVersion });
+    jobTrace.transition("running", { "troupe.job.attempt": attempt });
     const job: InFlight = {
       id: row.id,
       kind: row.kind,
@@ -411,6 +421,7 @@ export class Worker {
       timer: undefined,
       abandoned: false,
       startedAt: Date.now(),
+      trace: jobTrace,
     };
     job.timer = setTimeout(() => {
       controller.abort(new TimeoutSignalReason(timeoutMs));
@@ -420,15 +431,11 @@ export class Worker {
     if (!kindReserved) this.#runningByKind.set(row.kind, (this.#runningByKind.get(row.kind) ?? 0) + 1);
     this.stats.started++;
     this.#o.metrics.attemptStarted(row.kind);
-    const attempt = snapshot.context.attempts;
-    let promise: Promise<JobOutcome | void>;
-    try {
-      promise = definition.run({
+    const promise: Promise<JobOutcome | void> = jobTrace.run(() =>
+      definition.run({
         id: row.id, kind: row.kind, attempt, maxAttempts: row.maxAttempts, payload, org: row.org, signal: controller.signal,
-      });
-    } catch (error) {
-      promise = Promise.reject(error);
-    }
+      })
+    );
     promise.then(
       (outcome) => this.#complete(job, { ok: true, outcome: outcome ?? {} }),
       (error) => this.#complete(job, { ok: false, error }),
@@ -473,6 +480,7 @@ export class Worker {
       write.lastError = persisted.context.lastError;
     }
     if (next.status === "retry") write.runInMs = persisted.context.retryDelayMs ?? 0;
+    job.trace.end(next.status, outcome.ok ? undefined : (data.error as { code: string; message: string }));
     this.#completions.push({ job, write, status: next.status });
     if (this.#completions.length >= this.#o.batchSize) void this.#flushCompletions();
     else if (!this.#completionTimer) this.#completionTimer = setTimeout(() => void this.#flushCompletions(), 1);
@@ -544,7 +552,7 @@ export class Worker {
     // A retry is a new message with a new msg id, or the dedupe window would swallow it.
     await Promise.all(retries.map(async ({ job, write }) => {
       try {
-        await bus.publishJob(job.kind, encodeEnvelope({ id: job.id }), { msgId: `${job.id}:${write.attempts + 1}` });
+        await bus.publishJob(job.kind, encodeEnvelope({ id: job.id }), { msgId: `${job.id}:${write.attempts + 1}`, headers: job.trace.headers() });
       } catch (error) {
         logger.warn({ err: error, jobId: job.id }, "Cannot republish a retry; the reconciler will");
       }
@@ -555,6 +563,8 @@ export class Worker {
 
   #finish(job: InFlight): void {
     clearTimeout(job.timer);
+    // An attempt that ends without an outcome (lease lost, released at shutdown) ends its span here.
+    job.trace.end(job.abandoned ? "abandoned" : "finished");
     if (this.#running.get(job.id) !== job) return;
     this.#running.delete(job.id);
     this.#releaseKind(job.kind);

@@ -5,6 +5,8 @@
  * that kill servers start their own), runs every test file under Node, then under
  * Deno, and ends with one line `N passed, N failed` covering both runtimes.
  *
+ * Also installs bubblewrap and openssl when missing.
+ *
  * Flags: `--runtime node|deno` (default both), then optional file paths.
  *
  * @module
@@ -46,6 +48,9 @@ function ensureServers(): void {
   const missing: string[] = [];
   if (!hasCommand("nats-server") && !existsSync("/usr/sbin/nats-server")) missing.push("nats-server");
   if (!postgresInstalled()) missing.push("postgresql");
+  // The exec sandbox runs commands under bubblewrap (issue 4); openssl makes the mTLS tests' certificates.
+  if (!hasCommand("bwrap")) missing.push("bubblewrap");
+  if (!hasCommand("openssl")) missing.push("openssl");
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
     console.error(`The tests need these Debian packages: ${missing.join(" ")}. Install them with: sudo apt-get install -y ${missing.join(" ")}`);
