@@ -20,6 +20,7 @@ import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import { requireRole, type TokenTable } from "./auth.ts";
 import { traceRequests } from "./trace-requests.ts";
+import { logRequests } from "./request-log.ts";
 
 export interface GatewayOptions {
   jobs: JobService;
@@ -114,6 +115,7 @@ export function createGateway(options: GatewayOptions): Hono {
   app.notFound((c) => c.json({ error: { code: ErrorCode.notFound, message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
 
   app.use("*", traceRequests());
+  app.use("*", logRequests(logger));
   app.use("*", requireRole(options.tokens));
 
   const limit = bodyLimit({

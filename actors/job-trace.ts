@@ -9,7 +9,7 @@
  * @module
  */
 import type { Span } from "@opentelemetry/api";
-import { endSpan, extractTraceContext, injectTraceHeaders, JOB_ID_ATTRIBUTE, messagingAttributes, SpanKind, tracer, withSpan } from "./tracing.ts";
+import { endSpan, extractTraceContext, injectTraceHeaders, JOB_ID_ATTRIBUTE, JOB_ID_KEY, messagingAttributes, SpanKind, tracer } from "./tracing.ts";
 import { context, trace } from "@opentelemetry/api";
 
 /** What a job trace starts from. */
@@ -59,7 +59,8 @@ export class JobTrace {
     }, trace.setSpan(context.active(), this.#span));
     let promise: Promise<T>;
     try {
-      promise = withSpan(runSpan, fn);
+      // The job id rides in the context too, so the handler's log lines carry it.
+      promise = context.with(trace.setSpan(context.active(), runSpan).setValue(JOB_ID_KEY, this.#jobId), fn);
     } catch (error) {
       promise = Promise.reject(error);
     }
@@ -73,6 +74,12 @@ export class JobTrace {
         throw error;
       },
     );
+  }
+
+  /** The attempt's trace and span ids, for log lines (empty when not sampled). */
+  ids(): { traceId?: string; spanId?: string } {
+    const ids = this.#span.spanContext();
+    return trace.isSpanContextValid(ids) ? { traceId: ids.traceId, spanId: ids.spanId } : {};
   }
 
   /** Headers that put a follow-up message (a retry) in this trace. */

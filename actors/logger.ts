@@ -1,10 +1,13 @@
 /**
  * Structured JSON logs (pino), level from LOG_LEVEL, with credentials redacted
- * wherever they might hide in a logged object.
+ * wherever they might hide in a logged object. Every line written inside a
+ * traced request or job carries `traceId`/`spanId`, and inside a job's handler
+ * its `jobId` (from the active OpenTelemetry context).
  *
  * @module
  */
 import { pino, type Logger } from "pino";
+import { activeLogFields } from "./tracing.ts";
 
 export type { Logger };
 
@@ -22,6 +25,7 @@ export function createLogger(options: { level?: string; name?: string; destinati
     name: options.name ?? "troupe",
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     base: { pid: undefined, hostname: undefined },
+    mixin: activeLogFields,
   };
   return options.destination ? pino(base, options.destination) : pino(base);
 }

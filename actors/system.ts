@@ -28,6 +28,16 @@ export function builtinKinds(): JobKind[] {
   return [noopKind as unknown as JobKind];
 }
 
+/** Logs NATS connection changes: a lost connection is a warning, its return news. */
+function logBusStatus(logger: Logger): (status: { type: string; server?: string }) => void {
+  return ({ type, server }) => {
+    if (type === "disconnect" || type === "reconnecting") logger.warn({ server, status: type }, "NATS connection lost; reconnecting");
+    else if (type === "reconnect") logger.info({ server }, "NATS connection back");
+    else if (type === "error") logger.warn({ server, status: type }, "NATS connection error");
+    else logger.debug({ server, status: type }, "NATS connection status");
+  };
+}
+
 /** Connections and services shared by every role. */
 export interface Core {
   config: Config;
@@ -58,7 +68,7 @@ export async function openCore(config: Config, options: { logger: Logger; kinds?
       maxJobMessages: config.maxJobMessages,
     };
     const bus = config.natsUrl
-      ? await createNatsBus({ ...busOptions, servers: config.natsUrl.split(","), name: "troupe", ...config.nats })
+      ? await createNatsBus({ ...busOptions, servers: config.natsUrl.split(","), name: "troupe", ...config.nats, onStatus: logBusStatus(logger) })
       : createMemoryBus(busOptions);
     await bus.init();
     const kinds = new KindRegistry(options.kinds ?? builtinKinds());

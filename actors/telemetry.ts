@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { context } from "@opentelemetry/api";
 import type { Logger } from "./logger.ts";
 import { runtimeName } from "./runtime.ts";
 
@@ -44,7 +45,12 @@ export async function startTelemetry(env: Record<string, string | undefined>, op
     }
     return off;
   }
-  if (!tracesRequested(env)) return off;
+  if (!tracesRequested(env)) {
+    // No export, but a context manager still carries job and trace ids to log lines.
+    const { AsyncLocalStorageContextManager } = await import("@opentelemetry/context-async-hooks");
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    return off;
+  }
   const { NodeSDK } = await import("@opentelemetry/sdk-node");
   const sdk = new NodeSDK({
     ...(env.OTEL_SERVICE_NAME ? {} : { serviceName: options.serviceName }),

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { type Attributes, context, type Context, propagation, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { type Attributes, context, type Context, createContextKey, propagation, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 
 /** The tracer of every Troupe span. */
 export const tracer = trace.getTracer("troupe");
@@ -85,6 +85,17 @@ export async function traced<T>(name: string, attributes: Attributes, fn: (span:
     endSpan(span, error);
     throw error;
   }
+}
+
+/** Context key of the job whose handler runs (for log lines). */
+export const JOB_ID_KEY: symbol = createContextKey("troupe.job.id");
+
+/** Fields every log line gets from the active context: `traceId`, `spanId`, `jobId` when known. */
+export function activeLogFields(): { traceId?: string; spanId?: string; jobId?: string } {
+  const ctx = context.active();
+  const jobId = ctx.getValue(JOB_ID_KEY);
+  const ids = activeTraceIds(ctx);
+  return typeof jobId === "string" ? { ...ids, jobId } : ids;
 }
 
 /** The ids of the active span, for log lines (`traceId`, `spanId`), or nothing outside a sampled span. */

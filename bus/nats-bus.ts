@@ -51,6 +51,8 @@ export interface NatsBusOptions extends BusOptions {
   token?: string;
   /** Messages buffered ahead of `pullJobs()`. Default 512. */
   prefetch?: number;
+  /** Told of connection changes (`disconnect`, `reconnecting`, `reconnect`, `error`, ...), for logs. */
+  onStatus?: (status: { type: string; server?: string }) => void;
 }
 
 function toHeaders(h: MsgHdrs | undefined): Headers {
@@ -93,7 +95,7 @@ class NatsBus implements Bus {
   #nc: NatsConnection;
   #js: JetStreamClient;
   #jsm: JetStreamManager | undefined;
-  #o: Required<BusOptions> & { prefetch: number };
+  #o: Required<BusOptions> & { prefetch: number; onStatus?: NatsBusOptions["onStatus"] };
   #durable: string;
   #buffer: JsMsg[] = [];
   #waiters = new Set<() => void>();
@@ -366,8 +368,13 @@ class NatsBus implements Bus {
   watchStatus(): void {
     void (async () => {
       for await (const status of this.#nc.status()) {
+        const wasReconnecting = this.#reconnecting;
         if (status.type === "disconnect" || status.type === "reconnecting") this.#reconnecting = true;
         if (status.type === "reconnect") this.#reconnecting = false;
+        // Report changes, not every reconnect attempt.
+        if (status.type === "reconnecting" && wasReconnecting) continue;
+        const server = (status as { server?: unknown }).server;
+        this.#o.onStatus?.({ type: status.type, ...(typeof server === "string" ? { server } : {}) });
       }
     })().catch(() => {});
   }
