@@ -18,7 +18,7 @@ import { startTelemetry } from "./actors/telemetry.ts";
 import { ConfigError, ErrorCode, PermanentError, TroupeError } from "./machines/errors.ts";
 import { isFinalStatus } from "./machines/job-status.ts";
 
-const VERSION = "0.1.0";
+import { VERSION } from "./actors/version.ts";
 
 function config(): Config {
   return loadConfig(environment());

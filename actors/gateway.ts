@@ -7,14 +7,14 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { streamSSE } from "hono/streaming";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Store } from "../adapters/postgres/store.ts";
 import type { Bus } from "../bus/bus.ts";
 import { BusFullError } from "../bus/bus.ts";
 import { ErrorCode, PermanentError, TroupeError, ValidationError } from "../machines/errors.ts";
-import { isFinalStatus, JobStatus } from "../machines/job-status.ts";
-import { type JobEventMessage, toEventMessage } from "./event-message.ts";
+import { JobStatus } from "../machines/job-status.ts";
+import { openApiDocument } from "./openapi.ts";
+import { addSseRoutes, type LogStreamTiming } from "./sse-routes.ts";
 import { eventToJson, type JobService, jobToJson, type SubmitRequest } from "./job-service.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
@@ -32,6 +32,10 @@ export interface GatewayOptions {
   metrics?: Metrics;
   /** Bearer tokens and their roles; undefined: no auth (loopback only). */
   tokens?: TokenTable | undefined;
+  /** The version in /openapi.json and /status. */
+  version?: string;
+  /** When the logs SSE stream ends (tests shorten it). */
+  logStream?: LogStreamTiming;
   /** Extra facts for /status (version, worker counts). */
   status?: () => Record<string, unknown>;
 }
@@ -183,45 +187,14 @@ export function createGateway(options: GatewayOptions): Hono {
     return c.json({ events: events.map(eventToJson) });
   });
 
-  // SSE: the history from PostgreSQL (the truth), then live transitions from the
-  // events stream, each once (by event id), ending after a final state. Resumes
-  // after the `Last-Event-ID` header (or `?after=`).
-  app.get("/jobs/:id/events", async (c) => {
-    const id = c.req.param("id");
-    const after = Number(c.req.header("Last-Event-ID") ?? c.req.query("after") ?? 0);
-    if (!Number.isInteger(after) || after < 0) {
-      throw new ValidationError("Last-Event-ID must be a non-negative integer (an event id)", { field: "Last-Event-ID" });
-    }
-    const history = await jobs.events(id, after);
-    return streamSSE(c, async (stream) => {
-      let last = after;
-      let ended = false;
-      const send = async (event: JobEventMessage) => {
-        if (event.eventId <= last) return;
-        last = event.eventId;
-        ended ||= isFinalStatus(event.status);
-        await stream.writeSSE({ id: String(event.eventId), event: "transition", data: JSON.stringify(event) });
-      };
-      for (const row of history) await send(toEventMessage(row));
-      if (ended) return;
-      // Replays the job's events from the stream too: nothing between the history and now is missed.
-      const live = bus.watchEvents(id, "all");
-      stream.onAbort(() => void live.close());
-      const decoder = new TextDecoder();
-      try {
-        for await (const record of live) {
-          await send(JSON.parse(decoder.decode(record.data)) as JobEventMessage);
-          if (ended) break;
-        }
-      } finally {
-        await live.close();
-      }
-    });
-  });
+  addSseRoutes(app, { jobs, bus, ...(options.logStream ? { logs: options.logStream } : {}) });
 
   app.post("/jobs/:id/retry", async (c) => c.json(jobToJson(await jobs.retry(c.req.param("id"), actorOf(c)))));
 
   app.post("/jobs/:id/cancel", async (c) => c.json(jobToJson(await jobs.cancel(c.req.param("id"), actorOf(c)))));
+
+  let document: Record<string, unknown> | undefined;
+  app.get("/openapi.json", (c) => c.json(document ??= openApiDocument(jobs.kinds, { version: options.version ?? "0.0.0" })));
 
   app.get("/healthz", (c) => c.json({ ok: true }));
 

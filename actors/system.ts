@@ -21,6 +21,7 @@ import { Worker } from "./worker.ts";
 import { Reconciler } from "./reconciler.ts";
 import { createGateway } from "./gateway.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
+import { VERSION } from "./version.ts";
 import { type HttpServer, hostName, pid, runtimeName, serve } from "./runtime.ts";
 
 /** The kinds every Troupe process knows. */
@@ -137,8 +138,9 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
   }
   if (roles.gateway) {
     const app = createGateway({
-      jobs: core.jobs, store, bus, logger, maxBodyBytes: config.maxPayloadBytes, metrics, tokens: config.apiTokens,
+      jobs: core.jobs, store, bus, logger, maxBodyBytes: config.maxPayloadBytes, metrics, tokens: config.apiTokens, version: VERSION,
       status: () => ({
+        version: VERSION,
         runtime: runtimeName,
         bus: config.natsUrl ? "nats" : "memory",
         database: config.databaseUrl ? "postgres" : "pglite",

@@ -1,0 +1,97 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { Hono } from "hono";
+import { createGateway } from "../../actors/gateway.ts";
+import { type Core, type RunningSystem, startSystem } from "../../actors/system.ts";
+import { encodeLogChunk, type LogChunk } from "../../bus/log-chunk.ts";
+import { backendEnv, openTestCore } from "../support/system.ts";
+
+/** Reads an SSE response to its end: the events with their ids. */
+async function readSse(res: Response): Promise<{ id?: string; event?: string; data: string }[]> {
+  const text = await res.text();
+  return text.split("\n\n").filter((block) => block.trim() !== "").map((block) => {
+    const out: { id?: string; event?: string; data: string } = { data: "" };
+    for (const line of block.split("\n")) {
+      const [field, ...rest] = line.split(":");
+      const value = rest.join(":").replace(/^ /, "");
+      if (field === "id") out.id = value;
+      else if (field === "event") out.event = value;
+      else if (field === "data") out.data += value;
+    }
+    return out;
+  });
+}
+
+describe("Gateway: /openapi.json and GET /jobs/:id/logs", () => {
+  let core: Core;
+  let system: RunningSystem;
+  let app: Hono;
+  let cleanup = () => {};
+
+  before(async () => {
+    const made = await backendEnv("embedded");
+    cleanup = made.cleanup;
+    core = await openTestCore(made.env);
+    system = await startSystem(core, { worker: true });
+    app = createGateway({
+      jobs: core.jobs, store: core.store, bus: core.bus, logger: core.logger, maxBodyBytes: 4096, version: "9.9.9",
+      logStream: { pollMs: 20, quietMs: 100 },
+    });
+  });
+  after(async () => {
+    await system?.stop();
+    cleanup();
+  });
+
+  it("/openapi.json documents every route the gateway serves, with each kind's payload schema", async () => {
+    const res = await app.request("/openapi.json");
+    assert.equal(res.status, 200);
+    const doc = await res.json() as { openapi: string; info: { version: string }; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
+    assert.equal(doc.openapi, "3.1.0");
+    assert.equal(doc.info.version, "9.9.9");
+    for (const route of app.routes) {
+      if (route.method === "ALL") continue;
+      const path = route.path.replace(/:([A-Za-z]+)(\{[^}]*\})?/g, "{$1}");
+      if (path === "/jobs/{kind}") {
+        assert.ok(doc.paths["/jobs/noop"]?.post, "each kind's trigger route is documented");
+        continue;
+      }
+      assert.ok(doc.paths[path]?.[route.method.toLowerCase()], `${route.method} ${path} is documented`);
+    }
+    const trigger = doc.paths["/jobs/noop"]!.post as { requestBody: { content: { "application/json": { schema: { properties: Record<string, { type?: string }>; additionalProperties?: boolean } } } } };
+    const schema = trigger.requestBody.content["application/json"].schema;
+    assert.equal(schema.properties.sleepMs?.type, "integer");
+    assert.equal(schema.additionalProperties, false);
+    assert.ok(doc.components.schemas.Submit_noop);
+  });
+
+  it("GET /jobs/:id/logs replays the output, follows it live, ends after the job and resumes after Last-Event-ID", async () => {
+    const id = "logs-1";
+    const submitted = await app.request("/jobs", { method: "POST", body: JSON.stringify({ kind: "noop", id, payload: { sleepMs: 400 } }) });
+    assert.equal(submitted.status, 202);
+    const chunk = (seq: number, text: string): LogChunk => ({ jobId: id, seq, stream: seq % 2 ? "stdout" : "stderr", text, at: new Date().toISOString() });
+    const publish = async (c: LogChunk) => {
+      const { data, msgId } = encodeLogChunk(c);
+      await core.bus.publishLog(id, data, { msgId });
+    };
+    await publish(chunk(1, "one\n"));
+    await publish(chunk(2, "two\n"));
+    const streaming = app.request(`/jobs/${id}/logs`);
+    setTimeout(() => void publish(chunk(3, "three\n")), 100);
+    const events = await readSse(await streaming);
+    const logs = events.filter((e) => e.event === "log").map((e) => JSON.parse(e.data) as LogChunk);
+    assert.deepEqual(logs.map((l) => [l.seq, l.stream, l.text]), [[1, "stdout", "one\n"], [2, "stderr", "two\n"], [3, "stdout", "three\n"]]);
+    const end = events.at(-1)!;
+    assert.equal(end.event, "end");
+    assert.equal(JSON.parse(end.data).status, "success");
+
+    const secondId = events.filter((e) => e.event === "log")[1]!.id!;
+    const resumed = await readSse(await app.request(`/jobs/${id}/logs`, { headers: { "Last-Event-ID": secondId } }));
+    assert.deepEqual(resumed.filter((e) => e.event === "log").map((e) => (JSON.parse(e.data) as LogChunk).seq), [3]);
+  });
+
+  it("GET /jobs/:id/logs answers 404 for an unknown job and 422 for a bad Last-Event-ID", async () => {
+    assert.equal((await app.request("/jobs/nope-404/logs")).status, 404);
+    assert.equal((await app.request("/jobs/logs-1/logs", { headers: { "Last-Event-ID": "-3" } })).status, 422);
+  });
+});
