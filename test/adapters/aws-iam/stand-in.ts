@@ -51,7 +51,8 @@ export interface IssuedSession {
 export interface ScriptedError {
   code: string;
   status?: number;
-  message?: string;
+  /** AWS's message, or a function of the request (to echo what it carried). */
+  message?: string | ((request: RecordedRequest) => string);
   /** A `Retry-After` header, in seconds. */
   retryAfter?: number;
 }
@@ -293,7 +294,10 @@ export async function startStandIn(options: StandInOptions = {}) {
         throw new AwsFault("ExpiredToken", "The security token included in the request is expired");
       }
       const script = scripted.get(action)?.shift();
-      if (script) throw new AwsFault(script.code, script.message ?? `Scripted ${script.code}`, script.retryAfter, script.status);
+      if (script) {
+        const message = typeof script.message === "function" ? script.message(record) : script.message ?? `Scripted ${script.code}`;
+        throw new AwsFault(script.code, message, script.retryAfter, script.status);
+      }
       const result = service === "sts"
         ? action === "AssumeRole" ? assumeRole(params, known.session) : (() => {
           throw new AwsFault("InvalidAction", `Could not find operation ${action} for version 2011-06-15`);

@@ -1,0 +1,3 @@
+import { runAwsIamWorkerScenarios } from "./worker.scenarios.ts";
+
+runAwsIamWorkerScenarios("embedded");
