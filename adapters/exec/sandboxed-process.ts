@@ -129,22 +129,30 @@ export class SandboxedProcess {
     if (this.#hasExited || this.#stopping !== undefined) return;
     this.#stoppedBy = reason;
     this.#stopping = (async () => {
-      this.#signal("SIGTERM");
-      const grace = sleep(graceMs);
-      await Promise.race([this.#exited, grace.promise]);
-      grace.cancel();
+      const deadline = performance.now() + graceMs;
+      const { cgroup, isolated } = this.#init;
+      if (!isolated || cgroup === undefined) {
+        try {
+          process.kill(-this.pid, "SIGTERM");
+        } catch { /* already gone */ }
+      }
+      // Processes still being born (a sandbox just starting, a forking shell) get their
+      // SIGTERM when they appear; each gets one, as a second often means "quit now".
+      const termed = new Set<number>(isolated ? [this.pid] : []);
+      while (!this.#hasExited && performance.now() < deadline) {
+        for (const pid of cgroup?.pids() ?? []) {
+          if (termed.has(pid)) continue;
+          termed.add(pid);
+          try {
+            process.kill(pid, "SIGTERM");
+          } catch { /* already gone */ }
+        }
+        const tick = sleep(Math.min(50, Math.max(0, deadline - performance.now())));
+        await Promise.race([this.#exited, tick.promise]);
+        tick.cancel();
+      }
       if (!this.#hasExited) await this.#killAll();
     })();
-  }
-
-  #signal(signal: NodeJS.Signals): void {
-    const { cgroup, isolated } = this.#init;
-    if (!isolated || cgroup === undefined) {
-      try {
-        process.kill(-this.pid, signal);
-      } catch { /* already gone */ }
-    }
-    cgroup?.signalAll(signal, isolated ? this.pid : undefined);
   }
 
   async #killAll(): Promise<void> {
