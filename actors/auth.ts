@@ -6,13 +6,14 @@
  *
  * @module
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual, type X509Certificate } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import { ConfigError } from "../machines/errors.ts";
+import { clientIdentity } from "./client-certificate.ts";
 
-/** Roles, from least to most allowed. */
-export const Role = { viewer: "viewer", admin: "admin" } as const;
-export type Role = (typeof Role)[keyof typeof Role];
+import { Role } from "./role.ts";
+
+export { Role };
 
 /** Parsed tokens: a digest and its role each. */
 export interface TokenTable {
@@ -51,24 +52,45 @@ export function roleOf(table: TokenTable, token: string): Role | undefined {
 const OPEN = new Set(["/healthz", "/readyz"]);
 
 /**
- * Hono middleware: without a table every request passes (the gateway then binds
- * to loopback only); with one, reads need viewer or admin, writes need admin.
+ * Hono middleware: without tokens or a client CA every request passes (the
+ * gateway then binds to loopback only). With a client CA, a verified client
+ * certificate's OU is the role and an unknown OU is denied everything; with
+ * tokens, a bearer token's role. Reads need viewer or admin, writes need admin.
+ * Sets `role` and `actor` (who asked, for the audit trail) on the context.
  */
-export function requireRole(table: TokenTable | undefined): MiddlewareHandler {
+export function requireRole(table: TokenTable | undefined, options: { clientCa?: X509Certificate | undefined } = {}): MiddlewareHandler {
+  const { clientCa } = options;
   return async (c, next) => {
-    if (!table || OPEN.has(c.req.path)) return await next();
-    const header = c.req.header("authorization") ?? "";
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    const role = match ? roleOf(table, match[1]!.trim()) : undefined;
+    if ((!table && !clientCa) || OPEN.has(c.req.path)) return await next();
+    let role: Role | undefined;
+    let actor: string | undefined;
+    const identity = clientCa ? clientIdentity(c, clientCa) : undefined;
+    if (identity && !identity.verified) {
+      return c.json({ error: { code: "UNAUTHORIZED", message: `Client certificate refused: ${identity.problem}` } }, 401);
+    }
+    if (identity) {
+      if (!identity.role) {
+        return c.json({ error: { code: "FORBIDDEN", message: "The client certificate's OU names no known role (admin or viewer)" } }, 403);
+      }
+      role = identity.role;
+      actor = `cert:${identity.subject}`;
+    } else if (table) {
+      const header = c.req.header("authorization") ?? "";
+      const match = /^Bearer\s+(.+)$/i.exec(header);
+      role = match ? roleOf(table, match[1]!.trim()) : undefined;
+      actor = role ? `token:${role}` : undefined;
+    }
     if (!role) {
-      c.header("WWW-Authenticate", 'Bearer realm="troupe"');
-      return c.json({ error: { code: "UNAUTHORIZED", message: "A valid bearer token is required" } }, 401);
+      if (table) c.header("WWW-Authenticate", 'Bearer realm="troupe"');
+      const message = table ? "A valid bearer token is required" : "A client certificate is required";
+      return c.json({ error: { code: "UNAUTHORIZED", message } }, 401);
     }
     const reading = c.req.method === "GET" || c.req.method === "HEAD";
     if (!reading && role !== Role.admin) {
       return c.json({ error: { code: "FORBIDDEN", message: `Role "${role}" may only read` } }, 403);
     }
     c.set("role" as never, role as never);
+    c.set("actor" as never, actor as never);
     await next();
   };
 }

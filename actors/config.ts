@@ -31,6 +31,9 @@ const schema = z.object({
   TROUPE_URL: url(["http:", "https:"]).default("http://127.0.0.1:8000"),
   TROUPE_TOKEN: z.string().optional(),
   TROUPE_API_TOKENS: z.string().optional(),
+  TLS_CERT: z.string().optional(),
+  TLS_KEY: z.string().optional(),
+  TLS_CLIENT_CA: z.string().optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   HOST: z.string().default("127.0.0.1"),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
@@ -62,6 +65,8 @@ export interface Config {
   troupeToken: string | undefined;
   /** Bearer tokens of the HTTP API; undefined: no auth, loopback only. */
   apiTokens: TokenTable | undefined;
+  /** HTTPS material (file paths or inline PEM); `clientCa` turns on mutual TLS. */
+  tls: { cert: string; key: string; clientCa: string | undefined } | undefined;
   port: number;
   host: string;
   logLevel: string;
@@ -93,6 +98,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
   }
   const e = parsed.data;
+  if (Boolean(e.TLS_CERT) !== Boolean(e.TLS_KEY)) throw new ConfigError("Invalid configuration: TLS_CERT and TLS_KEY go together: set both or neither");
+  if (e.TLS_CLIENT_CA && !e.TLS_CERT) throw new ConfigError("Invalid configuration: TLS_CLIENT_CA needs TLS_CERT and TLS_KEY (mutual TLS runs over HTTPS)");
   const leaseMs = e.TROUPE_LEASE_MS;
   const nats: Config["nats"] = {};
   if (e.NATS_USER) nats.user = e.NATS_USER;
@@ -108,6 +115,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     troupeUrl: e.TROUPE_URL,
     troupeToken: e.TROUPE_TOKEN,
     apiTokens: parseApiTokens(e.TROUPE_API_TOKENS),
+    tls: e.TLS_CERT && e.TLS_KEY ? { cert: e.TLS_CERT, key: e.TLS_KEY, clientCa: e.TLS_CLIENT_CA } : undefined,
     port: e.PORT,
     host: e.HOST,
     logLevel: e.LOG_LEVEL,

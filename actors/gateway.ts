@@ -18,6 +18,7 @@ import { addSseRoutes, type LogStreamTiming } from "./sse-routes.ts";
 import { eventToJson, type JobService, jobToJson, type SubmitRequest } from "./job-service.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
+import type { X509Certificate } from "node:crypto";
 import { requireRole, type TokenTable } from "./auth.ts";
 import { traceRequests } from "./trace-requests.ts";
 import { logRequests } from "./request-log.ts";
@@ -30,8 +31,10 @@ export interface GatewayOptions {
   maxBodyBytes: number;
   /** Served at /metrics when enabled. */
   metrics?: Metrics;
-  /** Bearer tokens and their roles; undefined: no auth (loopback only). */
+  /** Bearer tokens and their roles; undefined: no auth (loopback only) unless a client CA is set. */
   tokens?: TokenTable | undefined;
+  /** Client certificates must chain to this CA; the OU is the role (mTLS). */
+  clientCa?: X509Certificate | undefined;
   /** The version in /openapi.json and /status. */
   version?: string;
   /** When the logs SSE stream ends (tests shorten it). */
@@ -120,7 +123,7 @@ export function createGateway(options: GatewayOptions): Hono {
 
   app.use("*", traceRequests());
   app.use("*", logRequests(logger));
-  app.use("*", requireRole(options.tokens));
+  app.use("*", requireRole(options.tokens, { clientCa: options.clientCa }));
 
   const limit = bodyLimit({
     maxSize: options.maxBodyBytes,
@@ -141,7 +144,7 @@ export function createGateway(options: GatewayOptions): Hono {
     }
   };
 
-  const actorOf = (c: { get(key: never): unknown }) => (options.tokens ? `token:${String(c.get("role" as never))}` : "local");
+  const actorOf = (c: { get(key: never): unknown }) => (c.get("actor" as never) as string | undefined) ?? "local";
 
   app.post("/jobs", limit, async (c) => {
     const request = asSubmit(await readJson(c.req.raw));

@@ -23,9 +23,23 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-/** Serves `fetch` on `hostname:port` (port 0: any free port). */
-export async function serve(fetch: (request: Request) => Response | Promise<Response>, options: { port: number; hostname: string }): Promise<HttpServer> {
-  if (deno) {
+/** TLS material (PEM) for HTTPS; `ca` asks every client for a certificate. */
+export interface ServeTls {
+  cert: string;
+  key: string;
+  ca?: string;
+}
+
+/**
+ * Serves `fetch` on `hostname:port` (port 0: any free port). With `tls`, HTTPS
+ * through `node:https` on both runtimes (Deno.serve cannot read client
+ * certificates); the request's `env.incoming.socket` is the TLS socket.
+ */
+export async function serve(
+  fetch: (request: Request, env?: unknown) => Response | Promise<Response>,
+  options: { port: number; hostname: string; tls?: ServeTls | undefined },
+): Promise<HttpServer> {
+  if (deno && !options.tls) {
     const controller = new AbortController();
     let resolvePort: (port: number) => void;
     const listening = new Promise<number>((resolve) => (resolvePort = resolve));
@@ -39,8 +53,28 @@ export async function serve(fetch: (request: Request) => Response | Promise<Resp
     return { port, close: async () => { controller.abort(); await server.finished; } };
   }
   const { serve: nodeServe } = await import("@hono/node-server");
+  const tls = options.tls;
+  const https = tls ? await import("node:https") : undefined;
+  const secure = tls && https
+    ? {
+      createServer: https.createServer,
+      serverOptions: {
+        cert: tls.cert,
+        key: tls.key,
+        ...(tls.ca
+          ? {
+            ca: tls.ca,
+            requestCert: true,
+            // Every client completes the handshake (probes reach /healthz); the
+            // gateway checks the certificate per request (client-certificate.ts).
+            rejectUnauthorized: false,
+          }
+          : {}),
+      },
+    }
+    : {};
   return await new Promise<HttpServer>((resolve, reject) => {
-    const server = nodeServe({ fetch, port: options.port, hostname: options.hostname }, (info) => {
+    const server = nodeServe({ fetch, port: options.port, hostname: options.hostname, ...secure }, (info) => {
       resolve({
         port: info.port,
         close: () => new Promise<void>((done) => {

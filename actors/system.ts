@@ -22,6 +22,7 @@ import { Reconciler } from "./reconciler.ts";
 import { createGateway } from "./gateway.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { VERSION } from "./version.ts";
+import { loadTlsMaterial } from "./tls-material.ts";
 import { type HttpServer, hostName, pid, runtimeName, serve } from "./runtime.ts";
 
 /** The kinds every Troupe process knows. */
@@ -137,7 +138,9 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
     reconciler.start();
   }
   if (roles.gateway) {
+    const tls = config.tls ? loadTlsMaterial(config.tls) : undefined;
     const app = createGateway({
+      clientCa: tls?.clientCa,
       jobs: core.jobs, store, bus, logger, maxBodyBytes: config.maxPayloadBytes, metrics, tokens: config.apiTokens, version: VERSION,
       status: () => ({
         version: VERSION,
@@ -148,15 +151,16 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
       }),
     });
     let host = config.host;
-    if (!config.apiTokens) {
+    if (!config.apiTokens && !tls?.clientCa) {
       if (!["127.0.0.1", "localhost", "::1"].includes(host)) {
         logger.warn({ requested: host }, "No TROUPE_API_TOKENS: refusing to listen beyond loopback");
       }
       host = "127.0.0.1";
-      logger.info("No auth configured (TROUPE_API_TOKENS unset): the HTTP API listens on 127.0.0.1 only");
+      logger.info("No auth configured (TROUPE_API_TOKENS and TLS_CLIENT_CA unset): the HTTP API listens on 127.0.0.1 only");
     }
-    server = await serve(app.fetch, { port: config.port, hostname: host });
-    logger.info({ port: server.port, host }, `HTTP API listening on http://${host}:${server.port}`);
+    server = await serve(app.fetch, { port: config.port, hostname: host, tls: tls?.serve });
+    const scheme = tls ? "https" : "http";
+    logger.info({ port: server.port, host, mtls: Boolean(tls?.clientCa) }, `HTTP API listening on ${scheme}://${host}:${server.port}`);
   }
   return {
     core, metrics, worker, reconciler, server,
