@@ -92,11 +92,18 @@ export async function assumeRole(target: AssumeTarget, options: AssumeRoleOption
   }
   const c = output.Credentials;
   if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
-    throw new TransientError(`Cannot assume role "${arn}" for account "${target.accountId}": STS answered without credentials`, {
-      code: "AWS_NO_CREDENTIALS",
-    });
+    throw new TransientError(
+      `Cannot assume role "${arn}" for account "${target.accountId}": STS answered without credentials`,
+      {
+        code: "AWS_NO_CREDENTIALS",
+      },
+    );
   }
-  const credentials = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
+  const credentials = {
+    accessKeyId: c.AccessKeyId,
+    secretAccessKey: c.SecretAccessKey,
+    sessionToken: c.SessionToken,
+  };
   return {
     roleArn: arn,
     sessionName,

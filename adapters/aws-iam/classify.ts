@@ -53,8 +53,18 @@ export const AWS_ERROR_RULES: Readonly<Record<string, AwsErrorRule>> = {
 
 /** Connection-level failures (Node and undici error codes): always transient. */
 export const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
-  "ECONNRESET", "ECONNREFUSED", "ECONNABORTED", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH",
-  "ENETDOWN", "EAI_AGAIN", "ENOTFOUND", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT",
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENETDOWN",
+  "EAI_AGAIN",
+  "ENOTFOUND",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT",
 ]);
 
 /** What classify reads of an SDK or network error (all optional: anything may be thrown). */
@@ -119,7 +129,9 @@ export function ruleFor(error: unknown): AwsErrorRule {
   const rule = AWS_ERROR_RULES[code];
   if (rule) return rule;
   const status = awsHttpStatus(error);
-  const stable = `AWS_${code.replace(/Exception$/, "").replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/\W+/g, "_").toUpperCase()}`;
+  const stable = `AWS_${
+    code.replace(/Exception$/, "").replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/\W+/g, "_").toUpperCase()
+  }`;
   if (status !== undefined && status >= 500) return transient(stable);
   if (status !== undefined && status >= 400) return permanent(stable);
   const nodeCode = (error as AwsErrorLike | null)?.code;
@@ -147,9 +159,16 @@ export function classifyAwsError(error: unknown, options: ClassifyOptions): Tran
   const detail = sanitizeMessage(raw, options.secrets);
   const message = `${options.context}: ${code}${detail && detail !== code ? `: ${detail}` : ""}`;
   if (rule.kind === "permanent") {
-    const stable = rule.code === "AWS_ACCESS_DENIED" && options.accessDeniedCode ? options.accessDeniedCode : rule.code;
+    const stable = rule.code === "AWS_ACCESS_DENIED" && options.accessDeniedCode
+      ? options.accessDeniedCode
+      : rule.code;
     return new PermanentError(message, { code: stable, cause: error });
   }
   const after = retryAfterMs(error, options.now);
-  return new TransientError(message, after === undefined ? { code: rule.code, cause: error } : { code: rule.code, cause: error, retryAfterMs: after });
+  return new TransientError(
+    message,
+    after === undefined
+      ? { code: rule.code, cause: error }
+      : { code: rule.code, cause: error, retryAfterMs: after },
+  );
 }

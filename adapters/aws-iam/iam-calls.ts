@@ -32,7 +32,11 @@ export interface CallResult {
 }
 
 /** Reads the user or role (NoSuchEntity when it does not exist). */
-export async function getPrincipal(iam: IAMClient, principal: Principal, signal: AbortSignal): Promise<CallResult> {
+export async function getPrincipal(
+  iam: IAMClient,
+  principal: Principal,
+  signal: AbortSignal,
+): Promise<CallResult> {
   const output = principal.type === "user"
     ? await iam.send(new GetUserCommand({ UserName: principal.name }), { abortSignal: signal })
     : await iam.send(new GetRoleCommand({ RoleName: principal.name }), { abortSignal: signal });
@@ -40,7 +44,11 @@ export async function getPrincipal(iam: IAMClient, principal: Principal, signal:
 }
 
 /** Reads the managed policy (NoSuchEntity when it does not exist); says whether it can be attached. */
-export async function getPolicy(iam: IAMClient, policyArn: string, signal: AbortSignal): Promise<CallResult & { attachable: boolean }> {
+export async function getPolicy(
+  iam: IAMClient,
+  policyArn: string,
+  signal: AbortSignal,
+): Promise<CallResult & { attachable: boolean }> {
   const output = await iam.send(new GetPolicyCommand({ PolicyArn: policyArn }), { abortSignal: signal });
   return { requestId: awsRequestId(output), attachable: output.Policy?.IsAttachable !== false };
 }
@@ -58,28 +66,52 @@ export async function isAttached(
   do {
     const page = { ...(marker ? { Marker: marker } : {}) };
     const output = principal.type === "user"
-      ? await iam.send(new ListAttachedUserPoliciesCommand({ UserName: principal.name, ...page }), { abortSignal: signal })
-      : await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: principal.name, ...page }), { abortSignal: signal });
+      ? await iam.send(new ListAttachedUserPoliciesCommand({ UserName: principal.name, ...page }), {
+        abortSignal: signal,
+      })
+      : await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: principal.name, ...page }), {
+        abortSignal: signal,
+      });
     pages++;
     requestId = awsRequestId(output);
-    if ((output.AttachedPolicies ?? []).some((p) => p.PolicyArn === policyArn)) return { requestId, attached: true, pages };
+    if ((output.AttachedPolicies ?? []).some((p) => p.PolicyArn === policyArn)) {
+      return { requestId, attached: true, pages };
+    }
     marker = output.IsTruncated ? output.Marker : undefined;
   } while (marker);
   return { requestId, attached: false, pages };
 }
 
 /** Attaches the policy (IAM answers success when it is attached already). */
-export async function attachPolicy(iam: IAMClient, principal: Principal, policyArn: string, signal: AbortSignal): Promise<CallResult> {
+export async function attachPolicy(
+  iam: IAMClient,
+  principal: Principal,
+  policyArn: string,
+  signal: AbortSignal,
+): Promise<CallResult> {
   const output = principal.type === "user"
-    ? await iam.send(new AttachUserPolicyCommand({ UserName: principal.name, PolicyArn: policyArn }), { abortSignal: signal })
-    : await iam.send(new AttachRolePolicyCommand({ RoleName: principal.name, PolicyArn: policyArn }), { abortSignal: signal });
+    ? await iam.send(new AttachUserPolicyCommand({ UserName: principal.name, PolicyArn: policyArn }), {
+      abortSignal: signal,
+    })
+    : await iam.send(new AttachRolePolicyCommand({ RoleName: principal.name, PolicyArn: policyArn }), {
+      abortSignal: signal,
+    });
   return { requestId: awsRequestId(output) };
 }
 
 /** Detaches the policy (NoSuchEntity when the principal is missing or the policy is not attached). */
-export async function detachPolicy(iam: IAMClient, principal: Principal, policyArn: string, signal: AbortSignal): Promise<CallResult> {
+export async function detachPolicy(
+  iam: IAMClient,
+  principal: Principal,
+  policyArn: string,
+  signal: AbortSignal,
+): Promise<CallResult> {
   const output = principal.type === "user"
-    ? await iam.send(new DetachUserPolicyCommand({ UserName: principal.name, PolicyArn: policyArn }), { abortSignal: signal })
-    : await iam.send(new DetachRolePolicyCommand({ RoleName: principal.name, PolicyArn: policyArn }), { abortSignal: signal });
+    ? await iam.send(new DetachUserPolicyCommand({ UserName: principal.name, PolicyArn: policyArn }), {
+      abortSignal: signal,
+    })
+    : await iam.send(new DetachRolePolicyCommand({ RoleName: principal.name, PolicyArn: policyArn }), {
+      abortSignal: signal,
+    });
   return { requestId: awsRequestId(output) };
 }

@@ -22,7 +22,7 @@ import { type KindLogger, runPolicyJob } from "./run.ts";
 import { awsIamPolicySchema } from "./schema.ts";
 import { SessionCache } from "./session-cache.ts";
 
-export { awsIamPolicySchema, type AwsIamPolicyPayload } from "./schema.ts";
+export { type AwsIamPolicyPayload, awsIamPolicySchema } from "./schema.ts";
 export { classifyAwsError } from "./classify.ts";
 export type { KindLogger } from "./run.ts";
 
@@ -70,7 +70,11 @@ export function createAwsIamPolicyKind(options: AwsIamPolicyKindOptions = {}): A
     ...(options.connectionTimeoutMs ? { connectionTimeoutMs: options.connectionTimeoutMs } : {}),
     ...(options.keepAlive !== undefined ? { keepAlive: options.keepAlive } : {}),
   };
-  const sts = createStsClient({ ...settings, credentials: options.credentials, endpoint: options.endpoints?.sts });
+  const sts = createStsClient({
+    ...settings,
+    credentials: options.credentials,
+    endpoint: options.endpoints?.sts,
+  });
   const sessions = new SessionCache<AssumedSession>({
     ...(options.now ? { now: options.now } : {}),
     ...(options.refreshBeforeMs !== undefined ? { refreshBeforeMs: options.refreshBeforeMs } : {}),
@@ -82,7 +86,8 @@ export function createAwsIamPolicyKind(options: AwsIamPolicyKindOptions = {}): A
   const context = {
     sts,
     sessions,
-    openIam: (session: Parameters<typeof createIamClient>[1]) => createIamClient(sts, session, { ...settings, endpoint: options.endpoints?.iam }),
+    openIam: (session: Parameters<typeof createIamClient>[1]) =>
+      createIamClient(sts, session, { ...settings, endpoint: options.endpoints?.iam }),
     handlerRoleName: options.handlerRoleName ?? DEFAULT_HANDLER_ROLE_NAME,
     sessionDurationSeconds: options.sessionDurationSeconds ?? 3600,
     secrets,
@@ -90,7 +95,8 @@ export function createAwsIamPolicyKind(options: AwsIamPolicyKindOptions = {}): A
   };
   const kind = defineKind({
     kind: "aws.iam.policy",
-    description: "Attaches or detaches a managed IAM policy to or from a user or role, through STS AssumeRole",
+    description:
+      "Attaches or detaches a managed IAM policy to or from a user or role, through STS AssumeRole",
     schema: awsIamPolicySchema,
     timeoutMs: options.timeoutMs ?? 120_000,
     ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),

@@ -19,7 +19,14 @@ import { PermanentError, TransientError } from "../../machines/errors.ts";
 import { type AssumedSession, assumeRole, type AssumeTarget, sessionKey } from "./assume-role.ts";
 import { awsErrorCode, awsRequestId, classifyAwsError } from "./classify.ts";
 import type { SessionCredentials } from "./client.ts";
-import { attachPolicy, detachPolicy, getPolicy, getPrincipal, isAttached, type Principal } from "./iam-calls.ts";
+import {
+  attachPolicy,
+  detachPolicy,
+  getPolicy,
+  getPrincipal,
+  isAttached,
+  type Principal,
+} from "./iam-calls.ts";
 import { type AwsIamPolicyPayload, policyPartition } from "./schema.ts";
 import type { SessionCache } from "./session-cache.ts";
 
@@ -67,16 +74,29 @@ export async function runPolicyJob(job: PolicyJob, ctx: PolicyRunContext): Promi
   const { value: session, fromCache } = await untilAborted(
     ctx.sessions.get(key, () =>
       assumeRole(target, {
-        sts: ctx.sts, jobId: job.id, durationSeconds: ctx.sessionDurationSeconds, signal, openIam: ctx.openIam, secrets: ctx.secrets,
+        sts: ctx.sts,
+        jobId: job.id,
+        durationSeconds: ctx.sessionDurationSeconds,
+        signal,
+        openIam: ctx.openIam,
+        secrets: ctx.secrets,
       })),
     signal,
   );
   if (!fromCache) {
-    ctx.logger?.debug({ jobId: job.id, roleArn: session.roleArn, sessionName: session.sessionName, expiration: session.expiration.toISOString(), requestId: session.requestId }, "Assumed the IAM handler role");
+    ctx.logger?.debug({
+      jobId: job.id,
+      roleArn: session.roleArn,
+      sessionName: session.sessionName,
+      expiration: session.expiration.toISOString(),
+      requestId: session.requestId,
+    }, "Assumed the IAM handler role");
   }
   const where = `${principal.type} "${principal.name}" in account "${payload.accountId}"`;
   const context = payload.dryRun
-    ? `Cannot dry-run ${payload.action === "attach" ? "attaching" : "detaching"} policy "${payload.policyArn}" ${payload.action === "attach" ? "to" : "from"} ${where}`
+    ? `Cannot dry-run ${
+      payload.action === "attach" ? "attaching" : "detaching"
+    } policy "${payload.policyArn}" ${payload.action === "attach" ? "to" : "from"} ${where}`
     : payload.action === "attach"
     ? `Cannot attach policy "${payload.policyArn}" to ${where}`
     : `Cannot detach policy "${payload.policyArn}" from ${where}`;
@@ -88,7 +108,10 @@ export async function runPolicyJob(job: PolicyJob, ctx: PolicyRunContext): Promi
       const code = awsErrorCode(error);
       if (SESSION_REFUSED.has(code)) {
         ctx.sessions.invalidate(key, session);
-        throw new TransientError(`${context}: ${code}: IAM refused the assumed-role session; the next attempt assumes the role again`, { code: "AWS_SESSION_REFUSED" });
+        throw new TransientError(
+          `${context}: ${code}: IAM refused the assumed-role session; the next attempt assumes the role again`,
+          { code: "AWS_SESSION_REFUSED" },
+        );
       }
       throw classifyAwsError(error, { context, secrets: [...ctx.secrets, ...session.secrets] });
     }
@@ -128,16 +151,29 @@ export async function runPolicyJob(job: PolicyJob, ctx: PolicyRunContext): Promi
   }
 
   ctx.logger?.info({
-    jobId: job.id, action: payload.action, accountId: payload.accountId, principal, policyArn: payload.policyArn,
-    changed, dryRun: payload.dryRun, requestId,
+    jobId: job.id,
+    action: payload.action,
+    accountId: payload.accountId,
+    principal,
+    policyArn: payload.policyArn,
+    changed,
+    dryRun: payload.dryRun,
+    requestId,
   }, payload.dryRun ? "Checked an IAM policy change (dry run)" : `IAM policy ${payload.action} done`);
   const refs: { system: string; ref: string }[] = [];
   if (!fromCache && session.requestId) refs.push({ system: "aws.sts", ref: session.requestId });
   if (requestId) refs.push({ system: "aws.iam", ref: requestId });
   return {
     result: {
-      action: payload.action, accountId: payload.accountId, principal, policyArn: payload.policyArn,
-      changed, requestId: requestId ?? null, roleArn: session.roleArn, sessionName: session.sessionName, ...extra,
+      action: payload.action,
+      accountId: payload.accountId,
+      principal,
+      policyArn: payload.policyArn,
+      changed,
+      requestId: requestId ?? null,
+      roleArn: session.roleArn,
+      sessionName: session.sessionName,
+      ...extra,
     },
     refs,
   };

@@ -21,7 +21,8 @@ export const IAM_NAME = /^[\w+=,.@-]{1,64}$/;
  * AWS managed policy) or a 12-digit account; an optional path (`/a/b/`, printable
  * ASCII) and a policy name of `[\w+=,.@-]`, 1 to 128 characters.
  */
-export const POLICY_ARN = /^arn:aws(-cn|-us-gov)?:iam::(aws|\d{12}):policy\/(?:[\x21-\x7E]{0,510}\/)?[\w+=,.@-]{1,128}$/;
+export const POLICY_ARN =
+  /^arn:aws(-cn|-us-gov)?:iam::(aws|\d{12}):policy\/(?:[\x21-\x7E]{0,510}\/)?[\w+=,.@-]{1,128}$/;
 
 /** STS `ExternalId`: `[\w+=,.@:/-]`, 2 to 1224 characters. */
 export const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
@@ -43,8 +44,10 @@ export const awsIamPolicySchema = z.strictObject({
   }),
   /** The role assumed in the account; defaults to the kind's `handlerRoleName`. */
   roleName: iamName("role").optional(),
-  externalId: z.string().regex(EXTERNAL_ID, { message: "must be 2-1224 letters, digits or +=,.@:/_-" }).optional(),
-  sessionName: z.string().regex(SESSION_NAME, { message: "must be 1-32 letters, digits or +=,.@_-" }).optional(),
+  externalId: z.string().regex(EXTERNAL_ID, { message: "must be 2-1224 letters, digits or +=,.@:/_-" })
+    .optional(),
+  sessionName: z.string().regex(SESSION_NAME, { message: "must be 1-32 letters, digits or +=,.@_-" })
+    .optional(),
   /** Check and report what would change, change nothing. */
   dryRun: z.boolean().default(false),
 }).superRefine((payload, ctx) => {
@@ -54,7 +57,8 @@ export const awsIamPolicySchema = z.strictObject({
     ctx.addIssue({
       code: "custom",
       path: ["policyArn"],
-      message: `must be an AWS managed policy or one of account "${payload.accountId}", not of account "${owner}"`,
+      message:
+        `must be an AWS managed policy or one of account "${payload.accountId}", not of account "${owner}"`,
     });
   }
 });

@@ -6,7 +6,12 @@ import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import { PermanentError, TransientError } from "../../../machines/errors.ts";
-import { type AwsIamPolicyKind, type AwsIamPolicyKindOptions, awsIamPolicySchema, createAwsIamPolicyKind } from "../../../adapters/aws-iam/mod.ts";
+import {
+  type AwsIamPolicyKind,
+  type AwsIamPolicyKindOptions,
+  awsIamPolicySchema,
+  createAwsIamPolicyKind,
+} from "../../../adapters/aws-iam/mod.ts";
 import { type StandIn, startStandIn } from "./stand-in.ts";
 
 const ACCOUNT = "111122223333";
@@ -41,13 +46,29 @@ describe("aws.iam.policy run()", () => {
 
   function kind(options: AwsIamPolicyKindOptions = {}): AwsIamPolicyKind {
     const made = createAwsIamPolicyKind({
-      credentials: aws.master, endpoints: { sts: aws.url, iam: aws.url }, now: () => clock, ...options,
+      credentials: aws.master,
+      endpoints: { sts: aws.url, iam: aws.url },
+      now: () => clock,
+      ...options,
     });
     kinds.push(made);
     return made;
   }
-  function run(k: AwsIamPolicyKind, id: string, payload: Record<string, unknown>, signal = new AbortController().signal) {
-    return k.run({ id, kind: k.kind, attempt: 1, maxAttempts: 1, org: null, signal, payload: awsIamPolicySchema.parse(payload) });
+  function run(
+    k: AwsIamPolicyKind,
+    id: string,
+    payload: Record<string, unknown>,
+    signal = new AbortController().signal,
+  ) {
+    return k.run({
+      id,
+      kind: k.kind,
+      attempt: 1,
+      maxAttempts: 1,
+      org: null,
+      signal,
+      payload: awsIamPolicySchema.parse(payload),
+    });
   }
   const rejects = async (promise: Promise<unknown>) => {
     try {
@@ -82,19 +103,36 @@ describe("aws.iam.policy run()", () => {
       { system: "aws.iam", ref: attach?.requestId },
     ]);
     assert.deepEqual(outcome?.result, {
-      action: "attach", accountId: ACCOUNT, principal: { type: "role", name: "app" }, policyArn: READ_ONLY, changed: true,
-      requestId: attach?.requestId, roleArn: `arn:aws:iam::${ACCOUNT}:role/cSecBridgeIAMHandlerRole`, sessionName: "troupe-job-attach-1",
+      action: "attach",
+      accountId: ACCOUNT,
+      principal: { type: "role", name: "app" },
+      policyArn: READ_ONLY,
+      changed: true,
+      requestId: attach?.requestId,
+      roleArn: `arn:aws:iam::${ACCOUNT}:role/cSecBridgeIAMHandlerRole`,
+      sessionName: "troupe-job-attach-1",
     });
   });
 
   it("run() attaches to a user with AttachUserPolicy", async () => {
-    await run(kind(), "job-user-1", { ...base, principalType: "user", principalName: "alice", action: "attach" });
+    await run(kind(), "job-user-1", {
+      ...base,
+      principalType: "user",
+      principalName: "alice",
+      action: "attach",
+    });
     assert.equal(aws.calls("AttachUserPolicy")[0]?.params.UserName, "alice");
     assert.deepEqual(aws.account(ACCOUNT).attached("user", "alice"), [READ_ONLY]);
   });
 
   it("run() passes the payload's role, ExternalId and a sanitised RoleSessionName", async () => {
-    await run(kind(), "req:42/x", { ...base, action: "attach", roleName: "tenant-role", externalId: "tenant-42", sessionName: "ops" });
+    await run(kind(), "req:42/x", {
+      ...base,
+      action: "attach",
+      roleName: "tenant-role",
+      externalId: "tenant-42",
+      sessionName: "ops",
+    });
     const [assume] = aws.calls("AssumeRole");
     assert.equal(assume?.params.RoleArn, `arn:aws:iam::${ACCOUNT}:role/tenant-role`);
     assert.equal(assume?.params.ExternalId, "tenant-42");
@@ -171,7 +209,10 @@ describe("aws.iam.policy run()", () => {
     const outcome = await run(kind(), "detach-1", { ...base, action: "detach" });
     assert.equal((outcome?.result as { changed: boolean }).changed, true);
     assert.deepEqual(aws.account(ACCOUNT).attached("role", "app"), [AUDIT]);
-    assert.deepEqual(outcome?.refs?.at(-1), { system: "aws.iam", ref: aws.calls("DetachRolePolicy")[0]?.requestId });
+    assert.deepEqual(outcome?.refs?.at(-1), {
+      system: "aws.iam",
+      ref: aws.calls("DetachRolePolicy")[0]?.requestId,
+    });
   });
 
   it("run() succeeds with changed false when detaching a policy that is not attached (the principal exists)", async () => {
@@ -184,14 +225,26 @@ describe("aws.iam.policy run()", () => {
   });
 
   it("run() fails permanently when detaching from a role that does not exist", async () => {
-    const error = await rejects(run(kind(), "detach-3", { ...base, principalName: "ghost", action: "detach" }));
+    const error = await rejects(
+      run(kind(), "detach-3", { ...base, principalName: "ghost", action: "detach" }),
+    );
     assert.ok(error instanceof PermanentError);
     assert.equal(error.code, "AWS_NO_SUCH_ENTITY");
-    assert.match(error.message, /^Cannot detach policy "arn:aws:iam::aws:policy\/ReadOnlyAccess" from role "ghost" in account "111122223333": NoSuchEntity: The role with name ghost cannot be found/);
+    assert.match(
+      error.message,
+      /^Cannot detach policy "arn:aws:iam::aws:policy\/ReadOnlyAccess" from role "ghost" in account "111122223333": NoSuchEntity: The role with name ghost cannot be found/,
+    );
   });
 
   it("run() fails permanently when attaching to a user that does not exist", async () => {
-    const error = await rejects(run(kind(), "attach-ghost", { ...base, principalType: "user", principalName: "ghost", action: "attach" }));
+    const error = await rejects(
+      run(kind(), "attach-ghost", {
+        ...base,
+        principalType: "user",
+        principalName: "ghost",
+        action: "attach",
+      }),
+    );
     assert.ok(error instanceof PermanentError);
     assert.match(error.message, /NoSuchEntity/);
     assert.equal(aws.calls("AttachUserPolicy").length, 0);
@@ -203,11 +256,23 @@ describe("aws.iam.policy run()", () => {
     aws.state.pageSize = 2;
     const outcome = await run(kind(), "dry-1", { ...base, action: "detach", dryRun: true });
     assert.deepEqual(aws.requests.filter((r) => r.service === "iam").map((r) => r.action), [
-      "GetRole", "GetPolicy", "ListAttachedRolePolicies", "ListAttachedRolePolicies", "ListAttachedRolePolicies",
+      "GetRole",
+      "GetPolicy",
+      "ListAttachedRolePolicies",
+      "ListAttachedRolePolicies",
+      "ListAttachedRolePolicies",
     ]);
-    assert.ok(aws.calls("ListAttachedRolePolicies")[1]?.params.Marker, "the second page asks with the Marker");
+    assert.ok(
+      aws.calls("ListAttachedRolePolicies")[1]?.params.Marker,
+      "the second page asks with the Marker",
+    );
     const result = outcome?.result as Record<string, unknown>;
-    assert.deepEqual([result.dryRun, result.changed, result.attached, result.wouldChange], [true, false, true, true]);
+    assert.deepEqual([result.dryRun, result.changed, result.attached, result.wouldChange], [
+      true,
+      false,
+      true,
+      true,
+    ]);
     assert.equal(aws.account(ACCOUNT).attached("role", "app").length, 5);
   });
 
@@ -219,15 +284,22 @@ describe("aws.iam.policy run()", () => {
   });
 
   it("run() fails permanently with AWS_ASSUME_ROLE_DENIED when the account does not trust the master key", async () => {
-    const error = await rejects(run(kind(), "deny-1", { ...base, accountId: "999988887777", action: "attach" }));
+    const error = await rejects(
+      run(kind(), "deny-1", { ...base, accountId: "999988887777", action: "attach" }),
+    );
     assert.ok(error instanceof PermanentError);
     assert.equal(error.code, "AWS_ASSUME_ROLE_DENIED");
-    assert.match(error.message, /^Cannot assume role "arn:aws:iam::999988887777:role\/cSecBridgeIAMHandlerRole" for account "999988887777": AccessDenied: /);
+    assert.match(
+      error.message,
+      /^Cannot assume role "arn:aws:iam::999988887777:role\/cSecBridgeIAMHandlerRole" for account "999988887777": AccessDenied: /,
+    );
     assert.equal(aws.requests.filter((r) => r.service === "iam").length, 0);
   });
 
   it("run() is refused the role when the ExternalId is wrong", async () => {
-    const error = await rejects(run(kind(), "deny-2", { ...base, action: "attach", roleName: "tenant-role", externalId: "tenant-41" }));
+    const error = await rejects(
+      run(kind(), "deny-2", { ...base, action: "attach", roleName: "tenant-role", externalId: "tenant-41" }),
+    );
     assert.ok(error instanceof PermanentError);
     assert.equal(error.code, "AWS_ASSUME_ROLE_DENIED");
   });
@@ -285,18 +357,24 @@ describe("aws.iam.policy run()", () => {
     assert.equal(new Set(ids).size, ids.length, "every SDK call reached the stand-in once");
   });
 
-  it("run() finds STS and IAM through AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL_IAM", async () => {
-    const saved = { sts: process.env.AWS_ENDPOINT_URL_STS, iam: process.env.AWS_ENDPOINT_URL_IAM };
-    process.env.AWS_ENDPOINT_URL_STS = aws.url;
-    process.env.AWS_ENDPOINT_URL_IAM = aws.url;
+  it("run() takes credentials and endpoints from the SDK's standard environment variables when the options leave them unset", async () => {
+    const env: Record<string, string> = {
+      AWS_ENDPOINT_URL_STS: aws.url,
+      AWS_ENDPOINT_URL_IAM: aws.url,
+      AWS_ACCESS_KEY_ID: aws.master.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: aws.master.secretAccessKey,
+    };
+    const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
+    Object.assign(process.env, env);
     try {
-      const k = createAwsIamPolicyKind({ credentials: aws.master, now: () => clock });
+      const k = createAwsIamPolicyKind({ now: () => clock });
       kinds.push(k);
       await run(k, "env-1", { ...base, action: "attach" });
-      assert.equal(aws.calls("AssumeRole").length, 1);
+      assert.equal(aws.calls("AssumeRole")[0]?.accessKeyId, aws.master.accessKeyId);
       assert.equal(aws.calls("AttachRolePolicy").length, 1);
+      assert.ok(aws.requests.every((r) => r.signatureValid));
     } finally {
-      for (const [name, value] of [["AWS_ENDPOINT_URL_STS", saved.sts], ["AWS_ENDPOINT_URL_IAM", saved.iam]] as const) {
+      for (const [name, value] of Object.entries(saved)) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }

@@ -28,9 +28,15 @@ describe("awsIamPolicySchema", () => {
 
   it("awsIamPolicySchema accepts every optional field within its limits", () => {
     const payload = {
-      ...valid, action: "detach", principalType: "user", principalName: "a+b=c,d.e@f_g-h",
+      ...valid,
+      action: "detach",
+      principalType: "user",
+      principalName: "a+b=c,d.e@f_g-h",
       policyArn: "arn:aws-us-gov:iam::111122223333:policy/team/ops/Deploy_Policy",
-      roleName: "x".repeat(64), externalId: "tenant:42/a", sessionName: "x".repeat(32), dryRun: true,
+      roleName: "x".repeat(64),
+      externalId: "tenant:42/a",
+      sessionName: "x".repeat(32),
+      dryRun: true,
     };
     assert.equal(firstIssue(payload), "ok");
   });
@@ -47,7 +53,11 @@ describe("awsIamPolicySchema", () => {
     ["a principal name with a space", { principalName: "app reader" }, "principalName"],
     ["a principal name with a slash", { principalName: "path/app" }, "principalName"],
     ["a role ARN as policy", { policyArn: "arn:aws:iam::111122223333:role/app" }, "policyArn"],
-    ["a policy ARN of an unknown partition", { policyArn: "arn:aws-xx:iam::aws:policy/ReadOnlyAccess" }, "policyArn"],
+    [
+      "a policy ARN of an unknown partition",
+      { policyArn: "arn:aws-xx:iam::aws:policy/ReadOnlyAccess" },
+      "policyArn",
+    ],
     ["a policy ARN with a short account", { policyArn: "arn:aws:iam::1234:policy/P" }, "policyArn"],
     ["a policy ARN without a name", { policyArn: "arn:aws:iam::aws:policy/" }, "policyArn"],
     ["a policy of another account", { policyArn: "arn:aws:iam::999988887777:policy/P" }, "policyArn"],
@@ -72,15 +82,20 @@ describe("awsIamPolicySchema", () => {
 
 describe("aws.iam.policy in the kind registry", () => {
   it("KindRegistry.validate() names payload.accountId when it is not 12 digits", () => {
-    const kind = createAwsIamPolicyKind({ credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "not-used" } });
+    const kind = createAwsIamPolicyKind({
+      credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "not-used" },
+    });
     try {
       const registry = new KindRegistry([kind as never]);
-      assert.throws(() => registry.validate("aws.iam.policy", { ...valid, accountId: "123" }), (error: unknown) => {
-        assert.ok(error instanceof ValidationError);
-        assert.equal(error.field, "payload.accountId");
-        assert.match(error.message, /payload\.accountId: must be exactly 12 digits/);
-        return true;
-      });
+      assert.throws(
+        () => registry.validate("aws.iam.policy", { ...valid, accountId: "123" }),
+        (error: unknown) => {
+          assert.ok(error instanceof ValidationError);
+          assert.equal(error.field, "payload.accountId");
+          assert.match(error.message, /payload\.accountId: must be exactly 12 digits/);
+          return true;
+        },
+      );
     } finally {
       kind.close();
     }

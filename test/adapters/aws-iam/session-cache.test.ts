@@ -60,7 +60,10 @@ describe("SessionCache", () => {
     const calls = [cache.get("a", slow), cache.get("a", slow), cache.get("a", slow)];
     release({ name: "only", expiration: new Date(Date.parse("2026-01-01T01:00:00Z")) });
     const got = await Promise.all(calls);
-    assert.deepEqual(got.map((g) => [g.value.name, g.fromCache]), [["only", false], ["only", true], ["only", true]]);
+    assert.deepEqual(got.map((g) => [g.value.name, g.fromCache]), [["only", false], ["only", true], [
+      "only",
+      true,
+    ]]);
     assert.equal(made(), 0);
   });
 

@@ -1,24 +1,21 @@
 /**
  * A stand-in for AWS STS and IAM: a real HTTP server on 127.0.0.1 that speaks the
  * Query APIs' wire format (form-encoded `Action=…&Version=…` bodies, XML answers,
- * `ErrorResponse` errors with their HTTP statuses), checks SigV4 signatures with
- * the keys it knows, keeps a small IAM model per account, records every request
- * and can be told to fail or delay the next calls of an action.
+ * `ErrorResponse` errors with their HTTP statuses and `x-amzn-RequestId`), checks
+ * SigV4 signatures with the keys it knows, keeps a small IAM model per account
+ * (stand-in-iam.ts), records every request and can be told to fail or delay the
+ * next calls of an action.
  */
 import { Buffer } from "node:buffer";
 import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { AwsFault, el, iamAction, randomId, StandInAccount, wrap } from "./stand-in-iam.ts";
+
+export { StandInAccount } from "./stand-in-iam.ts";
 
 const STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/";
 const IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/";
-
-/** The HTTP status AWS answers each error code with. */
-export const ERROR_STATUS: Record<string, number> = {
-  Throttling: 400, InvalidInput: 400, ValidationError: 400, MalformedPolicyDocument: 400,
-  AccessDenied: 403, InvalidClientTokenId: 403, SignatureDoesNotMatch: 403, ExpiredToken: 403,
-  NoSuchEntity: 404, LimitExceeded: 409, ServiceFailure: 500, ServiceUnavailable: 503,
-};
 
 /** One request as the stand-in saw it. */
 export interface RecordedRequest {
@@ -57,63 +54,6 @@ export interface ScriptedError {
   retryAfter?: number;
 }
 
-type PrincipalType = "user" | "role";
-
-/** The IAM model of one account. */
-export class StandInAccount {
-  readonly users = new Map<string, Set<string>>();
-  readonly roles = new Map<string, Set<string>>();
-  readonly policies = new Set<string>();
-  /** Roles that trust the master credentials, with the ExternalId they require. */
-  readonly trusted = new Map<string, { externalId?: string }>();
-  readonly id: string;
-  constructor(id: string) {
-    this.id = id;
-  }
-
-  addUser(name: string, attached: string[] = []): this {
-    this.users.set(name, new Set(attached));
-    return this;
-  }
-  addRole(name: string, attached: string[] = []): this {
-    this.roles.set(name, new Set(attached));
-    return this;
-  }
-  addPolicy(name: string): string {
-    const arn = `arn:aws:iam::${this.id}:policy/${name}`;
-    this.policies.add(arn);
-    return arn;
-  }
-  trust(roleName: string, options: { externalId?: string } = {}): this {
-    this.trusted.set(roleName, options);
-    return this;
-  }
-  principals(type: PrincipalType): Map<string, Set<string>> {
-    return type === "user" ? this.users : this.roles;
-  }
-  attached(type: PrincipalType, name: string): string[] {
-    return [...(this.principals(type).get(name) ?? [])].sort();
-  }
-}
-
-class AwsFault extends Error {
-  readonly code: string;
-  readonly retryAfter: number | undefined;
-  readonly status: number;
-  constructor(code: string, message: string, retryAfter?: number, status?: number) {
-    super(message);
-    this.code = code;
-    this.retryAfter = retryAfter;
-    this.status = status ?? ERROR_STATUS[code] ?? 400;
-  }
-}
-
-const xml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-const el = (name: string, value: string | number | boolean) => `<${name}>${xml(String(value))}</${name}>`;
-const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
-const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).update(data).digest();
-const upper = (n: number) => Array.from(randomBytes(n), (b) => "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"[b % 32]).join("");
-
 /** Options of {@link startStandIn}. */
 export interface StandInOptions {
   /** The stand-in's clock (expirations it issues and checks). */
@@ -124,12 +64,42 @@ export interface StandInOptions {
   maxAttachments?: number;
 }
 
+const sha256 = (data: string) => createHash("sha256").update(data).digest("hex");
+const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).update(data).digest();
+const SIGV4 =
+  /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/;
+
+/** Whether a request carries a valid SigV4 signature (header form) made with `secret`. */
+export function verifySignature(req: IncomingMessage, body: string, secret: string): boolean {
+  const m = SIGV4.exec(String(req.headers.authorization ?? ""));
+  if (!m) return false;
+  const [, , date = "", region = "", service = "", signedHeaders = "", signature] = m;
+  const header = (name: string) => String(req.headers[name] ?? "").trim().replace(/\s+/g, " ");
+  const canonicalHeaders = signedHeaders.split(";").map((name) => `${name}:${header(name)}\n`).join("");
+  const url = new URL(req.url ?? "/", "http://stand-in");
+  const canonical = [
+    req.method,
+    url.pathname,
+    url.searchParams.toString(),
+    canonicalHeaders,
+    signedHeaders,
+    sha256(body),
+  ];
+  const scope = `${date}/${region}/${service}/aws4_request`;
+  const toSign = ["AWS4-HMAC-SHA256", header("x-amz-date"), scope, sha256(canonical.join("\n"))].join("\n");
+  const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), service), "aws4_request");
+  return createHmac("sha256", key).update(toSign).digest("hex") === signature;
+}
+
 /** Starts the stand-in on a free loopback port. */
 export async function startStandIn(options: StandInOptions = {}) {
   const now = options.now ?? Date.now;
-  const master = { accessKeyId: `AKIA${upper(16)}`, secretAccessKey: randomBytes(30).toString("base64") };
+  const master = { accessKeyId: `AKIA${randomId(16)}`, secretAccessKey: randomBytes(30).toString("base64") };
   const accounts = new Map<string, StandInAccount>();
-  const awsManaged = new Set(["arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::aws:policy/SecurityAudit"]);
+  const awsManaged = new Set([
+    "arn:aws:iam::aws:policy/ReadOnlyAccess",
+    "arn:aws:iam::aws:policy/SecurityAudit",
+  ]);
   const issued: IssuedSession[] = [];
   const requests: RecordedRequest[] = [];
   const scripted = new Map<string, ScriptedError[]>();
@@ -149,108 +119,79 @@ export async function startStandIn(options: StandInOptions = {}) {
     return session ? { secret: session.secretAccessKey, session } : undefined;
   }
 
-  /** Checks the SigV4 signature of a request (AWS4-HMAC-SHA256, header form). */
-  function verifySignature(req: IncomingMessage, body: string, secret: string): boolean {
-    const auth = String(req.headers.authorization ?? "");
-    const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(auth);
-    if (!m) return false;
-    const [, , date, region, service, signedHeaders, signature] = m as unknown as string[];
-    const names = signedHeaders!.split(";");
-    const canonicalHeaders = names.map((n) => `${n}:${String(req.headers[n] ?? "").trim().replace(/\s+/g, " ")}\n`).join("");
-    const url = new URL(req.url ?? "/", "http://stand-in");
-    const canonical = [req.method, url.pathname, url.searchParams.toString(), canonicalHeaders, signedHeaders, sha256(body)].join("\n");
-    const scope = `${date}/${region}/${service}/aws4_request`;
-    const toSign = ["AWS4-HMAC-SHA256", String(req.headers["x-amz-date"]), scope, sha256(canonical)].join("\n");
-    const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, date!), region!), service!), "aws4_request");
-    return createHmac("sha256", key).update(toSign).digest("hex") === signature;
-  }
-
   function assumeRole(params: Record<string, string>, caller: IssuedSession | undefined): string {
     const arn = params.RoleArn ?? "";
     const m = /^arn:aws[\w-]*:iam::(\d{12}):role\/(?:.*\/)?([\w+=,.@-]+)$/.exec(arn);
-    const denied = new AwsFault("AccessDenied", `User: arn:aws:iam::000000000000:user/troupe is not authorized to perform: sts:AssumeRole on resource: ${arn}`);
+    const denied = new AwsFault(
+      "AccessDenied",
+      `User: arn:aws:iam::000000000000:user/troupe is not authorized to perform: sts:AssumeRole on resource: ${arn}`,
+    );
     if (caller || !m) throw denied;
-    const trust = accounts.get(m[1]!)?.trusted.get(m[2]!);
+    const [, accountId = "", roleName = ""] = m;
+    const trust = accounts.get(accountId)?.trusted.get(roleName);
     if (!trust || (trust.externalId !== undefined && trust.externalId !== params.ExternalId)) throw denied;
     const sessionName = params.RoleSessionName ?? "";
-    if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) throw new AwsFault("ValidationError", `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint`);
+    if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
+      const detail = `Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint`;
+      throw new AwsFault("ValidationError", `1 validation error detected: ${detail}`);
+    }
     const session: IssuedSession = {
-      accessKeyId: `ASIA${upper(16)}`,
+      accessKeyId: `ASIA${randomId(16)}`,
       secretAccessKey: randomBytes(30).toString("base64"),
       sessionToken: `IQoJb3JpZ2luX2Vj${randomBytes(200).toString("base64")}`,
       expiration: new Date(now() + Number(params.DurationSeconds ?? 3600) * 1000),
-      accountId: m[1]!,
-      roleName: m[2]!,
+      accountId,
+      roleName,
       sessionName,
     };
     issued.push(session);
-    return `<AssumeRoleResult><Credentials>${el("AccessKeyId", session.accessKeyId)}${el("SecretAccessKey", session.secretAccessKey)}` +
-      `${el("SessionToken", session.sessionToken)}${el("Expiration", session.expiration.toISOString())}</Credentials>` +
-      `<AssumedRoleUser>${el("AssumedRoleId", `AROA${upper(17)}:${sessionName}`)}` +
-      `${el("Arn", `arn:aws:sts::${session.accountId}:assumed-role/${session.roleName}/${sessionName}`)}</AssumedRoleUser></AssumeRoleResult>`;
+    return wrap(
+      "AssumeRoleResult",
+      wrap(
+        "Credentials",
+        el("AccessKeyId", session.accessKeyId),
+        el("SecretAccessKey", session.secretAccessKey),
+        el("SessionToken", session.sessionToken),
+        el("Expiration", session.expiration.toISOString()),
+      ),
+      wrap(
+        "AssumedRoleUser",
+        el("AssumedRoleId", `AROA${randomId(17)}:${sessionName}`),
+        el("Arn", `arn:aws:sts::${accountId}:assumed-role/${roleName}/${sessionName}`),
+      ),
+    );
   }
 
-  function iam(action: string, params: Record<string, string>, session: IssuedSession | undefined): string {
-    if (!session) throw new AwsFault("AccessDenied", `User is not authorized to perform: iam:${action}`);
-    const acct = account(session.accountId);
-    const type: PrincipalType = action.includes("User") ? "user" : "role";
-    const name = (type === "user" ? params.UserName : params.RoleName) ?? "";
-    const principal = () => {
-      const found = acct.principals(type).get(name);
-      if (!found) throw new AwsFault("NoSuchEntity", `The ${type} with name ${name} cannot be found.`);
-      return found;
-    };
-    const policyExists = (arn: string) => awsManaged.has(arn) || acct.policies.has(arn);
-    const missingPolicy = (arn: string) => new AwsFault("NoSuchEntity", `Policy ${arn} does not exist or is not attachable.`);
-    const arnOf = (kind: string, n: string) => `arn:aws:iam::${acct.id}:${kind}/${n}`;
-    switch (action) {
-      case "GetUser":
-      case "GetRole": {
-        principal();
-        const tag = type === "user" ? "User" : "Role";
-        return `<${action}Result><${tag}>${el("Path", "/")}${el(`${tag}Name`, name)}${el(`${tag}Id`, `AID${upper(17)}`)}` +
-          `${el("Arn", arnOf(type, name))}${el("CreateDate", "2024-01-01T00:00:00Z")}</${tag}></${action}Result>`;
-      }
-      case "GetPolicy": {
-        const arn = params.PolicyArn ?? "";
-        if (!policyExists(arn)) throw missingPolicy(arn);
-        const count = [...acct.users.values(), ...acct.roles.values()].filter((s) => s.has(arn)).length;
-        return `<GetPolicyResult><Policy>${el("PolicyName", arn.split("/").pop() ?? "")}${el("DefaultVersionId", "v1")}` +
-          `${el("PolicyId", `ANPA${upper(17)}`)}${el("Path", "/")}${el("Arn", arn)}${el("AttachmentCount", count)}` +
-          `${el("IsAttachable", true)}${el("CreateDate", "2024-01-01T00:00:00Z")}${el("UpdateDate", "2024-01-01T00:00:00Z")}</Policy></GetPolicyResult>`;
-      }
-      case "ListAttachedUserPolicies":
-      case "ListAttachedRolePolicies": {
-        const all = [...principal()].sort();
-        const start = params.Marker ? Number(Buffer.from(params.Marker, "base64").toString()) : 0;
-        const size = Math.min(state.pageSize, Number(params.MaxItems ?? 100));
-        const page = all.slice(start, start + size);
-        const more = start + size < all.length;
-        const members = page.map((arn) => `<member>${el("PolicyName", arn.split("/").pop() ?? "")}${el("PolicyArn", arn)}</member>`).join("");
-        return `<${action}Result><AttachedPolicies>${members}</AttachedPolicies>${el("IsTruncated", more)}` +
-          `${more ? el("Marker", Buffer.from(String(start + size)).toString("base64")) : ""}</${action}Result>`;
-      }
-      case "AttachUserPolicy":
-      case "AttachRolePolicy": {
-        const set = principal();
-        const arn = params.PolicyArn ?? "";
-        if (!policyExists(arn)) throw missingPolicy(arn);
-        if (!set.has(arn) && set.size >= state.maxAttachments) {
-          throw new AwsFault("LimitExceeded", `Cannot exceed quota for PoliciesPer${type === "user" ? "User" : "Role"}: ${state.maxAttachments}`);
-        }
-        set.add(arn);
-        return "";
-      }
-      case "DetachUserPolicy":
-      case "DetachRolePolicy": {
-        const set = principal();
-        const arn = params.PolicyArn ?? "";
-        if (!set.delete(arn)) throw new AwsFault("NoSuchEntity", `Policy ${arn} was not found.`);
-        return "";
-      }
-      default:
-        throw new AwsFault("InvalidAction", `Could not find operation ${action} for version 2010-05-08`);
+  /** The result element of one call, or an AwsFault: authentication, scripts, then the model. */
+  function answer(record: RecordedRequest, known: ReturnType<typeof keyOf>): string {
+    const invalidToken = "The security token included in the request is invalid.";
+    if (!known) throw new AwsFault("InvalidClientTokenId", invalidToken);
+    if (!record.signatureValid) {
+      throw new AwsFault(
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided.",
+      );
     }
+    const session = known.session;
+    if (session && record.securityToken !== session.sessionToken) {
+      throw new AwsFault("InvalidClientTokenId", invalidToken);
+    }
+    if (session && session.expiration.getTime() <= now()) {
+      throw new AwsFault("ExpiredToken", "The security token included in the request is expired");
+    }
+    const script = scripted.get(record.action)?.shift();
+    if (script) {
+      const message = typeof script.message === "function" ? script.message(record) : script.message;
+      throw new AwsFault(script.code, message ?? `Scripted ${script.code}`, script.retryAfter, script.status);
+    }
+    if (record.service === "sts") {
+      if (record.action === "AssumeRole") return assumeRole(record.params, session);
+      throw new AwsFault("InvalidAction", `Could not find operation ${record.action} for version 2011-06-15`);
+    }
+    if (!session) {
+      throw new AwsFault("AccessDenied", `User is not authorized to perform: iam:${record.action}`);
+    }
+    return iamAction(record.action, record.params, account(session.accountId), { awsManaged, ...state });
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -258,21 +199,21 @@ export async function startStandIn(options: StandInOptions = {}) {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString("utf8");
     const params = Object.fromEntries(new URLSearchParams(body));
-    const action = params.Action ?? "";
-    const service = params.Version === "2011-06-15" ? "sts" : "iam";
     const accessKeyId = /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ""))?.[1];
-    const securityToken = req.headers["x-amz-security-token"] as string | undefined;
     const known = keyOf(accessKeyId);
+    const requestId = randomUUID();
     const record: RecordedRequest = {
-      service, action, params, accessKeyId, securityToken,
+      service: params.Version === "2011-06-15" ? "sts" : "iam",
+      action: params.Action ?? "",
+      params,
+      accessKeyId,
+      securityToken: req.headers["x-amz-security-token"] as string | undefined,
       invocationId: req.headers["amz-sdk-invocation-id"] as string | undefined,
       signatureValid: known !== undefined && verifySignature(req, body, known.secret),
+      requestId,
     };
     requests.push(record);
-    const requestId = randomUUID();
-    record.requestId = requestId;
-    const ns = service === "sts" ? STS_NS : IAM_NS;
-    const wait = delays.get(action)?.shift();
+    const wait = delays.get(record.action)?.shift();
     if (wait) {
       // Ends early when the client goes away, so no timer outlives the test.
       await new Promise<void>((resolve) => {
@@ -284,36 +225,24 @@ export async function startStandIn(options: StandInOptions = {}) {
       });
     }
     if (res.destroyed || req.socket.destroyed) return;
+    const ns = record.service === "sts" ? STS_NS : IAM_NS;
+    const headers: Record<string, string> = { "content-type": "text/xml", "x-amzn-RequestId": requestId };
+    const metadata = wrap("ResponseMetadata", el("RequestId", requestId));
     try {
-      if (!known) throw new AwsFault("InvalidClientTokenId", "The security token included in the request is invalid.");
-      if (!record.signatureValid) throw new AwsFault("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.");
-      if (known.session && securityToken !== known.session.sessionToken) {
-        throw new AwsFault("InvalidClientTokenId", "The security token included in the request is invalid.");
-      }
-      if (known.session && known.session.expiration.getTime() <= now()) {
-        throw new AwsFault("ExpiredToken", "The security token included in the request is expired");
-      }
-      const script = scripted.get(action)?.shift();
-      if (script) {
-        const message = typeof script.message === "function" ? script.message(record) : script.message ?? `Scripted ${script.code}`;
-        throw new AwsFault(script.code, message, script.retryAfter, script.status);
-      }
-      const result = service === "sts"
-        ? action === "AssumeRole" ? assumeRole(params, known.session) : (() => {
-          throw new AwsFault("InvalidAction", `Could not find operation ${action} for version 2011-06-15`);
-        })()
-        : iam(action, params, known.session);
+      const result = answer(record, known);
       record.status = 200;
-      res.writeHead(200, { "content-type": "text/xml", "x-amzn-RequestId": requestId });
-      res.end(`<${action}Response xmlns="${ns}">${result}<ResponseMetadata>${el("RequestId", requestId)}</ResponseMetadata></${action}Response>`);
+      res.writeHead(200, headers);
+      res.end(`<${record.action}Response xmlns="${ns}">${result}${metadata}</${record.action}Response>`);
     } catch (error) {
-      const fault = error instanceof AwsFault ? error : new AwsFault("ServiceFailure", String(error), undefined, 500);
+      const fault = error instanceof AwsFault
+        ? error
+        : new AwsFault("ServiceFailure", String(error), undefined, 500);
       record.status = fault.status;
-      const headers: Record<string, string> = { "content-type": "text/xml", "x-amzn-RequestId": requestId };
       if (fault.retryAfter !== undefined) headers["retry-after"] = String(fault.retryAfter);
       res.writeHead(fault.status, headers);
-      res.end(`<ErrorResponse xmlns="${ns}"><Error>${el("Type", fault.status >= 500 ? "Receiver" : "Sender")}` +
-        `${el("Code", fault.code)}${el("Message", fault.message)}</Error>${el("RequestId", requestId)}</ErrorResponse>`);
+      const type = fault.status >= 500 ? "Receiver" : "Sender";
+      const detail = wrap("Error", el("Type", type), el("Code", fault.code), el("Message", fault.message));
+      res.end(`<ErrorResponse xmlns="${ns}">${detail}${el("RequestId", requestId)}</ErrorResponse>`);
     }
   }
 
@@ -342,7 +271,7 @@ export async function startStandIn(options: StandInOptions = {}) {
       for (let i = 0; i < times; i++) list.push(error);
       scripted.set(action, list);
     },
-    /** The next call of `action` waits `ms` before answering. */
+    /** The next call of `action` waits `ms` before answering (less if the client goes away). */
     delayNext(action: string, ms: number): void {
       delays.set(action, [...(delays.get(action) ?? []), ms]);
     },
