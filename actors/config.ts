@@ -53,6 +53,9 @@ const schema = z.object({
   TROUPE_MAX_JOB_MESSAGES: z.coerce.number().int().min(1).default(1_000_000),
 });
 
+/** Every variable the configuration reads (besides the standard OTEL_* ones, read by the SDK). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 /** The validated configuration. */
 export interface Config {
   databaseUrl: string | undefined;
