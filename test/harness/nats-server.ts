@@ -26,14 +26,19 @@ function natsBinary(): string {
 }
 
 
-export async function startNatsServer(options: { jetstream?: boolean; args?: string[] } = {}): Promise<NatsServer> {
+/**
+ * Starts nats-server on a free loopback port. `args` are appended to the command
+ * line (e.g. `["-c", file]`); `env` is added to the server's environment (the
+ * `$VARIABLE` references of a configuration file).
+ */
+export async function startNatsServer(options: { jetstream?: boolean; args?: string[]; env?: Record<string, string> } = {}): Promise<NatsServer> {
   const binary = natsBinary();
   const port = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), "troupe-nats-"));
   let child: ChildProcess | undefined;
   const launch = async () => {
     const args = ["-a", "127.0.0.1", "-p", String(port), ...(options.jetstream === false ? [] : ["-js", "-sd", storeDir]), ...(options.args ?? [])];
-    child = spawn(binary, args, { stdio: "ignore" });
+    child = spawn(binary, args, { stdio: "ignore", ...(options.env ? { env: { ...process.env, ...options.env } } : {}) });
     await waitForPort(port);
   };
   await launch();
