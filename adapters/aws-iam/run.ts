@@ -58,11 +58,21 @@ export interface PolicyJob {
 /** Codes with which IAM refuses a session's credentials: drop the session, retry with a new one. */
 const SESSION_REFUSED = new Set(["ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId"]);
 
+/** What the action did: the figures of the result beyond the request. */
+interface ActionOutcome {
+  changed: boolean;
+  /** The IAM request id of the write (of the last read for a dry run). */
+  requestId: string | undefined;
+  extra: Record<string, unknown>;
+}
+
+/** Runs one IAM call with the session's client; failures become typed errors. */
+type Call = <T>(fn: (iam: IAMClient) => Promise<T>) => Promise<T>;
+
 /** Runs one attempt. Throws TransientError, PermanentError or the signal's reason. */
 export async function runPolicyJob(job: PolicyJob, ctx: PolicyRunContext): Promise<JobOutcome> {
   const { payload, signal } = job;
   signal.throwIfAborted();
-  const principal: Principal = { type: payload.principalType, name: payload.principalName };
   const target: AssumeTarget = {
     partition: policyPartition(payload.policyArn),
     accountId: payload.accountId,
@@ -71,36 +81,26 @@ export async function runPolicyJob(job: PolicyJob, ctx: PolicyRunContext): Promi
     sessionName: payload.sessionName,
   };
   const key = sessionKey(target);
-  const { value: session, fromCache } = await untilAborted(
-    ctx.sessions.get(key, () =>
-      assumeRole(target, {
-        sts: ctx.sts,
-        jobId: job.id,
-        durationSeconds: ctx.sessionDurationSeconds,
-        signal,
-        openIam: ctx.openIam,
-        secrets: ctx.secrets,
-      })),
-    signal,
-  );
-  if (!fromCache) {
-    ctx.logger?.debug({
+  const assume = () =>
+    assumeRole(target, {
+      sts: ctx.sts,
       jobId: job.id,
-      roleArn: session.roleArn,
-      sessionName: session.sessionName,
-      expiration: session.expiration.toISOString(),
-      requestId: session.requestId,
-    }, "Assumed the IAM handler role");
+      durationSeconds: ctx.sessionDurationSeconds,
+      signal,
+      openIam: ctx.openIam,
+      secrets: ctx.secrets,
+    });
+  const { value: session, fromCache } = await untilAborted(ctx.sessions.get(key, assume), signal);
+  if (!fromCache) {
+    const { roleArn, sessionName, requestId } = session;
+    const expiration = session.expiration.toISOString();
+    ctx.logger?.debug(
+      { jobId: job.id, roleArn, sessionName, expiration, requestId },
+      "Assumed the IAM handler role",
+    );
   }
-  const where = `${principal.type} "${principal.name}" in account "${payload.accountId}"`;
-  const context = payload.dryRun
-    ? `Cannot dry-run ${
-      payload.action === "attach" ? "attaching" : "detaching"
-    } policy "${payload.policyArn}" ${payload.action === "attach" ? "to" : "from"} ${where}`
-    : payload.action === "attach"
-    ? `Cannot attach policy "${payload.policyArn}" to ${where}`
-    : `Cannot detach policy "${payload.policyArn}" from ${where}`;
-  const call = async <T>(fn: (iam: IAMClient) => Promise<T>): Promise<T> => {
+  const context = failureContext(payload);
+  const call: Call = async (fn) => {
     try {
       return await fn(session.iam);
     } catch (error) {
@@ -108,75 +108,116 @@ export async function runPolicyJob(job: PolicyJob, ctx: PolicyRunContext): Promi
       const code = awsErrorCode(error);
       if (SESSION_REFUSED.has(code)) {
         ctx.sessions.invalidate(key, session);
-        throw new TransientError(
-          `${context}: ${code}: IAM refused the assumed-role session; the next attempt assumes the role again`,
-          { code: "AWS_SESSION_REFUSED" },
-        );
+        const message =
+          `${context}: ${code}: IAM refused the assumed-role session; the next attempt assumes the role again`;
+        throw new TransientError(message, { code: "AWS_SESSION_REFUSED" });
       }
       throw classifyAwsError(error, { context, secrets: [...ctx.secrets, ...session.secrets] });
     }
   };
 
-  let changed = false;
-  let requestId: string | undefined;
-  const extra: Record<string, unknown> = {};
-  if (payload.dryRun) {
-    await call((iam) => getPrincipal(iam, principal, signal));
-    const policy = await call((iam) => getPolicy(iam, payload.policyArn, signal));
-    const listed = await call((iam) => isAttached(iam, principal, payload.policyArn, signal));
-    requestId = listed.requestId;
-    Object.assign(extra, {
-      dryRun: true,
-      attached: listed.attached,
-      attachable: policy.attachable,
-      wouldChange: payload.action === "attach" ? !listed.attached : listed.attached,
-    });
-  } else if (payload.action === "attach") {
-    // The read only tells whether this attach changes anything; the write always happens
-    // (IAM is eventually consistent, and attaching twice is harmless).
-    const before = await call((iam) => isAttached(iam, principal, payload.policyArn, signal));
-    requestId = (await call((iam) => attachPolicy(iam, principal, payload.policyArn, signal))).requestId;
-    changed = !before.attached;
-  } else {
-    try {
-      requestId = (await call((iam) => detachPolicy(iam, principal, payload.policyArn, signal))).requestId;
-      changed = true;
-    } catch (error) {
-      if (!(error instanceof PermanentError && error.code === "AWS_NO_SUCH_ENTITY")) throw error;
-      // NoSuchEntity: the principal is missing, or the policy is not attached. Tell them apart.
-      await call((iam) => getPrincipal(iam, principal, signal));
-      requestId = awsRequestId(error.cause);
-      extra.note = "The policy was not attached: nothing to detach";
-    }
-  }
+  const principal: Principal = { type: payload.principalType, name: payload.principalName };
+  const { changed, requestId, extra } = payload.dryRun
+    ? await dryRun(payload, principal, call, signal)
+    : payload.action === "attach"
+    ? await attach(payload, principal, call, signal)
+    : await detach(payload, principal, call, signal);
 
+  const { action, accountId, policyArn, dryRun: dry } = payload;
+  const done = dry ? "Checked an IAM policy change (dry run)" : `IAM policy ${action} done`;
   ctx.logger?.info({
     jobId: job.id,
-    action: payload.action,
-    accountId: payload.accountId,
+    action,
+    accountId,
     principal,
-    policyArn: payload.policyArn,
+    policyArn,
     changed,
-    dryRun: payload.dryRun,
+    dryRun: dry,
     requestId,
-  }, payload.dryRun ? "Checked an IAM policy change (dry run)" : `IAM policy ${payload.action} done`);
+  }, done);
   const refs: { system: string; ref: string }[] = [];
   if (!fromCache && session.requestId) refs.push({ system: "aws.sts", ref: session.requestId });
   if (requestId) refs.push({ system: "aws.iam", ref: requestId });
+  const { roleArn, sessionName } = session;
   return {
     result: {
-      action: payload.action,
-      accountId: payload.accountId,
+      action,
+      accountId,
       principal,
-      policyArn: payload.policyArn,
+      policyArn,
       changed,
       requestId: requestId ?? null,
-      roleArn: session.roleArn,
-      sessionName: session.sessionName,
+      roleArn,
+      sessionName,
       ...extra,
     },
     refs,
   };
+}
+
+/** The start of every error message of this job: `Cannot attach policy "…" to role "…" in account "…"`. */
+function failureContext(payload: AwsIamPolicyPayload): string {
+  const where = `${payload.principalType} "${payload.principalName}" in account "${payload.accountId}"`;
+  const policy = `policy "${payload.policyArn}"`;
+  const [verb, preposition] = payload.action === "attach" ? ["attach", "to"] : ["detach", "from"];
+  return payload.dryRun
+    ? `Cannot dry-run ${verb}ing ${policy} ${preposition} ${where}`
+    : `Cannot ${verb} ${policy} ${preposition} ${where}`;
+}
+
+/** Reads principal, policy and attachments; changes nothing. */
+async function dryRun(
+  payload: AwsIamPolicyPayload,
+  principal: Principal,
+  call: Call,
+  signal: AbortSignal,
+): Promise<ActionOutcome> {
+  await call((iam) => getPrincipal(iam, principal, signal));
+  const policy = await call((iam) => getPolicy(iam, payload.policyArn, signal));
+  const listed = await call((iam) => isAttached(iam, principal, payload.policyArn, signal));
+  const wouldChange = payload.action === "attach" ? !listed.attached : listed.attached;
+  return {
+    changed: false,
+    requestId: listed.requestId,
+    extra: { dryRun: true, attached: listed.attached, attachable: policy.attachable, wouldChange },
+  };
+}
+
+/**
+ * Attaches. The read only tells whether this changes anything; the write always
+ * happens (IAM is eventually consistent, and attaching twice is harmless).
+ */
+async function attach(
+  payload: AwsIamPolicyPayload,
+  principal: Principal,
+  call: Call,
+  signal: AbortSignal,
+): Promise<ActionOutcome> {
+  const before = await call((iam) => isAttached(iam, principal, payload.policyArn, signal));
+  const written = await call((iam) => attachPolicy(iam, principal, payload.policyArn, signal));
+  return { changed: !before.attached, requestId: written.requestId, extra: {} };
+}
+
+/** Detaches; a policy that is not attached is success with `changed: false` (see the module header). */
+async function detach(
+  payload: AwsIamPolicyPayload,
+  principal: Principal,
+  call: Call,
+  signal: AbortSignal,
+): Promise<ActionOutcome> {
+  try {
+    const written = await call((iam) => detachPolicy(iam, principal, payload.policyArn, signal));
+    return { changed: true, requestId: written.requestId, extra: {} };
+  } catch (error) {
+    if (!(error instanceof PermanentError && error.code === "AWS_NO_SUCH_ENTITY")) throw error;
+    // NoSuchEntity: the principal is missing (this read fails permanently), or the policy is not attached.
+    await call((iam) => getPrincipal(iam, principal, signal));
+    return {
+      changed: false,
+      requestId: awsRequestId(error.cause),
+      extra: { note: "The policy was not attached: nothing to detach" },
+    };
+  }
 }
 
 /** `promise`, or a rejection with the signal's reason as soon as it aborts. */
