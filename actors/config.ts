@@ -31,6 +31,8 @@ const schema = z.object({
   TROUPE_URL: url(["http:", "https:"]).default("http://127.0.0.1:8000"),
   TROUPE_TOKEN: z.string().optional(),
   TROUPE_API_TOKENS: z.string().optional(),
+  AWS_HANDLER_ROLE_NAME: z.string().regex(/^[\w+=,.@-]{1,64}$/, "use 1-64 characters of an IAM role name").default("cSecBridgeIAMHandlerRole"),
+  AWS_REGION: z.string().min(1).optional(),
   TLS_CERT: z.string().optional(),
   TLS_KEY: z.string().optional(),
   TLS_CLIENT_CA: z.string().optional(),
@@ -68,6 +70,8 @@ export interface Config {
   troupeToken: string | undefined;
   /** Bearer tokens of the HTTP API; undefined: no auth, loopback only. */
   apiTokens: TokenTable | undefined;
+  /** The aws.iam.policy kind: the role assumed in each account, the signing region. */
+  aws: { handlerRoleName: string; region: string | undefined };
   /** HTTPS material (file paths or inline PEM); `clientCa` turns on mutual TLS. */
   tls: { cert: string; key: string; clientCa: string | undefined } | undefined;
   port: number;
@@ -118,6 +122,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     troupeUrl: e.TROUPE_URL,
     troupeToken: e.TROUPE_TOKEN,
     apiTokens: parseApiTokens(e.TROUPE_API_TOKENS),
+    aws: { handlerRoleName: e.AWS_HANDLER_ROLE_NAME, region: e.AWS_REGION },
     tls: e.TLS_CERT && e.TLS_KEY ? { cert: e.TLS_CERT, key: e.TLS_KEY, clientCa: e.TLS_CLIENT_CA } : undefined,
     port: e.PORT,
     host: e.HOST,

@@ -11,6 +11,7 @@ import type { Store } from "../adapters/postgres/store.ts";
 import { createMemoryBus, createNatsBus } from "../bus/mod.ts";
 import { createPgliteStore, createPostgresStore } from "../adapters/postgres/mod.ts";
 import { noopKind } from "../adapters/noop/mod.ts";
+import { createAwsIamPolicyKind } from "../adapters/aws-iam/mod.ts";
 import type { JobKind } from "../machines/job-kind.ts";
 import type { Config } from "./config.ts";
 import { KindRegistry } from "./kind-registry.ts";
@@ -25,9 +26,20 @@ import { VERSION } from "./version.ts";
 import { loadTlsMaterial } from "./tls-material.ts";
 import { type HttpServer, hostName, pid, runtimeName, serve } from "./runtime.ts";
 
-/** The kinds every Troupe process knows. */
-export function builtinKinds(): JobKind[] {
-  return [noopKind as unknown as JobKind];
+/** The kinds every Troupe process knows; with a configuration, also the ones that need it. */
+export function builtinKinds(config?: Config, logger?: Logger): JobKind[] {
+  const kinds: JobKind[] = [noopKind as unknown as JobKind];
+  if (config) {
+    // Credentials and AWS_ENDPOINT_URL[_STS|_IAM] are the SDK's own: it reads them itself.
+    kinds.push(createAwsIamPolicyKind({
+      handlerRoleName: config.aws.handlerRoleName,
+      ...(config.aws.region ? { region: config.aws.region } : {}),
+      // Deno 2.9.5 re-sends an aborted request on a reused connection (adapters/aws-iam/README.md).
+      keepAlive: runtimeName.startsWith("node"),
+      ...(logger ? { logger: logger.child({ kind: "aws.iam.policy" }) } : {}),
+    }) as unknown as JobKind);
+  }
+  return kinds;
 }
 
 /** Logs NATS connection changes: a lost connection is a warning, its return news. */
@@ -73,7 +85,7 @@ export async function openCore(config: Config, options: { logger: Logger; kinds?
       ? await createNatsBus({ ...busOptions, servers: config.natsUrl.split(","), name: "troupe", ...config.nats, onStatus: logBusStatus(logger) })
       : createMemoryBus(busOptions);
     await bus.init();
-    const kinds = new KindRegistry(options.kinds ?? builtinKinds());
+    const kinds = new KindRegistry(options.kinds ?? builtinKinds(config, logger));
     const outbox = new OutboxPublisher({ bus, store, logger });
     const jobs = new JobService({ bus, store, kinds, outbox, logger, maxAttempts: config.maxAttempts });
     return {
@@ -82,6 +94,7 @@ export async function openCore(config: Config, options: { logger: Logger; kinds?
         await outbox.close();
         await bus.close();
         await store.close();
+        for (const kind of kinds.list()) (kind as { close?: () => void }).close?.();
       },
     };
   } catch (error) {

@@ -65,6 +65,18 @@ describe("Gateway: /openapi.json and GET /jobs/:id/logs", () => {
     assert.ok(doc.components.schemas.Submit_noop);
   });
 
+  it("POST /jobs/aws.iam.policy validates against the kind's schema before publishing, naming the field", async () => {
+    const res = await app.request("/jobs/aws.iam.policy", {
+      method: "POST",
+      body: JSON.stringify({ action: "attach", accountId: "123", principalType: "role", principalName: "app", policyArn: "arn:aws:iam::aws:policy/ReadOnlyAccess" }),
+    });
+    assert.equal(res.status, 422);
+    const body = await res.json() as { error: { code: string; message: string } };
+    assert.match(body.error.message, /payload\.accountId/);
+    const doc = await (await app.request("/openapi.json")).json() as { paths: Record<string, unknown> };
+    assert.ok(doc.paths["/jobs/aws.iam.policy"], "the AWS kind's trigger route is documented");
+  });
+
   it("GET /jobs/:id/logs replays the output, follows it live, ends after the job and resumes after Last-Event-ID", async () => {
     const id = "logs-1";
     const submitted = await app.request("/jobs", { method: "POST", body: JSON.stringify({ kind: "noop", id, payload: { sleepMs: 400 } }) });
