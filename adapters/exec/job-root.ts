@@ -10,7 +10,7 @@
 import { chownSync, lstatSync, mkdirSync, realpathSync, rmSync, statSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import { PermanentError, ValidationError } from "../../machines/errors.ts";
-import { systemCode } from "./exec-errors.ts";
+import { ExecErrorCode, systemCode } from "./exec-errors.ts";
 
 /** Host directories of one job. */
 export interface JobRoot {
@@ -43,7 +43,7 @@ function assertReachable(workRoot: string, owner: number): void {
     if (!searchable) {
       throw new PermanentError(
         `Work root "${workRoot}" is out of reach of the sandbox uid ${owner}: "${dir}" is not searchable by others`,
-        { code: "ISOLATION_UNAVAILABLE" },
+        { code: ExecErrorCode.isolationUnavailable },
       );
     }
     if (dir === dirname(dir)) return;

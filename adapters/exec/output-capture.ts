@@ -66,7 +66,8 @@ export class OutputCapture {
     const part = data.byteLength <= room ? data : data.subarray(0, room);
     if (part.byteLength > 0) {
       this.#forwarded += part.byteLength;
-      this.#options.onOutput?.({ seq: this.#seq++, stream, data: part });
+      const seq = this.#seq++;
+      this.#options.onOutput?.({ seq, stream, data: part });
     }
     if (part.byteLength < data.byteLength) {
       this.#truncated = true;
