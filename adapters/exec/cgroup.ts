@@ -13,6 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
+import { ErrorCode, PermanentError } from "../../machines/errors.ts";
 import type { CgroupLayout, V1Hierarchy } from "./cgroup-layout.ts";
 import type { Limits } from "./command-spec.ts";
 import { writeV1Limits, writeV2Limits } from "./cgroup-limits.ts";
@@ -90,6 +91,7 @@ export class JobCgroup {
         }
         dirs.v2 = join(layout.root, parent, name);
         mkdirSync(dirs.v2, { recursive: true });
+        made.#assertVacant(name);
         Object.assign(made.applied, writeV2Limits(dirs.v2, limits, options.ioDevice));
       } else {
         for (const limit of asked) {
@@ -112,10 +114,11 @@ export class JobCgroup {
             dirs[hierarchy] = join(root, parent, name);
           } catch { /* accounting for this hierarchy stays unknown */ }
         }
+        made.#assertVacant(name);
         Object.assign(made.applied, writeV1Limits(dirs, limits, options.ioDevice));
       }
     } catch (error) {
-      made.#removeNow();
+      made.#removeNow(); // rmdir refuses a cgroup that still has processes: a running job's stays
       throw error;
     }
     return made;
@@ -191,9 +194,16 @@ export class JobCgroup {
     const deadline = Date.now() + waitMs;
     while (!this.#removeNow()) {
       if (Date.now() > deadline) return false;
-      await sleep(20);
+      await sleep(5);
     }
     return true;
+  }
+
+  /** Refuses to share a cgroup (and its limits) with a job of the same id still running. */
+  #assertVacant(name: string): void {
+    if (this.pids().length > 0) {
+      throw new PermanentError(`Job "${name}" is already running in cgroup "${Object.values(this.#dirs)[0]}"`, { code: ErrorCode.conflict });
+    }
   }
 
   #removeNow(): boolean {

@@ -18,6 +18,7 @@
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
+import { mkdirSync } from "node:fs";
 import process from "node:process";
 import { ErrorCode, PermanentError, ValidationError } from "../../machines/errors.ts";
 import { findBlockDevice } from "./block-device.ts";
@@ -27,6 +28,7 @@ import { parseCommandSpec } from "./command-spec.ts";
 import { ExecErrorCode } from "./exec-errors.ts";
 import { dropPrivileges, probeBwrap } from "./isolation-probe.ts";
 import { createJobRoot, removeJobRoot, resolveWorkCwd } from "./job-root.ts";
+import type { JobRoot } from "./job-root.ts";
 import { planLaunch } from "./launch-plan.ts";
 import { OutputCapture } from "./output-capture.ts";
 import type { OutputChunk, OutputTruncation } from "./output-capture.ts";
@@ -89,19 +91,21 @@ export async function startSandboxedProcess(input: unknown, options: SandboxOpti
     sandbox = { bwrapPath: bwrap.path, dropPrivileges: dropPrivileges(bwrap.setprivPath, uid), uid, systemPaths };
   }
   const owner = sandbox !== undefined && process.getuid?.() === 0 ? uid : undefined;
-  const jobRoot = createJobRoot({ workRoot: options.workRoot, jobId, ...(owner === undefined ? {} : { owner }) });
-  let cgroup: JobCgroup | undefined;
+  mkdirSync(options.workRoot, { recursive: true, mode: 0o711 });
+  // The cgroup first: it refuses a job id that is still running before its root is touched.
+  const ioDevice = spec.limits?.ioBps === undefined ? undefined : findBlockDevice(options.workRoot);
+  const cgroup = JobCgroup.create({
+    layout: detectCgroupLayout(options.cgroupRoot === undefined ? {} : { root: options.cgroupRoot }),
+    name: jobId,
+    limits: spec.limits ?? {},
+    ...(options.cgroupParent === undefined ? {} : { parent: options.cgroupParent }),
+    ...(ioDevice === undefined ? {} : { ioDevice }),
+  });
+  let jobRoot: JobRoot | undefined;
   let child: ChildProcess | undefined;
   try {
+    jobRoot = createJobRoot({ workRoot: options.workRoot, jobId, ...(owner === undefined ? {} : { owner }) });
     const cwd = resolveWorkCwd(jobRoot.work, spec.cwd ?? "", owner);
-    const ioDevice = spec.limits?.ioBps === undefined ? undefined : findBlockDevice(jobRoot.work);
-    cgroup = JobCgroup.create({
-      layout: detectCgroupLayout(options.cgroupRoot === undefined ? {} : { root: options.cgroupRoot }),
-      name: jobId,
-      limits: spec.limits ?? {},
-      ...(options.cgroupParent === undefined ? {} : { parent: options.cgroupParent }),
-      ...(ioDevice === undefined ? {} : { ioDevice }),
-    });
     const plan = planLaunch({
       jobId, argv: spec.command, env: spec.env ?? {}, cwd: cwd.relative, hostCwd: cwd.host,
       network: spec.network ?? true, jobRoot, procsFiles: cgroup?.procsFiles ?? [],
@@ -148,7 +152,7 @@ export async function startSandboxedProcess(input: unknown, options: SandboxOpti
     }
     await cgroup?.killAll();
     await cgroup?.remove();
-    removeJobRoot(jobRoot);
+    if (jobRoot !== undefined) removeJobRoot(jobRoot);
     throw error;
   }
 }

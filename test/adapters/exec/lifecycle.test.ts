@@ -4,7 +4,7 @@
  * without isolation, and clear refusals of what cannot be enforced.
  */
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startSandboxedProcess } from "../../../adapters/exec/mod.ts";
@@ -137,6 +137,19 @@ describe("startSandboxedProcess() lifecycle", () => {
       startSandboxedProcess({ command: ["true"] }, { jobId: jobId("reach"), workRoot: closed }),
       { code: "ISOLATION_UNAVAILABLE", message: /is out of reach of the sandbox uid 65534: ".+closed-\w+" is not searchable by others$/ },
     );
+  });
+
+  it("refuses to start a job id that is still running, leaving the running one alone", async () => {
+    const id = jobId("twice");
+    const first = await startSandboxedProcess({ command: ["sleep", "100"], limits: { pids: 8 } }, { jobId: id, workRoot: workRoot.path });
+    await assert.rejects(
+      startSandboxedProcess({ command: ["true"], limits: { pids: 1000 } }, { jobId: id, workRoot: workRoot.path }),
+      { code: "CONFLICT", message: new RegExp(`^Job "${id}" is already running in cgroup ".+/troupe/${id}"$`) },
+    );
+    assert.ok(first.pids().length > 0);
+    assert.ok(existsSync(first.jobRoot.work));
+    assert.equal(readFileSync(join(first.cgroupDirs.pids ?? first.cgroupDirs.v2 ?? "", "pids.max"), "utf8").trim(), "8");
+    await first.stop({ graceMs: 100 });
   });
 
   it("refuses a job id that cannot name a directory", async () => {
