@@ -4,10 +4,12 @@
  * running was killed, and its cgroup and filesystem root were removed.
  *
  * Stopping sends SIGTERM, waits a grace, then SIGKILLs every process of the
- * job. Under bubblewrap the command runs in a session of its own, so SIGTERM
- * goes to every process in the job's cgroup except bwrap's monitor (whose death
- * would SIGKILL the sandbox at once, ending it without its grace); without
- * bubblewrap it goes to the process group and the cgroup.
+ * job (`cgroup.kill` on v2; on v1 the freezer holds forks while every pid is
+ * killed). Under bubblewrap the command runs in a session of its own, so
+ * SIGTERM goes to every process in the job's cgroup except bwrap's monitor
+ * (whose death would SIGKILL the sandbox at once, ending it without its
+ * grace); without bubblewrap, to the process group and the cgroup. Processes
+ * born during the grace (a sandbox still starting) get theirs as they appear.
  *
  * @module
  */
