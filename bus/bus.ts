@@ -71,6 +71,19 @@ export interface Subscription extends AsyncIterable<StreamRecord> {
   close(): Promise<void>;
 }
 
+/** A request handler registered with {@link Bus.serve}. */
+export interface Responder {
+  close(): Promise<void>;
+}
+
+/** No one answered a request in time: transient (the responder may be restarting). */
+export class NoResponderError extends TransientError {
+  override name = "NoResponderError";
+  constructor(subject: string, timeoutMs: number, options: TroupeErrorOptions = {}) {
+    super(`No one answered "${subject}" within ${timeoutMs} ms`, { code: "UNAVAILABLE", ...options });
+  }
+}
+
 /** Options of {@link Bus.pullJobs}. */
 export interface PullOptions {
   /** At most this many deliveries. */
@@ -105,6 +118,14 @@ export interface Bus {
   watchEvents(jobId: string | undefined, startAt?: StartAt): Subscription;
   /** Replays then follows the logs of one job. */
   watchLogs(jobId: string, startAt?: StartAt): Subscription;
+  /** Publishes a live core message (agent control): no stream, no replay, no one listening is fine. */
+  publish(subject: string, data: Uint8Array): Promise<void>;
+  /** Follows live core messages on `subject` (`*` and `>` wildcards allowed); records have `seq` 0. */
+  subscribe(subject: string): Subscription;
+  /** Answers requests on `subject` with `handler`'s reply until closed. */
+  serve(subject: string, handler: (data: Uint8Array) => Promise<Uint8Array> | Uint8Array): Responder;
+  /** Sends a request and waits for the reply; a TransientError (`UNAVAILABLE`) when no one answers in time. */
+  request(subject: string, data: Uint8Array, options?: { timeoutMs?: number }): Promise<Uint8Array>;
   /** Counts of the jobs stream. */
   jobsInfo(): Promise<JobsInfo>;
   /** Deletes every message of the jobs stream (admin and tests: simulates a lost message). */

@@ -16,11 +16,13 @@ import {
   type PublishAck,
   type PublishOptions,
   type PullOptions,
+  type Responder,
   type StartAt,
   type StreamRecord,
   type Subscription,
 } from "./bus.ts";
 import { subjectsFor, type Subjects } from "./subjects.ts";
+import { MemoryMessaging } from "./memory-messaging.ts";
 import { ErrorCode, TroupeError } from "../machines/errors.ts";
 
 interface StoredJob {
@@ -300,6 +302,26 @@ class MemoryBus implements Bus {
     return Promise.resolve();
   }
 
+  #messaging = new MemoryMessaging();
+
+  publish(subject: string, data: Uint8Array): Promise<void> {
+    return this.#messaging.publish(subject, data);
+  }
+
+  subscribe(subject: string): Subscription {
+    const subscription = this.#messaging.subscribe(subject);
+    this.#subscriptions.add(subscription);
+    return subscription;
+  }
+
+  serve(subject: string, handler: (data: Uint8Array) => Promise<Uint8Array> | Uint8Array): Responder {
+    return this.#messaging.serve(subject, handler);
+  }
+
+  request(subject: string, data: Uint8Array, options: { timeoutMs?: number } = {}): Promise<Uint8Array> {
+    return this.#messaging.request(subject, data, options);
+  }
+
   isConnected(): boolean {
     return !this.#closed;
   }
@@ -311,6 +333,7 @@ class MemoryBus implements Bus {
     for (const wake of [...this.#waiters]) wake();
     this.#waiters.clear();
     for (const sub of [...this.#subscriptions]) await sub.close();
+    this.#messaging.close();
   }
 }
 

@@ -29,6 +29,7 @@ import {
   type Bus,
   BusFullError,
   type BusOptions,
+  type Responder,
   type Headers,
   type JobDelivery,
   type JobsInfo,
@@ -40,6 +41,7 @@ import {
   type Subscription,
 } from "./bus.ts";
 import { subjectsFor, type Subjects } from "./subjects.ts";
+import { natsRequest, natsServe, natsSubscribe } from "./nats-messaging.ts";
 import { ErrorCode, TransientError, TroupeError } from "../machines/errors.ts";
 
 /** Options of {@link createNatsBus}. */
@@ -345,6 +347,26 @@ class NatsBus implements Bus {
     };
     subscriptions.add(subscription);
     return subscription;
+  }
+
+  publish(subject: string, data: Uint8Array): Promise<void> {
+    this.#nc.publish(subject, data);
+    return Promise.resolve();
+  }
+
+  subscribe(subject: string): Subscription {
+    const subscription = natsSubscribe(this.#nc, subject, (s) => this.#subscriptions.delete(s));
+    this.#subscriptions.add(subscription);
+    return subscription;
+  }
+
+  serve(subject: string, handler: (data: Uint8Array) => Promise<Uint8Array> | Uint8Array): Responder {
+    // Handlers answer their own errors; one that throws leaves the requester to time out.
+    return natsServe(this.#nc, subject, handler, () => this.#o.onStatus?.({ type: "error" }));
+  }
+
+  request(subject: string, data: Uint8Array, options: { timeoutMs?: number } = {}): Promise<Uint8Array> {
+    return natsRequest(this.#nc, subject, data, options.timeoutMs ?? 5000);
   }
 
   async jobsInfo(): Promise<JobsInfo> {

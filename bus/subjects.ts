@@ -31,6 +31,10 @@ export interface Subjects {
   /** Prefix of job subjects, `<ns>.jobs.` */
   jobPrefix: string;
   streams: { jobs: string; events: string; logs: string };
+  /** `<ns>.agent.<name>.<verb>`: an agent's control subjects (run, stop, status, heartbeat). */
+  agent(name: string, verb: string): string;
+  /** Every agent's heartbeats: `<ns>.agent.*.heartbeat`. */
+  agentHeartbeats: string;
   /** The kind of a job subject, or undefined when `subject` is not one. */
   kindOf(subject: string): string | undefined;
 }
@@ -74,6 +78,14 @@ export function validateJobId(id: string): string {
   return id;
 }
 
+/** Validates an agent name: 1-64 letters, digits, `_` or `-` (one subject token). */
+export function validateAgentName(name: string): string {
+  if (typeof name !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
+    throw new ValidationError(`Invalid agent name "${String(name).slice(0, 80)}": use 1-64 letters, digits, "_" or "-"`, { field: "agent" });
+  }
+  return name;
+}
+
 /** Builds the subjects and stream names of namespace `ns`. */
 export function subjectsFor(ns: string = DEFAULT_NAMESPACE): Subjects {
   validateNamespace(ns);
@@ -89,6 +101,8 @@ export function subjectsFor(ns: string = DEFAULT_NAMESPACE): Subjects {
     logsFilter: `${ns}.logs.>`,
     jobPrefix,
     streams: { jobs: `${upper}_JOBS`, events: `${upper}_EVENTS`, logs: `${upper}_LOGS` },
+    agent: (name, verb) => `${ns}.agent.${validateAgentName(name)}.${verb}`,
+    agentHeartbeats: `${ns}.agent.*.heartbeat`,
     kindOf: (subject) => subject.startsWith(jobPrefix) ? subject.slice(jobPrefix.length) : undefined,
   };
 }

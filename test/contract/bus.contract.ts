@@ -222,5 +222,38 @@ export function runBusContract({ name, create }: BusContractOptions): void {
       await bus.close();
       assert.equal(bus.isConnected(), false);
     });
+
+    it("publish() reaches live subscribers whose filter matches (wildcards), and no one else", async () => {
+      const bus = await make();
+      const ns = bus.subjects.namespace;
+      const all = bus.subscribe(`${ns}.agent.*.heartbeat`);
+      const one = bus.subscribe(`${ns}.agent.a1.>`);
+      await delay(50);
+      await bus.publish(`${ns}.agent.a1.heartbeat`, enc("a1"));
+      await bus.publish(`${ns}.agent.b2.heartbeat`, enc("b2"));
+      await bus.publish(`${ns}.agent.a1.run`, enc("run"));
+      const got = await collect(all, 2);
+      assert.deepEqual(got.map((r) => dec(r.data)), ["a1", "b2"]);
+      const mine = await collect(one, 2);
+      assert.deepEqual(mine.map((r) => [r.subject, dec(r.data)]), [[`${ns}.agent.a1.heartbeat`, "a1"], [`${ns}.agent.a1.run`, "run"]]);
+      await all.close();
+      await one.close();
+    });
+
+    it("request() gets serve()'s reply; with no responder, or after close(), it fails as transient UNAVAILABLE", async () => {
+      const bus = await make();
+      const subject = bus.subjects.agent("a1", "status");
+      const responder = bus.serve(subject, (data) => enc(`re:${dec(data)}`));
+      await delay(50);
+      assert.equal(dec(await bus.request(subject, enc("ping"), { timeoutMs: 2000 })), "re:ping");
+      await responder.close();
+      await delay(50);
+      await assert.rejects(bus.request(subject, enc("ping"), { timeoutMs: 300 }), (error: Error & { code?: string }) => {
+        assert.equal(error.name, "NoResponderError");
+        assert.equal(error.code, "UNAVAILABLE");
+        assert.match(error.message, /No one answered/);
+        return true;
+      });
+    });
   });
 }
