@@ -33,6 +33,11 @@ const schema = z.object({
   TROUPE_API_TOKENS: z.string().optional(),
   AWS_HANDLER_ROLE_NAME: z.string().regex(/^[\w+=,.@-]{1,64}$/, "use 1-64 characters of an IAM role name").default("cSecBridgeIAMHandlerRole"),
   AWS_REGION: z.string().min(1).optional(),
+  TROUPE_AGENT_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "use 1-64 letters, digits, _ or -").default("local"),
+  TROUPE_AGENT_LABELS: z.string().regex(/^([A-Za-z0-9_.\/-]+=[^,]*)(,[A-Za-z0-9_.\/-]+=[^,]*)*$/, "use k=v,k2=v2").optional(),
+  TROUPE_AGENT_WORK_ROOT: z.string().min(1).optional(),
+  TROUPE_AGENT_ISOLATION: bool.default(true),
+  TROUPE_AGENT_MAX_OUTPUT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
   TLS_CERT: z.string().optional(),
   TLS_KEY: z.string().optional(),
   TLS_CLIENT_CA: z.string().optional(),
@@ -72,6 +77,8 @@ export interface Config {
   apiTokens: TokenTable | undefined;
   /** The aws.iam.policy kind: the role assumed in each account, the signing region. */
   aws: { handlerRoleName: string; region: string | undefined };
+  /** The exec agent of this process (`troupe agent`, and the local one of `troupe start`). */
+  agent: { name: string; labels: Record<string, string>; workRoot: string; isolation: boolean; maxOutputBytes: number };
   /** HTTPS material (file paths or inline PEM); `clientCa` turns on mutual TLS. */
   tls: { cert: string; key: string; clientCa: string | undefined } | undefined;
   port: number;
@@ -90,6 +97,16 @@ export interface Config {
   shutdownGraceMs: number;
   duplicateWindowMs: number;
   maxJobMessages: number;
+}
+
+/** Parses `k=v,k2=v2` labels. */
+export function parseLabels(spec: string | undefined): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of (spec ?? "").split(",").filter(Boolean)) {
+    const at = pair.indexOf("=");
+    if (at > 0) labels[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+  }
+  return labels;
 }
 
 /** Reads and validates the configuration; throws {@link ConfigError} naming each bad variable. */
@@ -123,6 +140,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     troupeToken: e.TROUPE_TOKEN,
     apiTokens: parseApiTokens(e.TROUPE_API_TOKENS),
     aws: { handlerRoleName: e.AWS_HANDLER_ROLE_NAME, region: e.AWS_REGION },
+    agent: {
+      name: e.TROUPE_AGENT_NAME,
+      labels: parseLabels(e.TROUPE_AGENT_LABELS),
+      workRoot: e.TROUPE_AGENT_WORK_ROOT ?? `${e.TROUPE_DATA_DIR}/exec`,
+      isolation: e.TROUPE_AGENT_ISOLATION,
+      maxOutputBytes: e.TROUPE_AGENT_MAX_OUTPUT_BYTES,
+    },
     tls: e.TLS_CERT && e.TLS_KEY ? { cert: e.TLS_CERT, key: e.TLS_KEY, clientCa: e.TLS_CLIENT_CA } : undefined,
     port: e.PORT,
     host: e.HOST,

@@ -5,7 +5,11 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { type AgentJobState, decodeMessage, encodeMessage } from "../bus/agent-protocol.ts";
+import { type AgentLink, createExecKind } from "../adapters/exec-job/mod.ts";
+import { AgentDirectory } from "./agent-directory.ts";
+import { Agent } from "./agent.ts";
 import type { Bus } from "../bus/bus.ts";
 import type { Store } from "../adapters/postgres/store.ts";
 import { createMemoryBus, createNatsBus } from "../bus/mod.ts";
@@ -27,8 +31,9 @@ import { loadTlsMaterial } from "./tls-material.ts";
 import { type HttpServer, hostName, pid, runtimeName, serve } from "./runtime.ts";
 
 /** The kinds every Troupe process knows; with a configuration, also the ones that need it. */
-export function builtinKinds(config?: Config, logger?: Logger): JobKind[] {
+export function builtinKinds(config?: Config, logger?: Logger, agentLink?: AgentLink): JobKind[] {
   const kinds: JobKind[] = [noopKind as unknown as JobKind];
+  if (agentLink) kinds.push(createExecKind({ link: agentLink }) as unknown as JobKind);
   if (config) {
     // Credentials and AWS_ENDPOINT_URL[_STS|_IAM] are the SDK's own: it reads them itself.
     kinds.push(createAwsIamPolicyKind({
@@ -61,7 +66,20 @@ export interface Core {
   kinds: KindRegistry;
   outbox: OutboxPublisher;
   jobs: JobService;
+  /** Exec agents heard lately. */
+  agents: AgentDirectory;
   close(): Promise<void>;
+}
+
+/** How the exec kind reaches agents: over the bus, chosen from the directory. */
+function agentLinkOf(bus: Bus, agents: AgentDirectory): AgentLink {
+  return {
+    candidates: (selector) => agents.candidates(selector),
+    async request(agent, verb, body, timeoutMs) {
+      const reply = await bus.request(bus.subjects.agent(agent, verb), encodeMessage(body), { timeoutMs });
+      return decodeMessage<AgentJobState>(reply);
+    },
+  };
 }
 
 /** Opens the store (migrating it) and the bus (creating streams). */
@@ -85,13 +103,16 @@ export async function openCore(config: Config, options: { logger: Logger; kinds?
       ? await createNatsBus({ ...busOptions, servers: config.natsUrl.split(","), name: "troupe", ...config.nats, onStatus: logBusStatus(logger) })
       : createMemoryBus(busOptions);
     await bus.init();
-    const kinds = new KindRegistry(options.kinds ?? builtinKinds(config, logger));
+    const agents = new AgentDirectory(bus);
+    agents.start();
+    const kinds = new KindRegistry(options.kinds ?? builtinKinds(config, logger, agentLinkOf(bus, agents)));
     const outbox = new OutboxPublisher({ bus, store, logger });
     const jobs = new JobService({ bus, store, kinds, outbox, logger, maxAttempts: config.maxAttempts });
     return {
-      config, logger, bus, store, kinds, outbox, jobs,
+      config, logger, bus, store, kinds, outbox, jobs, agents,
       async close() {
         await outbox.close();
+        await agents.close();
         await bus.close();
         await store.close();
         for (const kind of kinds.list()) (kind as { close?: () => void }).close?.();
@@ -108,6 +129,8 @@ export interface Roles {
   worker?: boolean;
   gateway?: boolean;
   reconciler?: boolean;
+  /** An exec agent (config.agent) in this process. */
+  agent?: boolean;
 }
 
 /** A running Troupe process. */
@@ -116,6 +139,7 @@ export interface RunningSystem {
   metrics: Metrics;
   worker: Worker | undefined;
   reconciler: Reconciler | undefined;
+  agent: Agent | undefined;
   server: HttpServer | undefined;
   stop(): Promise<void>;
 }
@@ -126,6 +150,7 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
   let worker: Worker | undefined;
   let reconciler: Reconciler | undefined;
   let server: HttpServer | undefined;
+  let agent: Agent | undefined;
   const metrics = createMetrics({ enabled: config.metricsEnabled });
   if (roles.worker) {
     worker = new Worker({
@@ -149,6 +174,13 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
       bus, store, outbox, logger, intervalMs: config.reconcileIntervalMs, graceMs: config.reconcileGraceMs,
     });
     reconciler.start();
+  }
+  if (roles.agent) {
+    agent = new Agent({
+      bus, logger, name: config.agent.name, host: await hostName(), labels: config.agent.labels,
+      workRoot: resolve(config.agent.workRoot), isolation: config.agent.isolation, maxOutputBytes: config.agent.maxOutputBytes,
+    });
+    await agent.start();
   }
   if (roles.gateway) {
     const tls = config.tls ? loadTlsMaterial(config.tls) : undefined;
@@ -176,11 +208,12 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
     logger.info({ port: server.port, host, mtls: Boolean(tls?.clientCa) }, `HTTP API listening on ${scheme}://${host}:${server.port}`);
   }
   return {
-    core, metrics, worker, reconciler, server,
+    core, metrics, worker, reconciler, server, agent,
     async stop() {
       await server?.close();
       await reconciler?.stop();
       await worker?.stop({ graceMs: config.shutdownGraceMs });
+      await agent?.stop();
       await core.close();
     },
   };

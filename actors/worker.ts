@@ -13,7 +13,7 @@
 import type { Bus, JobDelivery } from "../bus/bus.ts";
 import type { JobRow, NewJob, Store, TransitionWrite } from "../adapters/postgres/store.ts";
 import type { JobStatus } from "../machines/job-status.ts";
-import type { JobOutcome } from "../machines/job-kind.ts";
+import { AbortWhy, JobAbort, type JobOutcome } from "../machines/job-kind.ts";
 import { encodeEnvelope, type ParsedJobMessage, parseJobMessage } from "../bus/envelope.ts";
 import { ErrorCode, toJobErrorInfo } from "../machines/errors.ts";
 import { applyJobEvent, type JobEvent, type JobSnapshot, persistJob } from "../machines/job-machine.ts";
@@ -424,7 +424,7 @@ export class Worker {
       trace: jobTrace,
     };
     job.timer = setTimeout(() => {
-      controller.abort(new TimeoutSignalReason(timeoutMs));
+      controller.abort(new JobAbort(AbortWhy.timeout, `Attempt timed out after ${timeoutMs} ms`));
     }, timeoutMs);
     this.#handedOff.add(delivery);
     this.#running.set(row.id, job);
@@ -453,7 +453,7 @@ export class Worker {
       data = { attempt, ms: Date.now() - job.startedAt };
     } else {
       const reason = job.controller.signal.reason;
-      const error = reason instanceof TimeoutSignalReason
+      const error = reason instanceof JobAbort && reason.why === AbortWhy.timeout
         ? { kind: "transient" as const, code: ErrorCode.timeout, message: reason.message }
         : toJobErrorInfo(outcome.error);
       event = { type: "job.fail", error, jitter: this.#o.random() };
@@ -589,9 +589,11 @@ export class Worker {
       }
       if (job.abandoned) return;
       job.abandoned = true;
-      job.controller.abort(new Error("Lease lost: the job was cancelled or taken over"));
       this.#finish(job);
       const current = await this.#o.store.getJob(job.id).catch(() => undefined);
+      job.controller.abort(current?.status === "cancelled"
+        ? new JobAbort(AbortWhy.cancel, `Job "${job.id}" was cancelled`)
+        : new JobAbort(AbortWhy.leaseLost, `Lease of job "${job.id}" lost: another worker took it over`));
       this.#o.logger.info({ jobId: job.id, status: current?.status }, "Lease lost; stopped the job here");
       if (current && (current.status === "cancelled" || current.status === "success" || current.status === "failed")) {
         await this.#settle(job.delivery, "ack");
@@ -623,7 +625,7 @@ export class Worker {
       const writes: TransitionWrite[] = [];
       for (const job of left) {
         job.abandoned = true;
-        job.controller.abort(new Error("Worker shutting down"));
+        job.controller.abort(new JobAbort(AbortWhy.shutdown, "Worker shutting down"));
         this.#finish(job);
         const next = applyJobEvent(job.snapshot, { type: "job.release" });
         const persisted = persistJob(next.snapshot);
@@ -647,13 +649,5 @@ export class Worker {
     }
     clearInterval(this.#heartbeatTimer);
     await this.#o.outbox.flush();
-  }
-}
-
-/** The abort reason of a timed-out attempt. */
-class TimeoutSignalReason extends Error {
-  override name = "TimeoutError";
-  constructor(ms: number) {
-    super(`Attempt timed out after ${ms} ms`);
   }
 }

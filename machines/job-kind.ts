@@ -16,8 +16,29 @@ export interface JobRun<P> {
   /** The payload, already validated by the kind's schema. */
   payload: P;
   org: string | null;
-  /** Aborted on cancel, timeout, lost lease or shutdown; pass it to every I/O call. */
+  /**
+   * Aborted on cancel, timeout, lost lease or shutdown; pass it to every I/O call.
+   * Its `reason` is a {@link JobAbort} saying which.
+   */
   signal: AbortSignal;
+}
+
+/** Why a handler's signal was aborted. */
+export const AbortWhy = { cancel: "cancel", timeout: "timeout", shutdown: "shutdown", leaseLost: "lease-lost" } as const;
+export type AbortWhy = (typeof AbortWhy)[keyof typeof AbortWhy];
+
+/**
+ * The reason of an aborted handler signal. On `cancel` and `timeout` the work
+ * should stop; on `shutdown` and `lease-lost` another worker carries the job on,
+ * so work that outlives the handler (a remote command) may be left running.
+ */
+export class JobAbort extends Error {
+  override name = "JobAbort";
+  readonly why: AbortWhy;
+  constructor(why: AbortWhy, message: string) {
+    super(message);
+    this.why = why;
+  }
 }
 
 /** What a handler returns on success. */

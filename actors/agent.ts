@@ -1,0 +1,195 @@
+/**
+ * The exec agent: runs job commands on this host in sandboxes (bubblewrap and
+ * cgroups, adapters/exec), serves `run`, `status` and `stop` on
+ * `<ns>.agent.<name>.*`, publishes each command's output on `<ns>.logs.<jobId>`
+ * and announces itself on `<ns>.agent.<name>.heartbeat`.
+ *
+ * No double runs: `run` for a job id that is running, or that ended and whose
+ * outcome no worker has collected yet, re-attaches instead of starting it again,
+ * so a redelivered job whose worker died picks up the command where it is (or
+ * its outcome). The worker sends `forget` once it has the outcome, so a later
+ * `troupe retry` of the job runs the command afresh.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { chmodSync, mkdirSync, statSync } from "node:fs";
+import type { Bus, Responder } from "../bus/bus.ts";
+import { type AgentInfo, type AgentJobState, decodeMessage, encodeMessage, type ExecOutcome, type JobRef, type RunRequest } from "../bus/agent-protocol.ts";
+import { encodeLogChunk } from "../bus/log-chunk.ts";
+import { validateAgentName } from "../bus/subjects.ts";
+import { type IsolationReport, probeIsolation, type SandboxedProcess, type SandboxResult, startSandboxedProcess } from "../adapters/exec/mod.ts";
+import { PermanentError, TroupeError } from "../machines/errors.ts";
+import type { Logger } from "./logger.ts";
+
+/** Options of {@link Agent}. */
+export interface AgentOptions {
+  bus: Bus;
+  logger: Logger;
+  name: string;
+  host: string;
+  labels?: Record<string, string>;
+  /** Directory under which each job's filesystem root is made. */
+  workRoot: string;
+  /** False only when started with --no-isolation. Default true. */
+  isolation?: boolean;
+  heartbeatMs?: number;
+  maxOutputBytes?: number;
+  stopGraceMs?: number;
+  /** How long an ended command's outcome is kept for a re-attaching worker. Default 15 minutes. */
+  keepDoneMs?: number;
+}
+
+interface Finished {
+  outcome: ExecOutcome;
+  at: number;
+}
+
+const decoder = new TextDecoder();
+
+/** A name for the job's sandbox (root dir, cgroup, hostname): the id itself when safe, else a digest of it. */
+function sandboxName(jobId: string): string {
+  if (/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(jobId)) return jobId;
+  return `j${createHash("sha256").update(jobId).digest("hex").slice(0, 40)}`;
+}
+
+export class Agent {
+  readonly name: string;
+  #o: Required<AgentOptions>;
+  #running = new Map<string, SandboxedProcess>();
+  #starting = new Map<string, Promise<AgentJobState>>();
+  #done = new Map<string, Finished>();
+  #responders: Responder[] = [];
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #report: IsolationReport | undefined;
+  #refusal: string | undefined;
+  #startedAt = new Date().toISOString();
+
+  constructor(options: AgentOptions) {
+    this.name = validateAgentName(options.name);
+    this.#o = { labels: {}, isolation: true, heartbeatMs: 2000, maxOutputBytes: 16 * 1024 * 1024, stopGraceMs: 5000, keepDoneMs: 15 * 60_000, ...options };
+  }
+
+  /** What the host can do, as found at start. */
+  get capabilities(): IsolationReport | undefined {
+    return this.#report;
+  }
+
+  /** Probes isolation, serves the control subjects, starts heartbeats. */
+  async start(): Promise<void> {
+    const { bus, logger } = this.#o;
+    // The sandbox runs as an unprivileged uid: it must be able to reach its own root below this one.
+    mkdirSync(this.#o.workRoot, { recursive: true });
+    chmodSync(this.#o.workRoot, statSync(this.#o.workRoot).mode | 0o711);
+    this.#report = await probeIsolation({ workRoot: this.#o.workRoot });
+    if (this.#o.isolation && !this.#report.bwrap.usable) {
+      this.#refusal = `Isolation is unavailable on agent "${this.name}": ${this.#report.bwrap.reason ?? "bubblewrap not usable"}; start it with --no-isolation to run commands without a sandbox`;
+      logger.error({ agent: this.name }, this.#refusal);
+    }
+    const subject = (verb: string) => bus.subjects.agent(this.name, verb);
+    this.#responders.push(
+      bus.serve(subject("run"), (data) => this.#answer(() => this.#run(decodeMessage<RunRequest>(data)))),
+      bus.serve(subject("status"), (data) => this.#answer(() => Promise.resolve(this.#status(decodeMessage<JobRef>(data).jobId)))),
+      bus.serve(subject("stop"), (data) => this.#answer(() => this.#stop(decodeMessage<JobRef>(data)))),
+      bus.serve(subject("forget"), (data) => this.#answer(() => {
+        const { jobId } = decodeMessage<JobRef>(data);
+        this.#done.delete(jobId);
+        return Promise.resolve(this.#status(jobId));
+      })),
+    );
+    await this.#heartbeat();
+    this.#timer = setInterval(() => void this.#heartbeat(), this.#o.heartbeatMs);
+    logger.info({ agent: this.name, labels: this.#o.labels, isolation: this.#o.isolation, cgroup: this.#report.cgroup.version }, `Agent "${this.name}" ready`);
+  }
+
+  async #answer(fn: () => Promise<AgentJobState>): Promise<Uint8Array> {
+    try {
+      return encodeMessage(await fn());
+    } catch (error) {
+      const permanent = error instanceof PermanentError;
+      const code = error instanceof TroupeError ? error.code : "AGENT_ERROR";
+      return encodeMessage({ state: "refused", error: { code, message: (error as Error).message, permanent } } satisfies AgentJobState);
+    }
+  }
+
+  #status(jobId: string): AgentJobState {
+    const proc = this.#running.get(jobId);
+    if (proc) return { state: "running", reattached: true, applied: { ...proc.applied } };
+    const done = this.#done.get(jobId);
+    if (done) return { state: "done", reattached: true, outcome: done.outcome };
+    return { state: "unknown" };
+  }
+
+  #run(request: RunRequest): Promise<AgentJobState> {
+    const known = this.#status(request.jobId);
+    if (known.state !== "unknown") return Promise.resolve(known);
+    const starting = this.#starting.get(request.jobId);
+    if (starting) return starting.then((s) => (s.state === "running" ? { ...s, reattached: true } : s));
+    if (this.#refusal) throw new PermanentError(this.#refusal, { code: "ISOLATION_UNAVAILABLE" });
+    const start = this.#start(request).finally(() => this.#starting.delete(request.jobId));
+    this.#starting.set(request.jobId, start);
+    return start;
+  }
+
+  async #start(request: RunRequest): Promise<AgentJobState> {
+    const { bus, logger } = this.#o;
+    const { jobId } = request;
+    const publish = (seq: number, stream: "stdout" | "stderr" | "system", text: string) => {
+      const { data, msgId } = encodeLogChunk({ jobId, seq, stream, text, at: new Date().toISOString() });
+      bus.publishLog(jobId, data, { msgId }).catch((error) => logger.warn({ err: error, jobId }, "Cannot publish a log chunk"));
+    };
+    let lastSeq = 0;
+    const proc = await startSandboxedProcess(request.spec, {
+      jobId: sandboxName(jobId),
+      workRoot: this.#o.workRoot,
+      isolation: this.#o.isolation,
+      maxOutputBytes: this.#o.maxOutputBytes,
+      stopGraceMs: this.#o.stopGraceMs,
+      onOutput: (chunk) => {
+        lastSeq = chunk.seq + 1;
+        publish(lastSeq, chunk.stream, decoder.decode(chunk.data));
+      },
+      onTruncated: ({ limitBytes }) => publish(++lastSeq, "system", `[troupe] output over ${limitBytes} bytes: the rest is dropped\n`),
+    });
+    this.#running.set(jobId, proc);
+    logger.info({ jobId, agent: this.name, pid: proc.pid, applied: proc.applied }, "Command started");
+    void proc.result.then((result) => this.#finished(jobId, result));
+    return { state: "running", reattached: false, applied: { ...proc.applied } };
+  }
+
+  #finished(jobId: string, result: SandboxResult): void {
+    this.#running.delete(jobId);
+    const outcome: ExecOutcome = {
+      exitCode: result.exitCode, signal: result.signal, oomKilled: result.oomKilled, cpuSeconds: result.cpuSeconds,
+      peakMemoryBytes: result.peakMemoryBytes, durationMs: result.durationMs, outputBytes: result.outputBytes,
+      outputTruncated: result.outputTruncated, droppedBytes: result.droppedBytes, applied: { ...result.applied }, agent: this.name,
+      ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}),
+    };
+    this.#done.set(jobId, { outcome, at: Date.now() });
+    this.#o.logger.info({ jobId, agent: this.name, exitCode: result.exitCode, signal: result.signal, oomKilled: result.oomKilled, stoppedBy: result.stoppedBy }, "Command ended");
+  }
+
+  async #stop(ref: JobRef): Promise<AgentJobState> {
+    const proc = this.#running.get(ref.jobId) ?? await this.#starting.get(ref.jobId)?.then(() => this.#running.get(ref.jobId));
+    if (proc) await proc.stop({ graceMs: ref.graceMs ?? this.#o.stopGraceMs });
+    return this.#status(ref.jobId);
+  }
+
+  async #heartbeat(): Promise<void> {
+    const now = Date.now();
+    for (const [jobId, done] of this.#done) if (now - done.at > this.#o.keepDoneMs) this.#done.delete(jobId);
+    const info: AgentInfo = {
+      name: this.name, host: this.#o.host, labels: this.#o.labels, isolation: this.#o.isolation,
+      capabilities: (this.#report ?? {}) as unknown as Record<string, unknown>,
+      running: this.#running.size, startedAt: this.#startedAt, at: new Date(now).toISOString(),
+    };
+    await this.#o.bus.publish(this.#o.bus.subjects.agent(this.name, "heartbeat"), encodeMessage(info)).catch(() => {});
+  }
+
+  /** Stops serving and heartbeats, then stops running commands (SIGTERM, SIGKILL after the grace). */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await Promise.all(this.#responders.splice(0).map((r) => r.close()));
+    await Promise.all([...this.#running.values()].map((proc) => proc.stop({ graceMs: this.#o.stopGraceMs })));
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The `exec` kind: runs a command on an exec agent and waits for it. The agent
+ * is chosen by name or labels; before starting anything the handler asks every
+ * candidate whether it already runs this job (a redelivery after a worker died)
+ * and re-attaches to it, so a command never runs twice. While it runs the
+ * handler polls its status; an abort (cancel, timeout, lost lease, shutdown)
+ * stops it; an agent that stops answering fails the job (`AGENT_LOST`), or
+ * retries it when the payload asked for `retryOnAgentLoss`.
+ *
+ * @module
+ */
+import { AbortWhy, defineKind, JobAbort } from "../../machines/job-kind.ts";
+import { PermanentError, TransientError } from "../../machines/errors.ts";
+import type { AgentJobState, ExecOutcome } from "../../bus/agent-protocol.ts";
+import { execPayloadSchema } from "./schema.ts";
+
+/** How the kind reaches agents (wired by the system from the bus). */
+export interface AgentLink {
+  /** Live agents matching the selector, the preferred one first. */
+  candidates(selector: { agent?: string | undefined; labels?: Record<string, string> | undefined }): string[];
+  /** A request to an agent; throws a TransientError when it does not answer. */
+  request(agent: string, verb: "run" | "status" | "stop" | "forget", body: unknown, timeoutMs: number): Promise<AgentJobState>;
+}
+
+/** Options of {@link createExecKind}. */
+export interface ExecKindOptions {
+  link: AgentLink;
+  /** How often a running command's status is asked. Default 250 ms. */
+  pollMs?: number;
+  /** An agent silent this long is lost. Default 6 s. */
+  agentLossMs?: number;
+  /** SIGTERM to SIGKILL when a job is stopped. Default 5 s. */
+  stopGraceMs?: number;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+  });
+
+/** Turns an ended command into the job's result, or the error that fails it. */
+export function outcomeToResult(outcome: ExecOutcome, timeoutMs: number | undefined): { result: ExecOutcome } {
+  if (outcome.stoppedBy === "timeout") {
+    throw new PermanentError(`Command timed out after ${timeoutMs ?? "?"} ms and was stopped`, { code: "TIMEOUT" });
+  }
+  if (outcome.oomKilled) {
+    throw new PermanentError(`Command was killed by the kernel for exceeding its memory limit (exit code ${outcome.exitCode})`, { code: "OOM_KILLED" });
+  }
+  if (outcome.stoppedBy === "stop") throw new PermanentError("Command was stopped", { code: "STOPPED" });
+  if (outcome.exitCode !== 0) {
+    const how = outcome.exitCode === null ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`;
+    throw new PermanentError(`Command ${how}`, { code: "EXIT_NONZERO" });
+  }
+  return { result: outcome };
+}
+
+/** Creates the `exec` kind. */
+export function createExecKind(options: ExecKindOptions) {
+  const { link } = options;
+  const pollMs = options.pollMs ?? 250;
+  const agentLossMs = options.agentLossMs ?? 6000;
+  const stopGraceMs = options.stopGraceMs ?? 5000;
+  return defineKind({
+    kind: "exec",
+    description: "Runs a command on an exec agent, sandboxed and limited, streaming its output",
+    schema: execPayloadSchema,
+    // Safe to retry: a command that started is found again (re-attach), and its own failures are permanent.
+    maxAttempts: 3,
+    // The agent enforces the command's own timeout; this only bounds a stuck attempt.
+    timeoutMs: 7 * 24 * 3_600_000,
+    concurrency: 64,
+    async run({ id, attempt, payload, signal }) {
+      const { agent: wanted, labels, retryOnAgentLoss, ...spec } = payload;
+      let candidates = link.candidates({ agent: wanted, labels });
+      // Heartbeats arrive every few seconds: a worker that just started may not have heard one yet.
+      for (let waited = 0; candidates.length === 0 && waited < 5000 && !signal.aborted; waited += 250) {
+        await sleep(250, signal);
+        candidates = link.candidates({ agent: wanted, labels });
+      }
+      if (candidates.length === 0) {
+        const what = wanted ? `agent "${wanted}" is not connected` : `no connected agent carries labels ${JSON.stringify(labels ?? {})}`;
+        throw new TransientError(`Cannot run job "${id}": ${what}`, { code: "NO_AGENT", retryAfterMs: 2000 });
+      }
+      // A redelivery after a worker died: find the agent that already runs it.
+      let agent = candidates[0]!;
+      let state: AgentJobState | undefined;
+      for (const name of candidates) {
+        const known = await link.request(name, "status", { jobId: id }, 2000).catch(() => undefined);
+        if (known && known.state !== "unknown") {
+          agent = name;
+          state = known;
+          break;
+        }
+      }
+      state ??= await link.request(agent, "run", { jobId: id, attempt, spec }, 15_000);
+      const lost = () => {
+        const message = `Agent "${agent}" stopped answering while job "${id}" ran`;
+        return retryOnAgentLoss ? new TransientError(message, { code: "AGENT_LOST" }) : new PermanentError(message, { code: "AGENT_LOST" });
+      };
+      let silentSince: number | undefined;
+      for (;;) {
+        if (state?.state === "refused") {
+          const { code, message, permanent } = state.error;
+          throw permanent ? new PermanentError(message, { code }) : new TransientError(message, { code });
+        }
+        if (state?.state === "done") {
+          await link.request(agent, "forget", { jobId: id }, 2000).catch(() => {});
+          return outcomeToResult(state.outcome, spec.timeoutMs);
+        }
+        if (state?.state === "unknown") throw lost();
+        if (signal.aborted) {
+          // Shutdown or takeover: the next worker re-attaches, so the command goes on.
+          const handedOver = signal.reason instanceof JobAbort && (signal.reason.why === AbortWhy.shutdown || signal.reason.why === AbortWhy.leaseLost);
+          if (!handedOver) await link.request(agent, "stop", { jobId: id, graceMs: stopGraceMs }, stopGraceMs + 5000).catch(() => {});
+          throw signal.reason;
+        }
+        await sleep(pollMs, signal);
+        if (signal.aborted) continue;
+        try {
+          state = await link.request(agent, "status", { jobId: id }, 2000);
+          silentSince = undefined;
+        } catch {
+          silentSince ??= Date.now();
+          if (Date.now() - silentSince > agentLossMs) throw lost();
+          state = undefined;
+        }
+      }
+    },
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * Exec agents end to end: the `exec` kind through a real worker, an agent
+ * running commands under real bubblewrap and cgroups, output on the logs
+ * stream, cancel, re-attach after a worker goes away, agent loss.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Core, type RunningSystem, startSystem } from "../../actors/system.ts";
+import { decodeLogChunk, type LogChunk } from "../../bus/log-chunk.ts";
+import type { JobRow } from "../../adapters/postgres/store.ts";
+import { backendEnv, openTestCore } from "../support/system.ts";
+import { waitFor } from "../support/wait.ts";
+
+describe("exec jobs on an agent (embedded, real sandbox)", () => {
+  let core: Core;
+  let system: RunningSystem;
+  let workRoot: string;
+  let cleanup = () => {};
+
+  before(async () => {
+    const made = await backendEnv("embedded");
+    cleanup = made.cleanup;
+    workRoot = mkdtempSync(join(tmpdir(), "troupe-agent-"));
+    core = await openTestCore(made.env, {
+      env: { TROUPE_AGENT_NAME: "a1", TROUPE_AGENT_LABELS: "zone=test,os=linux", TROUPE_AGENT_WORK_ROOT: workRoot, TROUPE_SHUTDOWN_GRACE_MS: "0" },
+    });
+    system = await startSystem(core, { worker: true, reconciler: true, agent: true });
+    await waitFor(() => core.agents.isAlive("a1"), { what: "the agent's first heartbeat" });
+  });
+  after(async () => {
+    await system?.stop();
+    cleanup();
+    rmSync(workRoot, { recursive: true, force: true });
+  });
+
+  const submit = async (payload: unknown, id?: string) => (await core.jobs.submit({ kind: "exec", payload, ...(id ? { id } : {}) })).id;
+  const final = (id: string, timeoutMs = 20_000) =>
+    waitFor(async () => {
+      const job = await core.store.getJob(id);
+      return job && ["success", "failed", "cancelled"].includes(job.status) ? job : undefined;
+    }, { timeoutMs, what: `job ${id} to end` });
+  const logsOf = async (id: string): Promise<LogChunk[]> => {
+    const out: LogChunk[] = [];
+    const sub = core.bus.watchLogs(id, "all");
+    const timer = setTimeout(() => void sub.close(), 300);
+    for await (const record of sub) out.push(decodeLogChunk(id, record.data));
+    clearTimeout(timer);
+    return out;
+  };
+
+  it("runs argv without a shell on the agent chosen by labels, records the outcome and streams the output", async () => {
+    const id = await submit({ labels: { zone: "test" }, command: ["echo", "$(id)", "; rm -rf /", "`whoami`"] });
+    const job = await final(id);
+    assert.equal(job.status, "success", JSON.stringify(job.lastError));
+    const result = job.result as { exitCode: number; agent: string; cpuSeconds: number | null };
+    assert.equal(result.exitCode, 0);
+    assert.equal(result.agent, "a1");
+    const logs = await logsOf(id);
+    assert.equal(logs.map((l) => l.text).join(""), "$(id) ; rm -rf / `whoami`\n");
+    assert.deepEqual(logs.map((l) => l.seq), logs.map((_, i) => i + 1), "sequence numbers without gaps");
+  });
+
+  it("fails a command that exits non-zero, at once, saying the code", async () => {
+    const job = await final(await submit({ agent: "a1", command: ["sh", "-c", "echo oops >&2; exit 3"] }));
+    assert.equal(job.status, "failed");
+    assert.equal(job.attempts, 1);
+    assert.equal((job.lastError as { code: string }).code, "EXIT_NONZERO");
+    assert.match((job.lastError as { message: string }).message, /exited with code 3/);
+  });
+
+  it("fails a command the kernel OOM-kills under its memory limit", async () => {
+    const job = await final(await submit({ agent: "a1", command: ["bash", "-c", "set -o pipefail; head -c 200000000 /dev/zero | tail -n 1 | wc -c"], limits: { memoryMB: 64 } }));
+    assert.equal(job.status, "failed");
+    assert.equal((job.lastError as { code: string }).code, "OOM_KILLED");
+  });
+
+  it("refuses an invalid command before anything runs, naming the field", async () => {
+    await assert.rejects(submit({ agent: "a1", command: ["env"], env: { "A=B": "x" } }), /A=B/);
+    await assert.rejects(submit({ agent: "a1", command: ["ls"], cwd: "../.." }), /leaves the work dir/);
+  });
+
+  it("cancel stops the command on the agent and the job ends cancelled", async () => {
+    const id = await submit({ agent: "a1", command: ["sh", "-c", "echo up; sleep 30"] });
+    await waitFor(async () => (await logsOf(id)).some((l) => l.text.includes("up")), { what: "the command to start" });
+    await core.jobs.cancel(id);
+    const job = await final(id);
+    assert.equal(job.status, "cancelled");
+    const status = await waitFor(async () => {
+      const reply = JSON.parse(new TextDecoder().decode(await core.bus.request(core.bus.subjects.agent("a1", "status"), new TextEncoder().encode(JSON.stringify({ jobId: id })), { timeoutMs: 2000 })));
+      return reply.state === "done" ? reply : undefined;
+    }, { timeoutMs: 15_000, what: "the agent to report the command stopped" });
+    assert.equal(status.outcome.stoppedBy, "stop");
+  });
+
+  it("a job whose worker goes away mid-run is re-attached by the next worker, never run twice", async () => {
+    const id = await submit({ agent: "a1", command: ["sh", "-c", "echo start; sleep 2; echo end"] });
+    await waitFor(async () => (await logsOf(id)).some((l) => l.text.includes("start")), { what: "the command to start" });
+    await system.worker!.stop({ graceMs: 0 });
+    const successor = await startSystem(core, { worker: true });
+    try {
+      const job: JobRow = await final(id);
+      assert.equal(job.status, "success", JSON.stringify(job.lastError));
+      const text = (await logsOf(id)).map((l) => l.text).join("");
+      assert.equal(text, "start\nend\n", "one run: one start, one end");
+    } finally {
+      await successor.worker!.stop({ graceMs: 0 });
+    }
+  });
+});
