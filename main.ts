@@ -11,7 +11,8 @@
 import { Command, CommanderError, Option } from "commander";
 import { type Config, loadConfig } from "./actors/config.ts";
 import { createLogger, type Logger } from "./actors/logger.ts";
-import { type Core, openCore, startSystem } from "./actors/system.ts";
+import { type Core, openCore, type Roles, startSystem } from "./actors/system.ts";
+import { addExecCommands } from "./actors/cli-exec-commands.ts";
 import { directClient, type EventJson, httpClient, type JobJson, type JobsClient } from "./actors/jobs-client.ts";
 import { args, environment, exit, onShutdownSignal, writeErr, writeOut } from "./actors/runtime.ts";
 import { startTelemetry } from "./actors/telemetry.ts";
@@ -35,7 +36,7 @@ async function withClient<T>(fn: (client: JobsClient) => Promise<T>): Promise<T>
   const logger = createLogger({ level: cfg.logLevel === "info" ? "warn" : cfg.logLevel });
   const core = await openCore(cfg, { logger });
   try {
-    return await fn(directClient(core.jobs));
+    return await fn(directClient(core));
   } finally {
     await core.close();
   }
@@ -81,8 +82,8 @@ function parseJsonArg(text: string | undefined, what: string): unknown {
   }
 }
 
-async function runService(roles: { worker?: boolean; gateway?: boolean; reconciler?: boolean }, name: string): Promise<void> {
-  const cfg = config();
+async function runService(roles: Roles, name: string, overrides: Record<string, string> = {}): Promise<void> {
+  const cfg = loadConfig({ ...environment(), ...overrides });
   const logger: Logger = createLogger({ level: cfg.logLevel });
   const embedded = !cfg.natsUrl && !cfg.databaseUrl;
   logger.info({
@@ -119,7 +120,7 @@ function buildProgram(): Command {
 
   program.command("start")
     .description("Run everything in one process: gateway, worker, reconciler (embedded default without NATS_URL and DATABASE_URL)")
-    .action(() => runService({ worker: true, gateway: true, reconciler: true }, "start"));
+    .action(() => runService({ worker: true, gateway: true, reconciler: true, agent: true }, "start"));
 
   program.command("worker")
     .description("Run a worker (and a reconciler): pulls jobs and runs them")
@@ -235,6 +236,20 @@ function buildProgram(): Command {
         print(`${job.id} ${job.status}`);
       });
     });
+
+  addExecCommands(program, {
+    withClient, print, setExit,
+    async runAgent(options) {
+      if (!config().natsUrl) {
+        throw new ConfigError("troupe agent needs NATS_URL (the embedded `troupe start` runs its own local agent)");
+      }
+      const overrides: Record<string, string> = { TROUPE_AGENT_ISOLATION: String(options.isolation) };
+      if (options.name) overrides.TROUPE_AGENT_NAME = options.name;
+      if (options.labels) overrides.TROUPE_AGENT_LABELS = options.labels;
+      if (options.workRoot) overrides.TROUPE_AGENT_WORK_ROOT = options.workRoot;
+      await runService({ agent: true }, "agent", overrides);
+    },
+  });
 
   return program;
 }

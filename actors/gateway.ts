@@ -35,6 +35,8 @@ export interface GatewayOptions {
   tokens?: TokenTable | undefined;
   /** Client certificates must chain to this CA; the OU is the role (mTLS). */
   clientCa?: X509Certificate | undefined;
+  /** Exec agents heard lately, for GET /agents. */
+  agents?: () => unknown[];
   /** The version in /openapi.json and /status. */
   version?: string;
   /** When the logs SSE stream ends (tests shorten it). */
@@ -198,6 +200,8 @@ export function createGateway(options: GatewayOptions): Hono {
 
   let document: Record<string, unknown> | undefined;
   app.get("/openapi.json", (c) => c.json(document ??= openApiDocument(jobs.kinds, { version: options.version ?? "0.0.0" })));
+
+  app.get("/agents", (c) => c.json({ agents: options.agents?.() ?? [] }));
 
   app.get("/healthz", (c) => c.json({ ok: true }));
 

@@ -8,6 +8,12 @@
 import { ErrorCode, TroupeError } from "../machines/errors.ts";
 import { eventToJson, type JobService, jobToJson, type SubmitRequest } from "./job-service.ts";
 import type { JobStatus } from "../machines/job-status.ts";
+import type { Bus } from "../bus/bus.ts";
+import type { AgentInfo } from "../bus/agent-protocol.ts";
+import type { LogChunk } from "../bus/log-chunk.ts";
+import type { AgentDirectory } from "./agent-directory.ts";
+import { followLogs } from "./log-follower.ts";
+import { readServerSentEvents } from "./sse-reader.ts";
 
 export type JobJson = Record<string, unknown> & { id: string; status: string; kind: string };
 export type EventJson = { id: number; jobId: string; status: string; at: string; data: Record<string, unknown> };
@@ -19,11 +25,26 @@ export interface JobsClient {
   history(id: string): Promise<EventJson[]>;
   cancel(id: string): Promise<JobJson>;
   retry(id: string): Promise<JobJson>;
+  /** A job's output: replayed, then followed until the job ends (`follow`), or just the replay. */
+  logs(id: string, options: { follow: boolean }): AsyncIterable<LogChunk>;
+  /** Exec agents heard lately. */
+  agents(): Promise<AgentInfo[]>;
 }
 
-/** A client over a local {@link JobService}. */
-export function directClient(jobs: JobService): JobsClient {
+/** A client over a local core (bus, store, agents). */
+export function directClient(core: { jobs: JobService; bus: Bus; agents: AgentDirectory }): JobsClient {
+  const { jobs } = core;
   return {
+    async *logs(id, options) {
+      await jobs.get(id);
+      const reading = followLogs(core.bus, id, { follow: options.follow, status: () => jobs.get(id).then((j) => j.status, () => null) });
+      for await (const placed of reading) yield placed.chunk;
+    },
+    async agents() {
+      // Heartbeats come every 2 s: listen long enough to hear every agent once.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      return core.agents.list();
+    },
     async submit(request) {
       const result = await jobs.submit(request);
       return { id: result.id, duplicate: result.duplicate, job: result.job ? (jobToJson(result.job) as JobJson) : null };
@@ -102,5 +123,23 @@ export function httpClient(baseUrl: string, token: string | undefined): JobsClie
     history: async (id) => (await call<{ events: EventJson[] }>("GET", `/jobs/${enc(id)}/history`)).events,
     cancel: (id) => call("POST", `/jobs/${enc(id)}/cancel`),
     retry: (id) => call("POST", `/jobs/${enc(id)}/retry`),
+    agents: async () => (await call<{ agents: AgentInfo[] }>("GET", "/agents")).agents,
+    async *logs(id, options) {
+      const headers: Record<string, string> = { accept: "text/event-stream" };
+      if (token) headers.authorization = `Bearer ${token}`;
+      let response: Response;
+      try {
+        response = await fetch(new URL(`/jobs/${enc(id)}/logs?follow=${options.follow ? 1 : 0}`, baseUrl), { headers });
+      } catch (error) {
+        throw new TroupeError(`Cannot reach the Troupe API at ${new URL(baseUrl).origin}: ${(error as Error).message}`, { code: ErrorCode.unavailable, cause: error });
+      }
+      if (!response.ok || !response.body) {
+        const err = ((await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } }).error;
+        throw new ApiError(response.status, err?.code ?? `HTTP_${response.status}`, err?.message ?? `HTTP ${response.status}`);
+      }
+      for await (const event of readServerSentEvents(response.body)) {
+        if (event.event === "log") yield JSON.parse(event.data) as LogChunk;
+      }
+    },
   };
 }

@@ -86,6 +86,7 @@ export function openApiDocument(kinds: KindRegistry, options: { version: string 
   paths["/jobs/{id}/logs"] = { get: { summary: "Output as Server-Sent Events: history, then live", parameters: [idParam, ...resumeParams], responses: { 200: sse("event: log, then event: end"), ...errors } } };
   paths["/jobs/{id}/cancel"] = { post: { summary: "Cancel a job that has not ended (admin)", parameters: [idParam], responses: { 200: reply("The job", { $ref: "#/components/schemas/Job" }), 409: reply("Already ended", error), ...errors } } };
   paths["/jobs/{id}/retry"] = { post: { summary: "Run a failed or cancelled job again (admin)", parameters: [idParam], responses: { 200: reply("The job", { $ref: "#/components/schemas/Job" }), 409: reply("Not failed or cancelled", error), ...errors } } };
+  paths["/agents"] = { get: { summary: "Exec agents heard lately: name, host, labels, capabilities, running commands", responses: { 200: reply("Agents", { type: "object", properties: { agents: { type: "array", items: { type: "object" } } } }) } } };
   paths["/healthz"] = { get: { summary: "The process is alive", security: [], responses: { 200: reply("Alive") } } };
   paths["/readyz"] = { get: { summary: "NATS and PostgreSQL are reachable", security: [], responses: { 200: reply("Ready"), 503: reply("Not ready") } } };
   paths["/status"] = { get: { summary: "Version, uptime, components, counts", responses: { 200: reply("Status", { type: "object" }) } } };

@@ -4,15 +4,16 @@
  *   transitions from the events stream, de-duplicated by event id, ending after a
  *   final state. Resumes after `Last-Event-ID` (an event id) or `?after=`.
  * - `GET /jobs/:id/logs`: the job's output chunks from the logs stream, replayed
- *   then followed, ending once the job is final and its output has gone quiet.
- *   Resumes after `Last-Event-ID` (a logs-stream sequence) or `?after=`.
+ *   then followed, ending once the job is final and its output has gone quiet
+ *   (`?follow=0`: once the replay has gone quiet). Resumes after `Last-Event-ID`
+ *   (a logs-stream sequence) or `?after=`.
  *
  * @module
  */
 import type { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { Bus } from "../bus/bus.ts";
-import { decodeLogChunk } from "../bus/log-chunk.ts";
+import { followLogs } from "./log-follower.ts";
 import { ValidationError } from "../machines/errors.ts";
 import { isFinalStatus } from "../machines/job-status.ts";
 import { type JobEventMessage, toEventMessage } from "./event-message.ts";
@@ -73,28 +74,20 @@ export function addSseRoutes(app: Hono, options: { jobs: JobService; bus: Bus; l
   app.get("/jobs/:id/logs", async (c) => {
     const id = c.req.param("id");
     const after = resumeAfter(c.req.header("Last-Event-ID"), c.req.query("after"));
+    const follow = !["0", "false", "no"].includes(c.req.query("follow") ?? "");
     await jobs.get(id);
     return streamSSE(c, async (stream) => {
-      const live = bus.watchLogs(id, after > 0 ? { afterSeq: after } : "all");
-      let lastOutputAt = Date.now();
-      let finalStatus: string | undefined;
-      const watcher = setInterval(() => {
-        void jobs.get(id).then((job) => {
-          if (isFinalStatus(job.status)) finalStatus = job.status;
-          if (finalStatus && Date.now() - lastOutputAt >= quietMs) void live.close();
-        }, () => {});
-      }, pollMs);
-      stream.onAbort(() => void live.close());
-      try {
-        for await (const record of live) {
-          lastOutputAt = Date.now();
-          await stream.writeSSE({ id: String(record.seq), event: "log", data: JSON.stringify(decodeLogChunk(id, record.data)) });
-        }
-        if (finalStatus && !stream.aborted) await stream.writeSSE({ event: "end", data: JSON.stringify({ jobId: id, status: finalStatus }) });
-      } finally {
-        clearInterval(watcher);
-        await live.close();
+      const reading = followLogs(bus, id, {
+        follow, afterSeq: after, pollMs, quietMs,
+        status: () => jobs.get(id).then((job) => job.status, () => null),
+      });
+      stream.onAbort(() => void reading.return(undefined));
+      let next = await reading.next();
+      while (!next.done) {
+        await stream.writeSSE({ id: String(next.value.streamSeq), event: "log", data: JSON.stringify(next.value.chunk) });
+        next = await reading.next();
       }
+      if (next.value && !stream.aborted) await stream.writeSSE({ event: "end", data: JSON.stringify({ jobId: id, status: next.value }) });
     });
   });
 }

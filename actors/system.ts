@@ -186,6 +186,7 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
     const tls = config.tls ? loadTlsMaterial(config.tls) : undefined;
     const app = createGateway({
       clientCa: tls?.clientCa,
+      agents: () => core.agents.list(),
       jobs: core.jobs, store, bus, logger, maxBodyBytes: config.maxPayloadBytes, metrics, tokens: config.apiTokens, version: VERSION,
       status: () => ({
         version: VERSION,
