@@ -25,7 +25,7 @@ export interface AgentLink {
 /** Options of {@link createExecKind}. */
 export interface ExecKindOptions {
   link: AgentLink;
-  /** How often a running command's status is asked. Default 250 ms. */
+  /** How often a running command's status is asked, at most (it starts at 20 ms and doubles). Default 250 ms. */
   pollMs?: number;
   /** An agent silent this long is lost. Default 6 s. */
   agentLossMs?: number;
@@ -104,6 +104,8 @@ export function createExecKind(options: ExecKindOptions) {
         return retryOnAgentLoss ? new TransientError(message, { code: "AGENT_LOST" }) : new PermanentError(message, { code: "AGENT_LOST" });
       };
       let silentSince: number | undefined;
+      // Short commands end in milliseconds: ask soon, then back off to pollMs.
+      let wait = Math.min(20, pollMs);
       for (;;) {
         if (state?.state === "refused") {
           const { code, message, permanent } = state.error;
@@ -120,7 +122,8 @@ export function createExecKind(options: ExecKindOptions) {
           if (!handedOver) await link.request(agent, "stop", { jobId: id, graceMs: stopGraceMs }, stopGraceMs + 5000).catch(() => {});
           throw signal.reason;
         }
-        await sleep(pollMs, signal);
+        await sleep(wait, signal);
+        wait = Math.min(pollMs, wait * 2);
         if (signal.aborted) continue;
         try {
           state = await link.request(agent, "status", { jobId: id }, 2000);

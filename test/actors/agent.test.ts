@@ -95,6 +95,19 @@ describe("exec jobs on an agent (embedded, real sandbox)", () => {
     assert.equal(status.outcome.stoppedBy, "stop");
   });
 
+  it("an agent that dies mid-run fails its job with AGENT_LOST", async () => {
+    const { Agent } = await import("../../actors/agent.ts");
+    const doomed = new Agent({ bus: core.bus, logger: core.logger, name: "a2", host: "test", workRoot, heartbeatMs: 200 });
+    await doomed.start();
+    const id = await submit({ agent: "a2", command: ["sh", "-c", "echo up; sleep 30"] });
+    await waitFor(async () => (await logsOf(id)).some((l) => l.text.includes("up")), { what: "the command to start" });
+    await doomed.stop();
+    const job = await final(id, 30_000);
+    assert.equal(job.status, "failed");
+    assert.equal((job.lastError as { code: string }).code, "AGENT_LOST");
+    assert.match((job.lastError as { message: string }).message, /Agent "a2" stopped answering/);
+  });
+
   it("a job whose worker goes away mid-run is re-attached by the next worker, never run twice", async () => {
     const id = await submit({ agent: "a1", command: ["sh", "-c", "echo start; sleep 2; echo end"] });
     await waitFor(async () => (await logsOf(id)).some((l) => l.text.includes("start")), { what: "the command to start" });

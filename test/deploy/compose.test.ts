@@ -33,9 +33,9 @@ describe("compose.yaml", () => {
     assert.deepEqual(published(jaeger!).sort(), ["16686", "4317", "4318"]);
   });
 
-  it("runs troupe's gateway and worker, wired by env to nats, postgres and jaeger", () => {
+  it("runs troupe's gateway, worker and agent, wired by env to nats, postgres and jaeger", () => {
     const names = troupeServices.map(([name]) => name);
-    for (const role of ["gateway", "worker"]) assert.ok(names.includes(role), `a ${role} service`);
+    for (const role of ["gateway", "worker", "agent"]) assert.ok(names.includes(role), `a ${role} service`);
     for (const [name, service] of troupeServices) {
       const env = service.environment ?? {};
       assert.match(env.NATS_URL ?? "", /^nats:\/\/nats:4222$/, `${name} NATS_URL`);
