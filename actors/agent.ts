@@ -84,7 +84,7 @@ export class Agent {
     this.#report = await probeIsolation({ workRoot: this.#o.workRoot });
     if (this.#o.isolation && !this.#report.bwrap.usable) {
       this.#refusal = `Isolation is unavailable on agent "${this.name}": ${this.#report.bwrap.reason ?? "bubblewrap not usable"}; start it with --no-isolation to run commands without a sandbox`;
-      logger.error({ agent: this.name }, this.#refusal);
+      logger.warn({ agent: this.name }, this.#refusal);
     }
     const subject = (verb: string) => bus.subjects.agent(this.name, verb);
     this.#responders.push(

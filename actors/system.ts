@@ -176,11 +176,18 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
     reconciler.start();
   }
   if (roles.agent) {
-    agent = new Agent({
+    const made = new Agent({
       bus, logger, name: config.agent.name, host: await hostName(), labels: config.agent.labels,
       workRoot: resolve(config.agent.workRoot), isolation: config.agent.isolation, maxOutputBytes: config.agent.maxOutputBytes,
     });
-    await agent.start();
+    try {
+      await made.start();
+      agent = made;
+    } catch (error) {
+      // `troupe agent` must fail; the local agent of `troupe start` is a convenience.
+      if (!roles.worker && !roles.gateway) throw error;
+      logger.warn({ err: error }, "The local exec agent could not start; exec jobs need another agent");
+    }
   }
   if (roles.gateway) {
     const tls = config.tls ? loadTlsMaterial(config.tls) : undefined;
