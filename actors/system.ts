@@ -27,6 +27,7 @@ import { Reconciler } from "./reconciler.ts";
 import { createGateway } from "./gateway.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { VERSION } from "./version.ts";
+import { messagingAttributes, SpanKind, traced } from "./tracing.ts";
 import { loadTlsMaterial } from "./tls-material.ts";
 import { type HttpServer, hostName, pid, runtimeName, serve } from "./runtime.ts";
 
@@ -75,9 +76,14 @@ export interface Core {
 function agentLinkOf(bus: Bus, agents: AgentDirectory): AgentLink {
   return {
     candidates: (selector) => agents.candidates(selector),
-    async request(agent, verb, body, timeoutMs) {
-      const reply = await bus.request(bus.subjects.agent(agent, verb), encodeMessage(body), { timeoutMs });
-      return decodeMessage<AgentJobState>(reply);
+    request(agent, verb, body, timeoutMs) {
+      const subject = bus.subjects.agent(agent, verb);
+      const jobId = (body as { jobId?: string }).jobId;
+      // A CLIENT span per agent request, under the job's `run exec` span.
+      return traced(`request ${subject}`, { ...messagingAttributes("send", subject, jobId ? { jobId } : {}), "troupe.agent": agent }, async () => {
+        const reply = await bus.request(subject, encodeMessage(body), { timeoutMs });
+        return decodeMessage<AgentJobState>(reply);
+      }, SpanKind.CLIENT);
     },
   };
 }

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { traceAwsCalls } from "./trace-calls.ts";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { STSClient, type STSClientConfig } from "@aws-sdk/client-sts";
 
@@ -53,7 +54,7 @@ function common(settings: ClientSettings) {
 export function createStsClient(
   settings: ClientSettings & { credentials?: AwsCredentials | undefined; endpoint?: string | undefined },
 ): STSClient {
-  return new STSClient({
+  return traceAwsCalls(new STSClient({
     ...common(settings),
     ...(settings.credentials ? { credentials: settings.credentials } : {}),
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
@@ -63,7 +64,7 @@ export function createStsClient(
       httpAgent: { keepAlive: settings.keepAlive ?? false },
       httpsAgent: { keepAlive: settings.keepAlive ?? false },
     },
-  });
+  }), "STS");
 }
 
 /** An IAM client signed with a session's temporary credentials, on the STS client's connection pool. */
@@ -72,7 +73,7 @@ export function createIamClient(
   credentials: SessionCredentials,
   settings: ClientSettings & { endpoint?: string | undefined },
 ): IAMClient {
-  return new IAMClient({
+  return traceAwsCalls(new IAMClient({
     ...common(settings),
     credentials: {
       accessKeyId: credentials.accessKeyId,
@@ -81,5 +82,5 @@ export function createIamClient(
     },
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
     requestHandler: sts.config.requestHandler,
-  });
+  }), "IAM");
 }

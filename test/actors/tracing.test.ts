@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { exited, freePort, startCli } from "../support/cli.ts";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "../support/otlp-receiver.ts";
 import { waitFor } from "../support/wait.ts";
+import { type StandIn, startStandIn } from "../adapters/aws-iam/stand-in.ts";
 
 const CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN = "00f067aa0ba902b7";
@@ -21,9 +22,13 @@ describe("Traces over OTLP from `troupe start`", () => {
   let server: ReturnType<typeof startCli>;
   let base: string;
   let dir: string;
+  let aws: StandIn;
 
   before(async () => {
     receiver = await startOtlpReceiver();
+    aws = await startStandIn();
+    aws.account("111122223333").trust("cSecBridgeIAMHandlerRole");
+    aws.account("111122223333").addRole("app");
     dir = mkdtempSync(join(tmpdir(), "troupe-otel-"));
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
@@ -32,6 +37,7 @@ describe("Traces over OTLP from `troupe start`", () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
       OTEL_SERVICE_NAME: "troupe-test", OTEL_DENO: "true", OTEL_BSP_SCHEDULE_DELAY: "100",
       OTEL_METRICS_EXPORTER: "none", OTEL_LOGS_EXPORTER: "none", OTEL_DENO_CONSOLE: "ignore",
+      AWS_ENDPOINT_URL: aws.url, AWS_ACCESS_KEY_ID: aws.master.accessKeyId, AWS_SECRET_ACCESS_KEY: aws.master.secretAccessKey,
     });
     await waitFor(async () => (await fetch(`${base}/healthz`)).ok, { timeoutMs: 60_000, what: "troupe start to listen" });
   });
@@ -40,6 +46,7 @@ describe("Traces over OTLP from `troupe start`", () => {
     server.kill("SIGKILL");
     await exited(server).catch(() => {});
     await receiver.close();
+    await aws.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -85,6 +92,32 @@ describe("Traces over OTLP from `troupe start`", () => {
     const run = find(spans, /^run noop$/);
     assert.ok(run);
     assert.equal(run.parentSpanId, consume.spanId);
+  });
+
+  it("an AWS job's SDK calls are CLIENT spans under its handler span, with AWS's request id and no credentials", async () => {
+    const res = await fetch(`${base}/jobs/aws.iam.policy`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "Idempotency-Key": "traced-aws" },
+      body: JSON.stringify({ action: "attach", accountId: "111122223333", principalType: "role", principalName: "app", policyArn: "arn:aws:iam::aws:policy/ReadOnlyAccess" }),
+    });
+    assert.equal(res.status, 202, await res.text());
+    const job = await waitFor(async () => {
+      const j = (await (await fetch(`${base}/jobs/traced-aws`)).json()) as { status: string; lastError: unknown };
+      return ["success", "failed"].includes(j.status) ? j : undefined;
+    }, { what: "the AWS job to end" });
+    assert.equal(job.status, "success", JSON.stringify(job.lastError));
+    const spans = await waitFor(() => {
+      const run = receiver.spans.find((s) => s.name === "run aws.iam.policy" && s.attributes["troupe.job.id"] === "traced-aws");
+      const calls = run ? receiver.spans.filter((s) => s.parentSpanId === run.spanId) : [];
+      return run && calls.some((s) => s.name === "IAM/AttachRolePolicy") ? { run, calls } : undefined;
+    }, { timeoutMs: 20_000, what: "the AWS call spans" });
+    const names = spans.calls.map((s) => s.name);
+    assert.ok(names.includes("STS/AssumeRole"), `calls: ${names}`);
+    const attach = spans.calls.find((s) => s.name === "IAM/AttachRolePolicy")!;
+    assert.equal(attach.kind, 3);
+    assert.equal(attach.attributes["rpc.system"], "aws-api");
+    assert.match(String(attach.attributes["aws.request_id"]), /\S+/);
+    assert.ok(!receiver.bodies.some((b) => b.includes(aws.master.secretAccessKey)), "the secret key is not in any exported span");
   });
 
   it("a retried job keeps every attempt in the job's trace, the failure marked on its span", async () => {
