@@ -13,6 +13,7 @@ import { type Config, loadConfig } from "./actors/config.ts";
 import { createLogger, type Logger } from "./actors/logger.ts";
 import { type Core, openCore, type Roles, startSystem } from "./actors/system.ts";
 import { addExecCommands } from "./actors/cli-exec-commands.ts";
+import { positiveInt } from "./actors/cli-options.ts";
 import { directClient, type EventJson, httpClient, type JobJson, type JobsClient } from "./actors/jobs-client.ts";
 import { args, environment, exit, onShutdownSignal, writeErr, writeOut } from "./actors/runtime.ts";
 import { startTelemetry } from "./actors/telemetry.ts";
@@ -259,11 +260,6 @@ function setExit(code: number): void {
   exitCode = code;
 }
 
-function positiveInt(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new PermanentError(`${flag} must be a positive integer, got "${value}"`, { code: "BAD_USAGE" });
-  return n;
-}
 
 /** Maps an error to an exit code and a one-line message. */
 function exitCodeFor(error: unknown): number {

@@ -1,8 +1,8 @@
 /**
  * Which exec agents are alive: follows `<ns>.agent.*.heartbeat` and keeps each
  * agent's last announcement. An agent is alive while its last heartbeat is
- * younger than `staleMs`. Picks an agent by name, or by labels (the least busy
- * of those that carry every asked label).
+ * younger than `staleMs`. Names the agents a job may run on: the one it names,
+ * or those carrying every asked label, least busy first.
  *
  * @module
  */
@@ -64,16 +64,6 @@ export class AgentDirectory {
       .filter((a) => wanted.every(([k, v]) => a.labels[k] === v))
       .sort((a, b) => a.running - b.running)
       .map((a) => a.name);
-  }
-
-  /** The agent to run on: the named one if alive, else the least busy live one carrying every label. */
-  pick(selector: AgentSelector): AgentInfo | undefined {
-    const live = this.list();
-    if (selector.agent) return live.find((a) => a.name === selector.agent);
-    const wanted = Object.entries(selector.labels ?? {});
-    return live
-      .filter((a) => wanted.every(([k, v]) => a.labels[k] === v))
-      .sort((a, b) => a.running - b.running)[0];
   }
 
   async close(): Promise<void> {

@@ -159,12 +159,9 @@ export class Agent {
 
   #finished(jobId: string, result: SandboxResult): void {
     this.#running.delete(jobId);
-    const outcome: ExecOutcome = {
-      exitCode: result.exitCode, signal: result.signal, oomKilled: result.oomKilled, cpuSeconds: result.cpuSeconds,
-      peakMemoryBytes: result.peakMemoryBytes, durationMs: result.durationMs, outputBytes: result.outputBytes,
-      outputTruncated: result.outputTruncated, droppedBytes: result.droppedBytes, applied: { ...result.applied }, agent: this.name,
-      ...(result.stoppedBy ? { stoppedBy: result.stoppedBy } : {}),
-    };
+    // The protocol's copy of the result: what a job's result records (not the agent's own leftovers).
+    const { leftovers: _leftovers, forwardedBytes: _forwarded, applied, ...rest } = result;
+    const outcome: ExecOutcome = { ...rest, applied: { ...applied }, agent: this.name };
     this.#done.set(jobId, { outcome, at: Date.now() });
     this.#o.logger.info({ jobId, agent: this.name, exitCode: result.exitCode, signal: result.signal, oomKilled: result.oomKilled, stoppedBy: result.stoppedBy }, "Command ended");
   }

@@ -9,7 +9,7 @@
  * @module
  */
 import type { Command } from "commander";
-import { PermanentError } from "../machines/errors.ts";
+import { keyValue, positiveInt } from "./cli-options.ts";
 import type { JobsClient } from "./jobs-client.ts";
 import { writeErr, writeOut } from "./runtime.ts";
 
@@ -21,21 +21,7 @@ export interface ExecCommandDeps {
   runAgent(options: { name?: string; labels?: string; isolation: boolean; workRoot?: string }): Promise<void>;
 }
 
-function positive(flag: string) {
-  return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new PermanentError(`${flag} must be a positive integer, got "${value}"`, { code: "BAD_USAGE" });
-    return n;
-  };
-}
-
-function pair(flag: string) {
-  return (value: string, previous: Record<string, string> = {}) => {
-    const at = value.indexOf("=");
-    if (at <= 0) throw new PermanentError(`${flag} takes KEY=VALUE, got "${value}"`, { code: "BAD_USAGE" });
-    return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
-  };
-}
+const positive = (flag: string) => (value: string) => positiveInt(value, flag);
 
 /** The exit code `troupe run` ends with for a finished exec job. */
 export function exitCodeOfJob(job: { status: string; result?: unknown; lastError?: unknown }): number {
@@ -71,13 +57,13 @@ export function addExecCommands(program: Command, deps: ExecCommandDeps): void {
     .description("Run a command on an agent, sandboxed; follows its output and exits with its exit code")
     .argument("<command...>", "the command and its arguments (after --)")
     .option("--agent <name>", "the agent to run on")
-    .option("--label <k=v>", "run on an agent with this label (repeatable)", pair("--label"))
+    .option("--label <k=v>", "run on an agent with this label (repeatable)", keyValue("--label"))
     .option("--max-cpu <pct>", "CPU share in percent of one core", positive("--max-cpu"))
     .option("--max-memory <mb>", "memory limit in MiB (the kernel kills beyond it)", positive("--max-memory"))
     .option("--max-iobps <bps>", "disk read/write bytes per second", positive("--max-iobps"))
     .option("--max-pids <n>", "most processes at once", positive("--max-pids"))
     .option("--timeout <seconds>", "stop the command after this long", positive("--timeout"))
-    .option("--env <K=V>", "environment variable (repeatable)", pair("--env"))
+    .option("--env <K=V>", "environment variable (repeatable)", keyValue("--env"))
     .option("--cwd <dir>", "working directory inside the sandbox's work dir")
     .option("--no-network", "no network at all (default: host networking)")
     .option("--detach", "print the job id and return at once")

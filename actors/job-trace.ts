@@ -9,7 +9,7 @@
  * @module
  */
 import type { Span } from "@opentelemetry/api";
-import { endSpan, extractTraceContext, injectTraceHeaders, JOB_ID_ATTRIBUTE, JOB_ID_KEY, messagingAttributes, SpanKind, tracer } from "./tracing.ts";
+import { endSpan, extractTraceContext, injectTraceHeaders, JOB_ID_ATTRIBUTE, JOB_ID_KEY, messagingAttributes, SpanKind, spanIds, tracer } from "./tracing.ts";
 import { context, trace } from "@opentelemetry/api";
 
 /** What a job trace starts from. */
@@ -78,8 +78,7 @@ export class JobTrace {
 
   /** The attempt's trace and span ids, for log lines (empty when not sampled). */
   ids(): { traceId?: string; spanId?: string } {
-    const ids = this.#span.spanContext();
-    return trace.isSpanContextValid(ids) ? { traceId: ids.traceId, spanId: ids.spanId } : {};
+    return spanIds(this.#span);
   }
 
   /** Headers that put a follow-up message (a retry) in this trace. */

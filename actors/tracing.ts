@@ -70,7 +70,7 @@ export function endSpan(span: Span, error?: unknown): void {
 }
 
 /** Runs `fn` inside `span`'s context, so spans started in it (and outbound calls) become its children. */
-export function withSpan<T>(span: Span, fn: () => T): T {
+function withSpan<T>(span: Span, fn: () => T): T {
   return context.with(trace.setSpan(context.active(), span), fn);
 }
 
@@ -98,13 +98,16 @@ export function activeLogFields(): { traceId?: string; spanId?: string; jobId?: 
   return typeof jobId === "string" ? { ...ids, jobId } : ids;
 }
 
-/** The ids of the active span, for log lines (`traceId`, `spanId`), or nothing outside a sampled span. */
-export function activeTraceIds(ctx: Context = context.active()): { traceId?: string; spanId?: string } {
-  const span = trace.getSpan(ctx);
+/** A span's ids, for log lines (`traceId`, `spanId`), or nothing for an invalid (unsampled, no-SDK) span. */
+export function spanIds(span: Span | undefined): { traceId?: string; spanId?: string } {
   const ids = span?.spanContext();
   if (!ids || !trace.isSpanContextValid(ids)) return {};
   return { traceId: ids.traceId, spanId: ids.spanId };
 }
 
+/** The ids of the active span. */
+export function activeTraceIds(ctx: Context = context.active()): { traceId?: string; spanId?: string } {
+  return spanIds(trace.getSpan(ctx));
+}
+
 export { SpanKind };
-export type { Span };

@@ -481,7 +481,10 @@ export class Worker {
     }
     if (next.status === "retry") write.runInMs = persisted.context.retryDelayMs ?? 0;
     job.trace.end(next.status, outcome.ok ? undefined : (data.error as { code: string; message: string }));
-    this.#o.logger.debug({ ...job.trace.ids(), jobId: job.id, kind: job.kind, status: next.status, ...data }, `Job attempt ended: ${next.status}`);
+    // A hot path: build the line only when it is written.
+    if (this.#o.logger.isLevelEnabled("debug")) {
+      this.#o.logger.debug({ ...job.trace.ids(), jobId: job.id, kind: job.kind, status: next.status, ...data }, `Job attempt ended: ${next.status}`);
+    }
     this.#completions.push({ job, write, status: next.status });
     if (this.#completions.length >= this.#o.batchSize) void this.#flushCompletions();
     else if (!this.#completionTimer) this.#completionTimer = setTimeout(() => void this.#flushCompletions(), 1);
