@@ -93,7 +93,7 @@ async function runService(roles: Roles, name: string, overrides: Record<string, 
     namespace: cfg.namespace,
   }, `Starting troupe ${name}${embedded ? " (embedded: in-memory bus, PGlite)" : ""}`);
   const telemetry = await startTelemetry(environment(), { logger, serviceName: `troupe-${name}` });
-  const core: Core = await openCore(cfg, { logger });
+  const core: Core = await openCore(cfg, { logger, env: environment() });
   const system = await startSystem(core, roles);
   await new Promise<void>((resolve) => {
     onShutdownSignal((signal) => {
@@ -120,8 +120,12 @@ function buildProgram(): Command {
     .showHelpAfterError();
 
   program.command("start")
-    .description("Run everything in one process: gateway, worker, reconciler (embedded default without NATS_URL and DATABASE_URL)")
-    .action(() => runService({ worker: true, gateway: true, reconciler: true, agent: true }, "start"));
+    .description("Run everything in one process: gateway, worker, reconciler, scheduler, local agent (embedded default without NATS_URL and DATABASE_URL)")
+    .action(() => runService({ worker: true, gateway: true, reconciler: true, agent: true, scheduler: true }, "start"));
+
+  program.command("scheduler")
+    .description("Run a scheduler: fires due schedules (several may run; they never fire a slot twice)")
+    .action(() => runService({ scheduler: true }, "scheduler"));
 
   program.command("worker")
     .description("Run a worker (and a reconciler): pulls jobs and runs them")

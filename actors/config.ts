@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { ConfigError } from "../machines/errors.ts";
 import { parseApiTokens, type TokenTable } from "./auth.ts";
+import { type DiscoveryConfig, discoverySchema, toDiscoveryConfig } from "./discovery-config.ts";
 
 const bool = z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) => v === "true" || v === "1" || v === "yes");
 const url = (protocols: string[]) =>
@@ -61,7 +62,7 @@ const schema = z.object({
 });
 
 /** Every variable the configuration reads (besides the standard OTEL_* ones, read by the SDK). */
-export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+export const CONFIG_VARIABLES: readonly string[] = [...Object.keys(schema.shape), ...Object.keys(discoverySchema.shape)];
 
 /** The validated configuration. */
 export interface Config {
@@ -97,6 +98,8 @@ export interface Config {
   shutdownGraceMs: number;
   duplicateWindowMs: number;
   maxJobMessages: number;
+  /** Discovery: default schedules, credentials, endpoints. */
+  discovery: DiscoveryConfig;
 }
 
 /** Parses `k=v,k2=v2` labels. */
@@ -112,13 +115,15 @@ export function parseLabels(spec: string | undefined): Record<string, string> {
 /** Reads and validates the configuration; throws {@link ConfigError} naming each bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const cleaned: Record<string, string> = {};
-  for (const key of Object.keys(schema.shape)) {
+  for (const key of CONFIG_VARIABLES) {
     const value = env[key];
     if (value !== undefined && value !== "") cleaned[key] = value;
   }
   const parsed = schema.safeParse(cleaned);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+  const parsedDiscovery = discoverySchema.safeParse(cleaned);
+  if (!parsed.success || !parsedDiscovery.success) {
+    const issues = [...(parsed.error?.issues ?? []), ...(parsedDiscovery.error?.issues ?? [])];
+    const problems = issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
   }
   const e = parsed.data;
@@ -164,5 +169,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     shutdownGraceMs: e.TROUPE_SHUTDOWN_GRACE_MS,
     duplicateWindowMs: e.TROUPE_DUPLICATE_WINDOW_MS,
     maxJobMessages: e.TROUPE_MAX_JOB_MESSAGES,
+    discovery: toDiscoveryConfig(parsedDiscovery.data),
   };
 }

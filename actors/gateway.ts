@@ -22,6 +22,9 @@ import type { X509Certificate } from "node:crypto";
 import { requireRole, type TokenTable } from "./auth.ts";
 import { traceRequests } from "./trace-requests.ts";
 import { logRequests } from "./request-log.ts";
+import { addInventoryRoutes } from "./inventory-routes.ts";
+import type { SqlInventory } from "../adapters/postgres/sql-inventory.ts";
+import type { SqlSchedules } from "../adapters/postgres/sql-schedules.ts";
 
 export interface GatewayOptions {
   jobs: JobService;
@@ -41,6 +44,8 @@ export interface GatewayOptions {
   version?: string;
   /** When the logs SSE stream ends (tests shorten it). */
   logStream?: LogStreamTiming;
+  /** Schedules and inventory, for /schedules, /resources and /discovery/runs. */
+  inventory?: { schedules: SqlSchedules; resources: SqlInventory };
   /** Extra facts for /status (version, worker counts). */
   status?: () => Record<string, unknown>;
 }
@@ -197,6 +202,10 @@ export function createGateway(options: GatewayOptions): Hono {
   app.post("/jobs/:id/retry", async (c) => c.json(jobToJson(await jobs.retry(c.req.param("id"), actorOf(c)))));
 
   app.post("/jobs/:id/cancel", async (c) => c.json(jobToJson(await jobs.cancel(c.req.param("id"), actorOf(c)))));
+
+  if (options.inventory) {
+    addInventoryRoutes(app, { schedules: options.inventory.schedules, inventory: options.inventory.resources, kinds: jobs.kinds, limit });
+  }
 
   let document: Record<string, unknown> | undefined;
   app.get("/openapi.json", (c) => c.json(document ??= openApiDocument(jobs.kinds, { version: options.version ?? "0.0.0" })));

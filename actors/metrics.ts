@@ -6,6 +6,7 @@
  * @module
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { DiscoveryMetrics } from "../adapters/discovery/kind.ts";
 
 /** What the worker reports. */
 export interface WorkerMetrics {
@@ -20,7 +21,7 @@ export interface WorkerMetrics {
 }
 
 /** A metrics registry with Troupe's metrics. */
-export interface Metrics extends WorkerMetrics {
+export interface Metrics extends WorkerMetrics, DiscoveryMetrics {
   readonly enabled: boolean;
   /** Reads in-flight counts when scraped. */
   setInFlightSource(read: () => number): void;
@@ -37,6 +38,8 @@ export function createMetrics(options: { enabled: boolean; processMetrics?: bool
       attemptStarted() {},
       redelivered() {},
       rejected() {},
+      syncFinished() {},
+      entitiesSynced() {},
       setInFlightSource() {},
       render: () => Promise.resolve({ contentType: "text/plain; version=0.0.4", body: "" }),
     };
@@ -54,6 +57,26 @@ export function createMetrics(options: { enabled: boolean; processMetrics?: bool
   const attempts = new Counter({ name: "troupe_job_attempts_total", help: "Attempts started", labelNames: ["kind"], registers: [registry] });
   const redeliveries = new Counter({ name: "troupe_bus_redeliveries_total", help: "Job messages delivered again", registers: [registry] });
   const rejectedTotal = new Counter({ name: "troupe_messages_rejected_total", help: "Messages refused before becoming a job", labelNames: ["reason"], registers: [registry] });
+  // Discovery, with the reference worker's names.
+  const discoveryJobs = new Counter({
+    name: "worker_discovery_jobs_executed_total",
+    help: "Discovery syncs that ended, by provider and status (success, partial, failed, busy)",
+    labelNames: ["provider", "status"],
+    registers: [registry],
+  });
+  const discoveryDuration = new Histogram({
+    name: "worker_discovery_poll_duration_seconds",
+    help: "Duration of a discovery sync",
+    labelNames: ["provider"],
+    buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 1800, 3600],
+    registers: [registry],
+  });
+  const entities = new Counter({
+    name: "worker_entities_synced",
+    help: "Resources written by discovery syncs, by connector and operation (created, updated, deleted)",
+    labelNames: ["connector", "operation"],
+    registers: [registry],
+  });
   let readInFlight = () => 0;
   new Gauge({
     name: "troupe_jobs_in_flight",
@@ -77,6 +100,13 @@ export function createMetrics(options: { enabled: boolean; processMetrics?: bool
     },
     rejected(reason) {
       rejectedTotal.inc({ reason });
+    },
+    syncFinished(provider, status, seconds) {
+      discoveryJobs.inc({ provider, status });
+      discoveryDuration.observe({ provider }, seconds);
+    },
+    entitiesSynced(connector, operation, count) {
+      if (count > 0) entities.inc({ connector, operation }, count);
     },
     setInFlightSource(read) {
       readInFlight = read;

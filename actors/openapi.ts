@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import type { KindRegistry } from "./kind-registry.ts";
+import { inventoryPaths } from "./openapi-inventory.ts";
 
 type Json = Record<string, unknown>;
 
@@ -92,6 +93,9 @@ export function openApiDocument(kinds: KindRegistry, options: { version: string 
   paths["/status"] = { get: { summary: "Version, uptime, components, counts", responses: { 200: reply("Status", { type: "object" }) } } };
   paths["/metrics"] = { get: { summary: "Prometheus metrics", responses: { 200: { description: "Text exposition format", content: { "text/plain": { schema: { type: "string" } } } }, 404: reply("Disabled", error) } } };
   paths["/openapi.json"] = { get: { summary: "This document", responses: { 200: reply("OpenAPI 3.1", { type: "object" }) } } };
+  const inventory = inventoryPaths({ reply, jsonBody, errors });
+  Object.assign(paths, inventory.paths);
+  Object.assign(schemas, inventory.schemas);
 
   return {
     openapi: "3.1.0",

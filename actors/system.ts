@@ -13,7 +13,13 @@ import { Agent } from "./agent.ts";
 import type { Bus } from "../bus/bus.ts";
 import type { Store } from "../adapters/postgres/store.ts";
 import { createMemoryBus, createNatsBus } from "../bus/mod.ts";
-import { createPgliteStore, createPostgresStore } from "../adapters/postgres/mod.ts";
+import { createPgliteClient, createPostgresClient, SqlStore } from "../adapters/postgres/mod.ts";
+import type { SqlClient } from "../adapters/postgres/store.ts";
+import { SqlInventory } from "../adapters/postgres/sql-inventory.ts";
+import { SqlSchedules } from "../adapters/postgres/sql-schedules.ts";
+import { createDiscoveryKinds } from "./discovery-kinds.ts";
+import { DISCOVERY_PROVIDERS } from "./discovery-providers.ts";
+import { Scheduler } from "./scheduler.ts";
 import { noopKind } from "../adapters/noop/mod.ts";
 import { createAwsIamPolicyKind } from "../adapters/aws-iam/mod.ts";
 import type { JobKind } from "../machines/job-kind.ts";
@@ -31,8 +37,15 @@ import { messagingAttributes, SpanKind, traced } from "./tracing.ts";
 import { loadTlsMaterial } from "./tls-material.ts";
 import { type HttpServer, hostName, pid, runtimeName, serve } from "./runtime.ts";
 
+/** What the discovery kinds need besides the configuration. */
+export interface DiscoveryWiring {
+  inventory: SqlInventory;
+  metrics?: Metrics;
+  env?: Record<string, string | undefined>;
+}
+
 /** The kinds every Troupe process knows; with a configuration, also the ones that need it. */
-export function builtinKinds(config?: Config, logger?: Logger, agentLink?: AgentLink): JobKind[] {
+export function builtinKinds(config?: Config, logger?: Logger, agentLink?: AgentLink, discovery?: DiscoveryWiring): JobKind[] {
   const kinds: JobKind[] = [noopKind as unknown as JobKind];
   if (agentLink) kinds.push(createExecKind({ link: agentLink }) as unknown as JobKind);
   if (config) {
@@ -44,6 +57,14 @@ export function builtinKinds(config?: Config, logger?: Logger, agentLink?: Agent
       keepAlive: runtimeName.startsWith("node"),
       ...(logger ? { logger: logger.child({ kind: "aws.iam.policy" }) } : {}),
     }) as unknown as JobKind);
+    if (discovery) {
+      kinds.push(...createDiscoveryKinds({
+        config, inventory: discovery.inventory, factories: DISCOVERY_PROVIDERS,
+        ...(discovery.metrics ? { metrics: discovery.metrics } : {}),
+        ...(logger ? { logger } : {}),
+        ...(discovery.env ? { env: discovery.env } : {}),
+      }));
+    }
   }
   return kinds;
 }
@@ -64,6 +85,11 @@ export interface Core {
   logger: Logger;
   bus: Bus;
   store: Store;
+  /** The SQL client under the store, the inventory and the schedules. */
+  db: SqlClient;
+  inventory: SqlInventory;
+  schedules: SqlSchedules;
+  metrics: Metrics;
   kinds: KindRegistry;
   outbox: OutboxPublisher;
   jobs: JobService;
@@ -89,11 +115,18 @@ function agentLinkOf(bus: Bus, agents: AgentDirectory): AgentLink {
 }
 
 /** Opens the store (migrating it) and the bus (creating streams). */
-export async function openCore(config: Config, options: { logger: Logger; kinds?: JobKind[]; migrate?: boolean }): Promise<Core> {
+export async function openCore(
+  config: Config,
+  options: { logger: Logger; kinds?: JobKind[]; migrate?: boolean; env?: Record<string, string | undefined> },
+): Promise<Core> {
   const { logger } = options;
-  const store = config.databaseUrl
-    ? await createPostgresStore({ url: config.databaseUrl })
-    : await createPgliteStore({ dataDir: join(config.dataDir, "pgdata") });
+  const db = config.databaseUrl
+    ? createPostgresClient({ url: config.databaseUrl })
+    : await createPgliteClient({ dataDir: join(config.dataDir, "pgdata") });
+  const store = new SqlStore(db);
+  const inventory = new SqlInventory(db);
+  const schedules = new SqlSchedules(db);
+  const metrics = createMetrics({ enabled: config.metricsEnabled });
   try {
     if (options.migrate !== false) {
       const applied = await store.migrate();
@@ -111,17 +144,19 @@ export async function openCore(config: Config, options: { logger: Logger; kinds?
     await bus.init();
     const agents = new AgentDirectory(bus);
     agents.start();
-    const kinds = new KindRegistry(options.kinds ?? builtinKinds(config, logger, agentLinkOf(bus, agents)));
+    const kinds = new KindRegistry(
+      options.kinds ?? builtinKinds(config, logger, agentLinkOf(bus, agents), { inventory, metrics, ...(options.env ? { env: options.env } : {}) }),
+    );
     const outbox = new OutboxPublisher({ bus, store, logger });
     const jobs = new JobService({ bus, store, kinds, outbox, logger, maxAttempts: config.maxAttempts });
     return {
-      config, logger, bus, store, kinds, outbox, jobs, agents,
+      config, logger, bus, store, db, inventory, schedules, metrics, kinds, outbox, jobs, agents,
       async close() {
         await outbox.close();
         await agents.close();
         await bus.close();
         await store.close();
-        for (const kind of kinds.list()) (kind as { close?: () => void }).close?.();
+        for (const kind of kinds.list()) await (kind as { close?: () => void | Promise<void> }).close?.();
       },
     };
   } catch (error) {
@@ -137,6 +172,8 @@ export interface Roles {
   reconciler?: boolean;
   /** An exec agent (config.agent) in this process. */
   agent?: boolean;
+  /** Fires schedules (several schedulers may run: they share due slots). */
+  scheduler?: boolean;
 }
 
 /** A running Troupe process. */
@@ -146,6 +183,7 @@ export interface RunningSystem {
   worker: Worker | undefined;
   reconciler: Reconciler | undefined;
   agent: Agent | undefined;
+  scheduler: Scheduler | undefined;
   server: HttpServer | undefined;
   stop(): Promise<void>;
 }
@@ -157,7 +195,8 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
   let reconciler: Reconciler | undefined;
   let server: HttpServer | undefined;
   let agent: Agent | undefined;
-  const metrics = createMetrics({ enabled: config.metricsEnabled });
+  let scheduler: Scheduler | undefined;
+  const { metrics } = core;
   if (roles.worker) {
     worker = new Worker({
       metrics,
@@ -195,11 +234,19 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
       logger.warn({ err: error }, "The local exec agent could not start; exec jobs need another agent");
     }
   }
+  if (roles.scheduler) {
+    scheduler = new Scheduler({
+      schedules: core.schedules, jobs: core.jobs, logger: logger.child({ actor: "scheduler" }),
+      tickMs: config.discovery.schedulerTickMs, defaults: config.discovery.schedules,
+    });
+    await scheduler.start();
+  }
   if (roles.gateway) {
     const tls = config.tls ? loadTlsMaterial(config.tls) : undefined;
     const app = createGateway({
       clientCa: tls?.clientCa,
       agents: () => core.agents.list(),
+      inventory: { schedules: core.schedules, resources: core.inventory },
       jobs: core.jobs, store, bus, logger, maxBodyBytes: config.maxPayloadBytes, metrics, tokens: config.apiTokens, version: VERSION,
       status: () => ({
         version: VERSION,
@@ -222,9 +269,10 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
     logger.info({ port: server.port, host, mtls: Boolean(tls?.clientCa) }, `HTTP API listening on ${scheme}://${host}:${server.port}`);
   }
   return {
-    core, metrics, worker, reconciler, server, agent,
+    core, metrics, worker, reconciler, server, agent, scheduler,
     async stop() {
       await server?.close();
+      await scheduler?.stop();
       await reconciler?.stop();
       await worker?.stop({ graceMs: config.shutdownGraceMs });
       await agent?.stop();

@@ -5,6 +5,7 @@
  * @module
  */
 import type { SqlClient } from "./store.ts";
+import { DISCOVERY_SCHEMA_SQL } from "./discovery-schema.ts";
 
 export interface Migration {
   version: number;
@@ -77,6 +78,11 @@ export const MIGRATIONS: Migration[] = [
         at timestamptz NOT NULL DEFAULT now()
       );
     `,
+  },
+  {
+    version: 2,
+    name: "resources, resource_links, discovery_runs, schedules, reference views",
+    sql: DISCOVERY_SCHEMA_SQL,
   },
 ];
 

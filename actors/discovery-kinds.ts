@@ -1,0 +1,44 @@
+/**
+ * The `discovery.<provider>` kinds of this process, built from the
+ * configuration: providers are opened lazily (on a kind's first run), so a
+ * gateway that only validates payloads never creates SDK clients.
+ *
+ * @module
+ */
+import { createCredentialResolver } from "../adapters/discovery/credentials.ts";
+import { createDiscoveryKind, type DiscoveryMetrics } from "../adapters/discovery/kind.ts";
+import type { Inventory } from "../adapters/discovery/inventory.ts";
+import type { DiscoveryProvider, ProviderName } from "../adapters/discovery/provider.ts";
+import type { JobKind } from "../machines/job-kind.ts";
+import type { Config } from "./config.ts";
+import type { Logger } from "./logger.ts";
+
+/** How each provider is opened from the configuration. */
+export type ProviderFactories = Partial<Record<ProviderName, (config: Config) => DiscoveryProvider>>;
+
+/** The discovery kinds for the providers in `factories`. */
+export function createDiscoveryKinds(options: {
+  config: Config;
+  inventory: Inventory;
+  factories: ProviderFactories;
+  metrics?: DiscoveryMetrics;
+  logger?: Logger;
+  env?: Record<string, string | undefined>;
+}): JobKind[] {
+  const { config } = options;
+  const resolveCredentials = createCredentialResolver({
+    env: options.env ?? {},
+    ...(config.discovery.credentialsDir ? { dir: config.discovery.credentialsDir } : {}),
+  });
+  return Object.entries(options.factories).map(([provider, open]) =>
+    createDiscoveryKind({
+      provider: provider as ProviderName,
+      openProvider: () => open(config),
+      inventory: options.inventory,
+      resolveCredentials,
+      concurrency: config.discovery.concurrency,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+      ...(options.logger ? { logger: options.logger.child({ kind: `discovery.${provider}` }) } : {}),
+    }) as unknown as JobKind
+  );
+}

@@ -1,0 +1,144 @@
+/**
+ * The `discovery.<provider>` job kinds: one sync of one scope per job, through
+ * the sync engine, recorded as a discovery run. Runs of one scope never overlap:
+ * a second job waits (a transient `DISCOVERY_BUSY` error, retried later). A
+ * partial sync deletes nothing and fails the job with the pages that failed.
+ *
+ * @module
+ */
+import { defineKind, type JobKind } from "../../machines/job-kind.ts";
+import { PermanentError, TransientError } from "../../machines/errors.ts";
+import type { CredentialResolver } from "./credentials.ts";
+import type { FailedPage, Inventory } from "./inventory.ts";
+import type { DiscoveryProvider, ProviderName } from "./provider.ts";
+import { discoveryPayloadSchema } from "./schema.ts";
+import { runSync, type SyncObserver, type SyncSummary } from "./sync.ts";
+
+/** What a discovery kind reports (Prometheus in actors/metrics.ts). */
+export interface DiscoveryMetrics {
+  /** A sync ended: `status` is success, partial, failed or busy. */
+  syncFinished(provider: ProviderName, status: string, seconds: number): void;
+  /** Resources written: `operation` is created, updated or deleted. */
+  entitiesSynced(provider: ProviderName, operation: "created" | "updated" | "deleted", count: number): void;
+}
+
+/** Log lines a sync writes (a progress line per page at debug). */
+export interface DiscoveryLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+/** Options of {@link createDiscoveryKind}. */
+export interface DiscoveryKindOptions {
+  provider: ProviderName;
+  /** Made on the first run (a gateway that only validates payloads never opens SDK clients). */
+  openProvider: () => DiscoveryProvider;
+  inventory: Inventory;
+  resolveCredentials: CredentialResolver;
+  metrics?: DiscoveryMetrics;
+  logger?: DiscoveryLogger;
+  /** Sources read at once per scope. Default 4. */
+  concurrency?: number;
+  /** Tries per page. Default 5. */
+  pageAttempts?: number;
+  /** How long a job waits before trying again when its scope is busy. Default 30 s. */
+  busyRetryMs?: number;
+  /** Per-attempt time limit. Default 30 minutes. */
+  timeoutMs?: number;
+  maxAttempts?: number;
+  /** Test seams. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  random?: () => number;
+}
+
+/** The kind, plus `close()` for the provider's clients. */
+export type DiscoveryKind = JobKind<typeof discoveryPayloadSchema> & { close(): Promise<void> };
+
+/** What a partial sync says: how many pages failed, and the first few. */
+export function describeFailedPages(scope: string, provider: string, summary: Pick<SyncSummary, "pages" | "failedPages">): string {
+  const shown = summary.failedPages.slice(0, 5).map((f) => `${f.source} page ${f.page}: ${f.code}: ${f.message.slice(0, 200)}`);
+  const more = summary.failedPages.length > shown.length ? `; and ${summary.failedPages.length - shown.length} more` : "";
+  return `Partial sync of ${provider}/${scope}: ${summary.failedPages.length} page(s) failed after ${summary.pages} read; nothing marked deleted. ${shown.join("; ")}${more}`;
+}
+
+/** Creates the `discovery.<provider>` kind. */
+export function createDiscoveryKind(options: DiscoveryKindOptions): DiscoveryKind {
+  let provider: DiscoveryProvider | undefined;
+  const name = options.provider;
+  const kind = defineKind({
+    kind: `discovery.${name}`,
+    description: `Inventories one ${name} scope into the resources table; unseen resources are marked deleted only after a fully successful sync`,
+    schema: discoveryPayloadSchema,
+    timeoutMs: options.timeoutMs ?? 30 * 60_000,
+    concurrency: 4,
+    ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+    async run(job) {
+      const { payload } = job;
+      const scope = payload.scope;
+      const org = payload.org ?? job.org;
+      const runId = `${job.id}:${job.attempt}`;
+      const started = performance.now();
+      const seconds = () => (performance.now() - started) / 1000;
+      const credentials = payload.credentials ? await options.resolveCredentials(payload.credentials) : undefined;
+      const begun = await options.inventory.beginRun({ runId, jobId: job.id, attempt: job.attempt, provider: name, scope, org });
+      if (!begun.started) {
+        options.metrics?.syncFinished(name, "busy", seconds());
+        throw new TransientError(`Another discovery of ${name}/${scope} is running (job ${begun.busyJobId}); runs of one scope never overlap`, {
+          code: "DISCOVERY_BUSY",
+          retryAfterMs: options.busyRetryMs ?? 30_000,
+        });
+      }
+      provider ??= options.openProvider();
+      const log = options.logger;
+      const observer: SyncObserver = {
+        page: (p) => log?.debug({ runId, source: p.source, page: p.page, resources: p.resources }, "Discovery page written"),
+        retry: (r) => log?.info({ runId, source: r.source, page: r.page, attempt: r.attempt, delayMs: r.delayMs, code: r.code }, "Discovery page throttled; retrying"),
+      };
+      let summary: SyncSummary;
+      try {
+        summary = await runSync({
+          provider, inventory: options.inventory, runId, signal: job.signal, observer,
+          target: { scope, org, ...(payload.regions ? { regions: payload.regions } : {}), ...(credentials ? { credentials } : {}) },
+          ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+          ...(options.pageAttempts ? { pageAttempts: options.pageAttempts } : {}),
+          ...(options.sleep ? { sleep: options.sleep } : {}),
+          ...(options.random ? { random: options.random } : {}),
+        });
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        await options.inventory.finishRun(runId, { status: "failed", sources: 0, pages: 0, created: 0, updated: 0, deleted: 0, error: message.slice(0, 1000) })
+          .catch((finishError) => log?.warn({ runId, err: finishError }, "Could not record the end of a failed discovery run"));
+        options.metrics?.syncFinished(name, "failed", seconds());
+        throw error;
+      }
+      const counts = { sources: summary.sources, pages: summary.pages, created: summary.created, updated: summary.updated, deleted: summary.deleted };
+      options.metrics?.entitiesSynced(name, "created", summary.created);
+      options.metrics?.entitiesSynced(name, "updated", summary.updated);
+      options.metrics?.entitiesSynced(name, "deleted", summary.deleted);
+      const result = { runId, provider: name, scope, complete: summary.complete, resources: summary.resources, ...counts };
+      if (summary.complete) {
+        await options.inventory.finishRun(runId, { status: "success", ...counts });
+        options.metrics?.syncFinished(name, "success", seconds());
+        log?.info(result, "Discovery sync complete");
+        return { result };
+      }
+      const message = describeFailedPages(scope, name, summary);
+      await options.inventory.finishRun(runId, { status: "partial", ...counts, failedPages: summary.failedPages, error: message.slice(0, 1000) });
+      options.metrics?.syncFinished(name, "partial", seconds());
+      log?.warn({ ...result, failedPages: summary.failedPages.length }, "Discovery sync partial: nothing marked deleted");
+      throw partialError(message, summary.failedPages);
+    },
+  });
+  return Object.assign(kind, {
+    async close() {
+      await provider?.close?.();
+    },
+  });
+}
+
+function partialError(message: string, failed: FailedPage[]): Error {
+  return failed.some((f) => f.retryable)
+    ? new TransientError(message, { code: "DISCOVERY_PARTIAL" })
+    : new PermanentError(message, { code: "DISCOVERY_PARTIAL" });
+}
