@@ -2,8 +2,9 @@
  * Sorts what the Azure SDK throws into the engine's typed errors: ARM
  * `RestError`s by HTTP status (429, 408 and 5xx are transient, carrying
  * `retryAfterMs` from `Retry-After` / `retry-after-ms`; 401, 403, 404 and other
- * 4xx are permanent), identity errors (a refused client secret is permanent, an
- * unreachable authority transient), connection failures and timeouts
+ * 4xx are permanent), token request errors by the token endpoint's status (a
+ * refused client secret is permanent; 429, 5xx and an unreachable authority
+ * transient, without `retryAfterMs`: MSAL does not pass the headers on), connection failures and timeouts
  * (transient). Messages name the operation, the status and the provider's code
  * and message, with the client secret and anything shaped like a token removed;
  * the SDK error is not kept as `cause` (it holds the request and its
@@ -33,7 +34,9 @@ export interface ClassifyContext {
   /** Strings that must never appear in a message (the client secret). */
   secrets: readonly string[];
   /** Whether our page timeout fired (the SDK then throws an AbortError). */
-  timedOut?: boolean;
+  timedOut?: boolean | undefined;
+  /** ARM's error `{ code, message }` from the response body, when the SDK dropped it. */
+  armError?: { code?: string; message?: string } | undefined;
   now?: () => number;
 }
 
@@ -42,8 +45,40 @@ interface Fields {
   code?: unknown;
   statusCode?: unknown;
   message?: unknown;
+  cause?: unknown;
   errorResponse?: { error?: unknown; errorDescription?: unknown };
   response?: { headers?: { get?(name: string): string | undefined } };
+}
+
+/** An MSAL `ServerError`: the token endpoint's OAuth error and HTTP status. */
+interface MsalServerError {
+  name: "ServerError";
+  errorCode?: unknown;
+  errorMessage?: unknown;
+  status?: unknown;
+}
+
+/** The OAuth answer of a failed token request, from @azure/identity's or MSAL's error. */
+function oauthFailure(e: Fields): { status: number; error: string; description: string } | undefined {
+  const text = (value: unknown) => (typeof value === "string" ? value : "");
+  if (e.name === "AuthenticationError") {
+    return {
+      status: typeof e.statusCode === "number" ? e.statusCode : 0,
+      error: text(e.errorResponse?.error),
+      description: text(e.errorResponse?.errorDescription),
+    };
+  }
+  const cause = e.cause as MsalServerError | undefined;
+  if (e.name === "AuthenticationRequiredError" && cause?.name === "ServerError") {
+    return { status: typeof cause.status === "number" ? cause.status : 0, error: text(cause.errorCode), description: text(cause.errorMessage) };
+  }
+  return undefined;
+}
+
+/** `AADSTS…: what happened.` without the trace, correlation ids and timestamps around it. */
+function aadDescription(description: string): string {
+  const aad = /AADSTS\d+:.*?(?=\s+Trace ID:|\s+-\s+Correlation ID:|$)/s.exec(description);
+  return (aad?.[0] ?? description).trim();
 }
 
 /** Removes secrets, bearer tokens and JWT-shaped strings from a provider message. */
@@ -88,17 +123,18 @@ export function classifyAzureError(error: unknown, context: ClassifyContext): Tr
   if (context.timedOut) {
     return new TransientError(say("no answer in time"), { code: "AZURE_TIMEOUT" });
   }
-  if (name === "AuthenticationError") {
-    // @azure/identity: the token endpoint answered with an OAuth error.
-    const status = typeof e.statusCode === "number" ? e.statusCode : 0;
-    const oauth = typeof e.errorResponse?.error === "string" ? e.errorResponse.error : "authentication_failed";
-    const description = typeof e.errorResponse?.errorDescription === "string"
-      ? e.errorResponse.errorDescription.split(/\s+Trace ID:/)[0] ?? ""
-      : "";
-    const message = say(`token request HTTP ${status} ${oauth}: ${description}`.trim());
-    return transientStatus(status)
-      ? new TransientError(message, { code: azureCode(oauth) })
-      : new PermanentError(message, { code: azureCode(oauth) });
+  const oauth = oauthFailure(e);
+  if (oauth) {
+    // The token endpoint answered with an OAuth error (identity's AuthenticationError, or MSAL's ServerError).
+    const code = azureCode(oauth.error || "authentication_failed");
+    const message = say(`token request HTTP ${oauth.status} ${oauth.error}: ${aadDescription(oauth.description)}`);
+    return oauth.status === 0 || transientStatus(oauth.status)
+      ? new TransientError(message, { code })
+      : new PermanentError(message, { code });
+  }
+  if (name === "AuthenticationRequiredError") {
+    // MSAL failed without an answer from the token endpoint (a network error).
+    return new TransientError(say(raw), { code: "AZURE_AUTHENTICATION_UNAVAILABLE" });
   }
   if (name === "CredentialUnavailableError") {
     // No usable credential (environment variables unset), or the authority's metadata could not be read.
@@ -108,8 +144,8 @@ export function classifyAzureError(error: unknown, context: ClassifyContext): Tr
   }
   if (name === "RestError" && typeof e.statusCode === "number") {
     const status = e.statusCode;
-    const code = typeof e.code === "string" && e.code ? e.code : `HTTP_${status}`;
-    const message = say(`HTTP ${status} ${code}: ${raw}`);
+    const code = typeof e.code === "string" && e.code ? e.code : context.armError?.code ?? `HTTP_${status}`;
+    const message = say(`HTTP ${status} ${code}: ${context.armError?.message ?? raw}`);
     if (!transientStatus(status)) return new PermanentError(message, { code: azureCode(code) });
     const wait = retryAfterMs(e.response, context.now);
     return new TransientError(message, { code: azureCode(code), ...(wait === undefined ? {} : { retryAfterMs: wait }) });

@@ -28,7 +28,7 @@ import {
   fromVirtualNetwork,
   normaliseRegion,
 } from "./resources.ts";
-import { type ArmPipeline, attachSignalPolicy, pipelineOptions, type SignalSlot } from "./transport.ts";
+import { type ArmPipeline, attachSlotPolicy, type PageSlot, pipelineOptions } from "./transport.ts";
 
 /** A page as the ARM clients' `byPage()` yields it. */
 type ArmPage<T> = T[] & { continuationToken?: string };
@@ -104,16 +104,17 @@ function listings(context: SourceContext) {
 const pageSettings = (token: string | undefined) => (token === undefined ? {} : { continuationToken: token });
 
 function source<T>(listing: Listing<T>, context: SourceContext, region: string | null): DiscoverySource {
-  const slot: SignalSlot = { current: undefined };
+  const slot: PageSlot = { signal: undefined, armError: undefined };
   const client = listing.client(clientOptions(context));
-  attachSignalPolicy(client.pipeline, slot);
+  attachSlotPolicy(client.pipeline, slot);
   const operation = `Azure ${listing.collection} list (subscription ${context.subscriptionId})`;
   return {
     name: `${listing.types[0]} ${region ?? "all regions"}`,
     covers: { types: listing.types, region },
     async fetchPage(token, signal) {
       const timeout = AbortSignal.timeout(context.pageTimeoutMs);
-      slot.current = AbortSignal.any([signal, timeout]);
+      slot.signal = AbortSignal.any([signal, timeout]);
+      slot.armError = undefined;
       const pages = client.pages(token);
       try {
         const { value } = await pages.next();
@@ -123,9 +124,14 @@ function source<T>(listing: Listing<T>, context: SourceContext, region: string |
         return page.continuationToken ? { resources, next: page.continuationToken } : { resources };
       } catch (error) {
         if (signal.aborted) throw signal.reason;
-        throw classifyAzureError(error, { operation, secrets: context.secrets, timedOut: timeout.aborted });
+        throw classifyAzureError(error, {
+          operation,
+          secrets: context.secrets,
+          timedOut: timeout.aborted,
+          armError: slot.armError,
+        });
       } finally {
-        slot.current = undefined;
+        slot.signal = undefined;
         await pages.return?.();
       }
     },

@@ -3,8 +3,8 @@
  * handed to the credential and every ARM client through the pipeline's
  * documented `agent` option (so extra trusted CAs and keep-alive are set in one
  * place and `close()` can destroy the sockets), the pipeline options that turn
- * the SDK's own retries off, and a policy that puts the current page's abort
- * signal on every request of a client.
+ * the SDK's own retries off, and a policy that ties a client to the page its
+ * source is fetching.
  *
  * @module
  */
@@ -42,23 +42,43 @@ export function pipelineOptions(agent: Agent) {
   return { agent, retryOptions: { maxRetries: 0 } };
 }
 
-/** Where a source puts the signal of the page it is fetching. */
-export interface SignalSlot {
-  current: AbortSignal | undefined;
+/** What a source shares with its client's pipeline while it fetches one page. */
+export interface PageSlot {
+  /** The page's abort signal, set on every request. */
+  signal: AbortSignal | undefined;
+  /** The `error` of the last ARM error body seen. */
+  armError: { code?: string; message?: string } | undefined;
+}
+
+function armErrorOf(body: string | undefined): PageSlot["armError"] {
+  try {
+    const error = (JSON.parse(body ?? "") as { error?: { code?: unknown; message?: unknown } }).error;
+    return {
+      ...(typeof error?.code === "string" ? { code: error.code } : {}),
+      ...(typeof error?.message === "string" ? { message: error.message } : {}),
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 /**
- * Sets the slot's signal on every request. The paging helpers of the ARM
- * clients send `nextLink` requests without the caller's options, so without
- * this a continuation page (and its token request) could not be aborted.
- * Added in the Serialize phase, before the bearer token policy reads the signal.
+ * Adds the policy that ties a client to its source's {@link PageSlot}: it sets
+ * the page's abort signal on every request (the ARM clients' paging helpers
+ * send `nextLink` requests without the caller's options, so a continuation
+ * page, and its token request, could not be aborted otherwise), and keeps the
+ * `{ code, message }` of ARM error bodies (the paging helpers throw a
+ * `RestError` without ARM's message). Serialize phase: it runs before the
+ * bearer token policy reads the signal.
  */
-export function attachSignalPolicy(pipeline: ArmPipeline, slot: SignalSlot): void {
+export function attachSlotPolicy(pipeline: ArmPipeline, slot: PageSlot): void {
   const policy: PipelinePolicy = {
-    name: "troupeDiscoveryAbortSignal",
-    sendRequest(request, next) {
-      if (slot.current) request.abortSignal = slot.current;
-      return next(request);
+    name: "troupeDiscoveryPageSlot",
+    async sendRequest(request, next) {
+      if (slot.signal) request.abortSignal = slot.signal;
+      const response = await next(request);
+      if (response.status >= 400) slot.armError = armErrorOf(response.bodyAsText ?? undefined);
+      return response;
     },
   };
   pipeline.addPolicy(policy, { phase: "Serialize" });

@@ -46,6 +46,7 @@ export interface RecordedRequest {
   form?: Record<string, string>;
   /** For token requests: whether a `client_secret` was sent and matched. */
   secretMatched?: boolean;
+  /** The status answered; 0 while stalled. */
   status?: number;
 }
 
@@ -86,6 +87,7 @@ export async function startAzureStandIn(options: AzureStandInOptions = {}) {
   const issued = new Map<string, { audience: string; expiresAt: number }>();
   const requests: RecordedRequest[] = [];
   const faults = new Map<Route, ScriptedFault[]>();
+  const stalls = new Map<Route, number>();
   const data = new Map<string, Record<string, unknown>[]>();
   let base = "";
 
@@ -210,6 +212,12 @@ export async function startAzureStandIn(options: AzureStandInOptions = {}) {
     } else {
       return send(res, record, 404, armError("NotFound", `No route for ${req.method} ${url.pathname}`));
     }
+    const stalled = stalls.get(record.route) ?? 0;
+    if (stalled > 0) {
+      stalls.set(record.route, stalled - 1);
+      record.status = 0;
+      return; // never answers; close() drops the connection
+    }
     const fault = takeFault(record.route);
     if (fault) {
       const headers: Record<string, string> = fault.retryAfter === undefined ? {} : { "retry-after": fault.retryAfter };
@@ -250,6 +258,10 @@ export async function startAzureStandIn(options: AzureStandInOptions = {}) {
     /** Fails the next requests of `route`, one fault per request. */
     failNext(route: Route, ...scripted: ScriptedFault[]) {
       faults.set(route, [...(faults.get(route) ?? []), ...scripted]);
+    },
+    /** Leaves the next `count` requests of `route` unanswered. */
+    stallNext(route: Route, count = 1) {
+      stalls.set(route, (stalls.get(route) ?? 0) + count);
     },
     /** Recorded requests of one route. */
     requestsOf: (route: Route) => requests.filter((r) => r.route === route),
