@@ -127,7 +127,7 @@ export function classifyAzureError(error: unknown, context: ClassifyContext): Tr
   if (oauth) {
     // The token endpoint answered with an OAuth error (identity's AuthenticationError, or MSAL's ServerError).
     const code = azureCode(oauth.error || "authentication_failed");
-    const message = say(`token request HTTP ${oauth.status} ${oauth.error}: ${aadDescription(oauth.description)}`);
+    const message = say(`HTTP ${oauth.status} ${oauth.error}: ${aadDescription(oauth.description)}`);
     return oauth.status === 0 || transientStatus(oauth.status)
       ? new TransientError(message, { code })
       : new PermanentError(message, { code });

@@ -61,10 +61,13 @@ export function createCredential(secret: AzureClientSecret | undefined, options:
  */
 export async function checkCredential(
   credential: TokenCredential,
+  secret: AzureClientSecret | undefined,
   scope: string,
   signal: AbortSignal,
-  secrets: readonly string[],
 ): Promise<void> {
+  const operation = secret
+    ? `Azure token request for client ${secret.clientId} in tenant ${secret.tenantId}`
+    : "Azure token request (credentials from the environment)";
   try {
     // enableCae as the ARM clients' bearer policy asks, so both use the same cached token.
     const token = await credential.getToken(scope, { abortSignal: signal, enableCae: true });
@@ -72,6 +75,6 @@ export async function checkCredential(
   } catch (error) {
     if (signal.aborted) throw signal.reason;
     if (error instanceof PermanentError) throw error;
-    throw classifyAzureError(error, { operation: "Azure token request", secrets });
+    throw classifyAzureError(error, { operation, secrets: secret ? [secret.clientSecret] : [] });
   }
 }

@@ -49,7 +49,7 @@ export function createAzureDiscoveryProvider(options: AzureDiscoveryOptions = {}
       const secret = parseCredentials(target.credentials);
       const secrets = secret ? [secret.clientSecret] : [];
       const credential = createCredential(secret, { authorityHost: options.authorityHost, agent });
-      await checkCredential(credential, scope, signal, secrets);
+      await checkCredential(credential, secret, scope, signal);
       return subscriptionSources({
         subscriptionId: target.scope,
         credential,

@@ -133,7 +133,8 @@ describe("Azure discovery errors", () => {
     standIn.failNext("token", { status: 503, code: "temporarily_unavailable", message: "AADSTS90033: A transient error has occurred." });
     const error = await rejection(provider.plan(target(), signal()), TransientError);
     assert.equal(standIn.requestsOf("token").length, 1);
-    assert.match(error.message, /Azure token request failed/);
+    assert.match(error.message, new RegExp(`Azure token request for client ${standIn.app.clientId} in tenant ${standIn.app.tenantId} failed: HTTP 503 temporarily_unavailable`));
+    assert.equal(error.code, "AZURE_TEMPORARILY_UNAVAILABLE");
     assert.equal((await provider.plan(target(), signal())).length, 4);
   });
 
