@@ -128,6 +128,7 @@ export async function runSync(options: SyncOptions): Promise<SyncSummary> {
     let token: string | undefined;
     let writing: Promise<void> = Promise.resolve();
     for (let page = 1;; page++) {
+      if (both.aborted) throw both.reason;
       const result = await fetchWithRetry(source, token, page);
       if ("code" in result) {
         summary.failedPages.push(result);
@@ -163,6 +164,7 @@ export async function runSync(options: SyncOptions): Promise<SyncSummary> {
     // A write failure aborted `stop`; an outside abort aborted `signal`: report the first cause.
     throw signal.aborted ? signal.reason : writeError ?? failure.reason;
   }
+  if (signal.aborted) throw signal.reason;
   summary.failedPages.sort((a, b) => a.source.localeCompare(b.source) || a.page - b.page);
   if (summary.failedPages.length === 0) {
     summary.deleted = await inventory.markStale(run, sources.map((s) => s.covers));

@@ -8,7 +8,7 @@ describe("troupe migrate", () => {
     const env = { DATABASE_URL: await testDatabaseUrl(), LOG_LEVEL: "silent", NATS_URL: "" };
     const first = await runCli(["migrate"], env);
     assert.equal(first.code, 0, first.stderr);
-    assert.match(first.stdout, /Applied migrations 1/);
+    assert.match(first.stdout, /Applied migrations 1, 2/);
     const second = await runCli(["migrate"], env);
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /up to date/);
