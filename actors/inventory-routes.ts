@@ -129,7 +129,7 @@ export function addInventoryRoutes(app: Hono, options: { schedules: SqlSchedules
   // Due now: the scheduler fires it on its next tick (unless the last run is still open).
   app.post("/schedules/:id/run", async (c) => {
     const id = c.req.param("id");
-    const row = await schedules.update(id, { nextRunAt: new Date(0) });
+    const row = await schedules.runNow(id);
     if (!row) throw notFound(`Schedule "${id.slice(0, 70)}"`);
     return c.json(scheduleToJson(row), 202);
   });

@@ -2,7 +2,7 @@
  * Schedules over SQL: CRUD, and the scheduler's claim. A claim is one UPDATE
  * over `FOR UPDATE SKIP LOCKED` rows, so several schedulers share the due rows
  * and never fire one slot twice; the job id of a slot is deterministic
- * (`schedule-<id>-<slot epoch seconds>`), so a slot published twice (a crash
+ * (`schedule-<id>-<slot epoch milliseconds>`), so a slot published twice (a crash
  * between claim and publish, then a re-publish) is one job (JetStream msg-id
  * dedupe plus the jobs primary key). A slot whose previous job is still open is
  * skipped, not queued: runs of one schedule never overlap.
@@ -171,6 +171,12 @@ export class SqlSchedules {
     return rows[0] ? toScheduleRow(rows[0]) : undefined;
   }
 
+  /** Makes a schedule due now (PostgreSQL's clock); undefined when it does not exist. */
+  async runNow(id: string): Promise<ScheduleRow | undefined> {
+    const rows = await this.#db.query<Row>("UPDATE schedules SET next_run_at = now(), updated_at = now() WHERE id = $1 RETURNING *", [id]);
+    return rows[0] ? toScheduleRow(rows[0]) : undefined;
+  }
+
   /** Deletes a schedule; whether it existed. */
   async delete(id: string): Promise<boolean> {
     const rows = await this.#db.query("DELETE FROM schedules WHERE id = $1 RETURNING id", [id]);
@@ -196,13 +202,13 @@ export class SqlSchedules {
            * (floor(extract(epoch FROM now() - due.slot) / s.interval_seconds) + 1)),
          last_run_at = CASE WHEN due.overlap THEN s.last_run_at ELSE now() END,
          last_job_id = CASE WHEN due.overlap THEN s.last_job_id
-           ELSE 'schedule-' || s.id || '-' || floor(extract(epoch FROM due.slot))::bigint END,
+           ELSE 'schedule-' || s.id || '-' || floor(extract(epoch FROM due.slot) * 1000)::bigint END,
          status = CASE WHEN due.overlap THEN s.status ELSE 'pending' END,
          last_error = CASE WHEN due.overlap THEN s.last_error ELSE NULL END,
          skipped = s.skipped + CASE WHEN due.overlap THEN 1 ELSE 0 END,
          updated_at = now()
        FROM due WHERE s.id = due.id
-       RETURNING s.*, due.overlap, 'schedule-' || s.id || '-' || floor(extract(epoch FROM due.slot))::bigint AS slot_job_id`,
+       RETURNING s.*, due.overlap, 'schedule-' || s.id || '-' || floor(extract(epoch FROM due.slot) * 1000)::bigint AS slot_job_id`,
       [limit],
     );
     return rows.map((row) => ({ schedule: toScheduleRow(row), jobId: String(row.slot_job_id), skipped: Boolean(row.overlap) }));
