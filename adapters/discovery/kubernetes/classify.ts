@@ -42,7 +42,7 @@ export interface ClassifyContext {
 export function parseRetryAfter(value: string | undefined, now: () => number = Date.now): number | undefined {
   if (value === undefined || value.trim() === "") return undefined;
   const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+  if (Number.isFinite(seconds)) return seconds >= 0 ? Math.round(seconds * 1000) : undefined;
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now());
 }
@@ -92,7 +92,10 @@ function codeOf(status: number): { code: string; transient: boolean } {
 }
 
 /** Turns any error of a list call into a typed error whose message names the call and carries no secret. */
-export function classifyKubernetesError(error: unknown, ctx: ClassifyContext): TransientError | PermanentError {
+export function classifyKubernetesError(
+  error: unknown,
+  ctx: ClassifyContext,
+): TransientError | PermanentError {
   const where = `Kubernetes ${ctx.operation} (context "${ctx.context}")`;
   if (error instanceof ApiException) {
     const status = Number(error.code);
@@ -104,10 +107,17 @@ export function classifyKubernetesError(error: unknown, ctx: ClassifyContext): T
     if (!transient) return new PermanentError(message, { code, cause: error });
     const headers = (error.headers ?? {}) as Record<string, string | undefined>;
     const after = parseRetryAfter(headers["retry-after"], ctx.now);
-    return new TransientError(message, after === undefined ? { code, cause: error } : { code, cause: error, retryAfterMs: after });
+    return new TransientError(
+      message,
+      after === undefined ? { code, cause: error } : { code, cause: error, retryAfterMs: after },
+    );
   }
-  const err = error as { name?: unknown; message?: unknown; code?: unknown; cause?: { code?: unknown } } | null;
-  const netCode = [err?.code, err?.cause?.code].find((c): c is string => typeof c === "string" && NETWORK_CODES.has(c));
+  const err = error as
+    | { name?: unknown; message?: unknown; code?: unknown; cause?: { code?: unknown } }
+    | null;
+  const netCode = [err?.code, err?.cause?.code].find((c): c is string =>
+    typeof c === "string" && NETWORK_CODES.has(c)
+  );
   const raw = typeof err?.message === "string" ? err.message : String(error);
   const message = `${where}: ${sanitize(netCode ? `${raw} (${netCode})` : raw, ctx.secrets)}`;
   if (netCode) return new TransientError(message, { code: "K8S_CONNECTION", cause: error });

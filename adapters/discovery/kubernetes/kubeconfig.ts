@@ -71,9 +71,12 @@ function selectContext(config: KubeConfig, name: string): KubeConfig {
   config.setCurrentContext(name);
   const cluster = config.getCurrentCluster();
   if (!cluster) {
-    throw new PermanentError(`Kubernetes context "${name}" names cluster "${context.cluster}", which is not in kubeconfig`, {
-      code: "K8S_CLUSTER_NOT_FOUND",
-    });
+    throw new PermanentError(
+      `Kubernetes context "${name}" names cluster "${context.cluster}", which is not in kubeconfig`,
+      {
+        code: "K8S_CLUSTER_NOT_FOUND",
+      },
+    );
   }
   // The SDK refuses plain HTTP at request time unless TLS verification is off; say so once, here.
   if (cluster.server.startsWith("http:") && !cluster.skipTLSVerify) {

@@ -32,12 +32,16 @@ export interface KubernetesDiscoveryOptions {
 
 const positive = (value: number | undefined, fallback: number, field: string): number => {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) throw new ValidationError(`${field} must be a positive integer`, { field });
+  if (!Number.isInteger(value) || value < 1) {
+    throw new ValidationError(`${field} must be a positive integer`, { field });
+  }
   return value;
 };
 
 /** Creates the Kubernetes discovery provider. */
-export function createKubernetesDiscoveryProvider(options: KubernetesDiscoveryOptions = {}): DiscoveryProvider {
+export function createKubernetesDiscoveryProvider(
+  options: KubernetesDiscoveryOptions = {},
+): DiscoveryProvider {
   const pageSize = positive(options.pageSize, 500, "pageSize");
   const timeoutMs = positive(options.timeoutMs, 60_000, "timeoutMs");
   return {

@@ -39,7 +39,9 @@ function compact(values: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
 }
 
-const iso = (date: Date | undefined) => (date instanceof Date && !Number.isNaN(date.getTime()) ? date.toISOString() : undefined);
+const iso = (
+  date: Date | undefined,
+) => (date instanceof Date && !Number.isNaN(date.getTime()) ? date.toISOString() : undefined);
 
 /** A resource with the common fields: ids from metadata, uid, labels and creation time. */
 function resource(
@@ -89,10 +91,16 @@ export function podResource(pod: V1Pod): DiscoveredResource {
   const meta = pod.metadata;
   const spec = pod.spec;
   const owner = meta?.ownerReferences?.find((ref) => ref.controller) ?? meta?.ownerReferences?.[0];
-  const claims = (spec?.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim ? [v.persistentVolumeClaim.claimName] : []));
+  const claims = (spec?.volumes ?? []).flatMap((
+    v,
+  ) => (v.persistentVolumeClaim ? [v.persistentVolumeClaim.claimName] : []));
   const links = inNamespace(meta);
   if (meta?.namespace && spec?.serviceAccountName) {
-    links.push({ relation: "runs-as", type: "service-account", externalId: `${meta.namespace}/${spec.serviceAccountName}` });
+    links.push({
+      relation: "runs-as",
+      type: "service-account",
+      externalId: `${meta.namespace}/${spec.serviceAccountName}`,
+    });
   }
   return resource("pod", meta, true, {
     phase: pod.status?.phase,
@@ -114,7 +122,15 @@ export function serviceResource(service: V1Service): DiscoveredResource {
     serviceType: spec?.type,
     clusterIP: spec?.clusterIP,
     externalName: spec?.externalName,
-    ports: spec?.ports?.map((p) => compact({ name: p.name, port: p.port, protocol: p.protocol, targetPort: p.targetPort, nodePort: p.nodePort })),
+    ports: spec?.ports?.map((p) =>
+      compact({
+        name: p.name,
+        port: p.port,
+        protocol: p.protocol,
+        targetPort: p.targetPort,
+        nodePort: p.nodePort,
+      })
+    ),
     selector: spec?.selector,
     loadBalancer: ingress && ingress.length > 0 ? ingress : undefined,
   }, inNamespace(service.metadata));
@@ -160,7 +176,10 @@ export function serviceAccountResource(sa: V1ServiceAccount): DiscoveredResource
 }
 
 /** `binds` links to the service accounts among a binding's subjects. */
-function bindsLinks(subjects: RbacV1Subject[] | undefined, defaultNamespace: string | undefined): ResourceLink[] {
+function bindsLinks(
+  subjects: RbacV1Subject[] | undefined,
+  defaultNamespace: string | undefined,
+): ResourceLink[] {
   return (subjects ?? []).flatMap((s) => {
     const namespace = s.namespace || defaultNamespace;
     if (s.kind !== "ServiceAccount" || !namespace) return [];
@@ -186,5 +205,11 @@ export function roleBindingResource(binding: V1RoleBinding): DiscoveredResource 
 
 /** A `cluster-role-binding` (cluster-scoped): binds its service-account subjects. */
 export function clusterRoleBindingResource(binding: V1ClusterRoleBinding): DiscoveredResource {
-  return resource("cluster-role-binding", binding.metadata, false, bindingAttributes(binding), bindsLinks(binding.subjects, undefined));
+  return resource(
+    "cluster-role-binding",
+    binding.metadata,
+    false,
+    bindingAttributes(binding),
+    bindsLinks(binding.subjects, undefined),
+  );
 }

@@ -65,7 +65,11 @@ interface DiscoveryPageOf {
 function spec<T>(
   type: KubernetesType,
   operation: string,
-  call: (c: KubernetesClients, p: ListParams, o: CallOptions) => Promise<{ items: T[]; metadata?: V1ListMeta }>,
+  call: (
+    c: KubernetesClients,
+    p: ListParams,
+    o: CallOptions,
+  ) => Promise<{ items: T[]; metadata?: V1ListMeta }>,
   toResource: (item: T) => DiscoveredResource,
 ): ListSpec {
   return {
@@ -81,7 +85,12 @@ function spec<T>(
 /** Every list this provider reads, in plan order. */
 export const LISTS: readonly ListSpec[] = [
   spec("namespace", "CoreV1Api.listNamespace", (c, p, o) => c.core.listNamespace(p, o), namespaceResource),
-  spec("pod", "CoreV1Api.listPodForAllNamespaces", (c, p, o) => c.core.listPodForAllNamespaces(p, o), podResource),
+  spec(
+    "pod",
+    "CoreV1Api.listPodForAllNamespaces",
+    (c, p, o) => c.core.listPodForAllNamespaces(p, o),
+    podResource,
+  ),
   spec(
     "service",
     "CoreV1Api.listServiceForAllNamespaces",
@@ -153,10 +162,14 @@ export function listSource(list: ListSpec, ctx: SourceContext): DiscoverySource 
     async fetchPage(token, signal) {
       signal.throwIfAborted();
       const callSignal = AbortSignal.any([signal, AbortSignal.timeout(ctx.timeoutMs)]);
-      const params: ListParams = token === undefined ? { limit: ctx.pageSize } : { limit: ctx.pageSize, _continue: token };
+      const params: ListParams = token === undefined
+        ? { limit: ctx.pageSize }
+        : { limit: ctx.pageSize, _continue: token };
       try {
         const page = await list.list(ctx.clients, params, withSignal(callSignal));
-        return page.continueToken === undefined ? { resources: page.resources } : { resources: page.resources, next: page.continueToken };
+        return page.continueToken === undefined
+          ? { resources: page.resources }
+          : { resources: page.resources, next: page.continueToken };
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         const cause = callSignal.aborted ? callSignal.reason : error;

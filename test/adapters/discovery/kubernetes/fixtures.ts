@@ -25,7 +25,13 @@ function pod(namespace: string, name: string, sa: string, image: string, claim?:
     metadata: meta(name, namespace, {
       labels: { app: name.replace(/-\d+$/, "") },
       annotations: { "kubectl.kubernetes.io/last-applied-configuration": `{"env":"${SECRET_IN_OBJECTS}"}` },
-      ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: `${name}-rs`, uid: "x", controller: true }],
+      ownerReferences: [{
+        apiVersion: "apps/v1",
+        kind: "ReplicaSet",
+        name: `${name}-rs`,
+        uid: "x",
+        controller: true,
+      }],
     }),
     spec: {
       serviceAccountName: sa,
@@ -77,12 +83,21 @@ export function sampleCluster(): ClusterObjects {
       },
       {
         metadata: meta("api", "billing"),
-        spec: { type: "ClusterIP", clusterIP: "10.96.0.30", selector: { app: "api" }, ports: [{ port: 443, targetPort: "https" }] },
+        spec: {
+          type: "ClusterIP",
+          clusterIP: "10.96.0.30",
+          selector: { app: "api" },
+          ports: [{ port: 443, targetPort: "https" }],
+        },
         status: {},
       },
       {
         metadata: meta("kubernetes", "default"),
-        spec: { type: "ClusterIP", clusterIP: "10.96.0.1", ports: [{ name: "https", port: 443, targetPort: 6443 }] },
+        spec: {
+          type: "ClusterIP",
+          clusterIP: "10.96.0.1",
+          ports: [{ name: "https", port: 443, targetPort: 6443 }],
+        },
         status: {},
       },
     ],
@@ -98,7 +113,10 @@ export function sampleCluster(): ClusterObjects {
         strategy: { type: "RollingUpdate" },
         template: {
           metadata: { labels: { app: name } },
-          spec: { serviceAccountName: sa, containers: [{ name: "main", image, env: [{ name: "TOKEN", value: SECRET_IN_OBJECTS }] }] },
+          spec: {
+            serviceAccountName: sa,
+            containers: [{ name: "main", image, env: [{ name: "TOKEN", value: SECRET_IN_OBJECTS }] }],
+          },
         },
       },
       status: { replicas, readyReplicas: replicas, availableReplicas: replicas, updatedReplicas: replicas },
@@ -119,7 +137,12 @@ export function sampleCluster(): ClusterObjects {
       })),
       {
         metadata: meta("pv-spare"),
-        spec: { capacity: { storage: "1Ti" }, accessModes: ["ReadWriteMany"], storageClassName: "nfs", nfs: { server: "nfs", path: "/x" } },
+        spec: {
+          capacity: { storage: "1Ti" },
+          accessModes: ["ReadWriteMany"],
+          storageClassName: "nfs",
+          nfs: { server: "nfs", path: "/x" },
+        },
         status: { phase: "Available" },
       },
     ],
@@ -145,7 +168,11 @@ export function sampleCluster(): ClusterObjects {
       ]),
     ],
     clusterRoleBindings: [
-      binding("system:coredns", undefined, "system:coredns", [{ kind: "ServiceAccount", name: "coredns", namespace: "kube-system" }]),
+      binding("system:coredns", undefined, "system:coredns", [{
+        kind: "ServiceAccount",
+        name: "coredns",
+        namespace: "kube-system",
+      }]),
       binding("cluster-admins", undefined, "cluster-admin", [
         { kind: "Group", apiGroup: "rbac.authorization.k8s.io", name: "system:masters" },
       ]),

@@ -6,9 +6,12 @@
 import { after, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { DiscoveredResource, DiscoverySource } from "../../../../adapters/discovery/provider.ts";
-import { createKubernetesDiscoveryProvider, KUBERNETES_TYPES } from "../../../../adapters/discovery/kubernetes/mod.ts";
-import { type KubeStandIn, kubeconfigFor, startKubeStandIn } from "./stand-in.ts";
-import { SECRET_IN_OBJECTS, sampleCluster } from "./fixtures.ts";
+import {
+  createKubernetesDiscoveryProvider,
+  KUBERNETES_TYPES,
+} from "../../../../adapters/discovery/kubernetes/mod.ts";
+import { kubeconfigFor, type KubeStandIn, startKubeStandIn } from "./stand-in.ts";
+import { sampleCluster, SECRET_IN_OBJECTS } from "./fixtures.ts";
 
 const signal = () => new AbortController().signal;
 
@@ -36,7 +39,11 @@ describe("kubernetes discovery: listing", () => {
     k8s.requests.length = 0;
   });
 
-  const target = () => ({ scope: "prod", org: null, credentials: { kubeconfig: kubeconfigFor(k8s.url, k8s.token) } });
+  const target = () => ({
+    scope: "prod",
+    org: null,
+    credentials: { kubeconfig: kubeconfigFor(k8s.url, k8s.token) },
+  });
 
   it("plans one cluster-wide source per type, region null", async () => {
     const sources = await createKubernetesDiscoveryProvider().plan(target(), signal());
@@ -138,7 +145,13 @@ describe("kubernetes discovery: listing", () => {
     assert.deepEqual(svc.links, [{ relation: "in", type: "namespace", externalId: "shop" }]);
     assert.equal(svc.attributes.serviceType, "LoadBalancer");
     assert.deepEqual(svc.attributes.loadBalancer, ["203.0.113.7"]);
-    assert.deepEqual(svc.attributes.ports, [{ name: "http", port: 80, protocol: "TCP", targetPort: 8080, nodePort: 31000 }]);
+    assert.deepEqual(svc.attributes.ports, [{
+      name: "http",
+      port: 80,
+      protocol: "TCP",
+      targetPort: 8080,
+      nodePort: 31000,
+    }]);
     assert.deepEqual(find("service", "billing/api").attributes.ports, [{ port: 443, targetPort: "https" }]);
 
     const deploy = find("deployment", "shop/web");
@@ -182,7 +195,9 @@ describe("kubernetes discovery: listing", () => {
     // Every link points at a resource that was discovered.
     const all = [...byType.values()].flat();
     const ids = new Set(all.map((r) => `${r.type} ${r.externalId}`));
-    for (const r of all) for (const l of r.links ?? []) assert.ok(ids.has(`${l.type} ${l.externalId}`), JSON.stringify(l));
+    for (const r of all) {
+      for (const l of r.links ?? []) assert.ok(ids.has(`${l.type} ${l.externalId}`), JSON.stringify(l));
+    }
 
     const json = JSON.stringify(all);
     assert.ok(!json.includes(SECRET_IN_OBJECTS), "no env value or annotation is discovered");

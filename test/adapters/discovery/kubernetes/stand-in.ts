@@ -56,7 +56,10 @@ const EXPIRED =
   "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
 
 /** Starts the stand-in on a free loopback port, serving `objects` to callers bearing `token`. */
-export async function startKubeStandIn(objects: ClusterObjects, token = randomBytes(24).toString("base64url")) {
+export async function startKubeStandIn(
+  objects: ClusterObjects,
+  token = randomBytes(24).toString("base64url"),
+) {
   const requests: RecordedRequest[] = [];
   const faults: Fault[] = [];
   const hangs: ((request: RecordedRequest) => boolean)[] = [];
@@ -110,12 +113,19 @@ export async function startKubeStandIn(objects: ClusterObjects, token = randomBy
     }
     const list = LISTS[url.pathname as keyof typeof LISTS];
     if (req.method !== "GET" || !list) {
-      return send(res, request, 404, statusBody(404, "NotFound", "the server could not find the requested resource"));
+      return send(
+        res,
+        request,
+        404,
+        statusBody(404, "NotFound", "the server could not find the requested resource"),
+      );
     }
     let offset = 0;
     if (request.continue) {
       const from = continues.get(request.continue);
-      if (!from || from.path !== url.pathname) return send(res, request, 410, statusBody(410, "Expired", EXPIRED));
+      if (!from || from.path !== url.pathname) {
+        return send(res, request, 410, statusBody(410, "Expired", EXPIRED));
+      }
       offset = from.offset;
     }
     const all = objects[list.store];
@@ -128,7 +138,12 @@ export async function startKubeStandIn(objects: ClusterObjects, token = randomBy
       metadata.continue = next;
       metadata.remainingItemCount = all.length - end;
     }
-    send(res, request, 200, { kind: list.kind, apiVersion: list.apiVersion, metadata, items: all.slice(offset, end) });
+    send(res, request, 200, {
+      kind: list.kind,
+      apiVersion: list.apiVersion,
+      metadata,
+      items: all.slice(offset, end),
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
