@@ -70,7 +70,11 @@ function oauthFailure(e: Fields): { status: number; error: string; description: 
   }
   const cause = e.cause as MsalServerError | undefined;
   if (e.name === "AuthenticationRequiredError" && cause?.name === "ServerError") {
-    return { status: typeof cause.status === "number" ? cause.status : 0, error: text(cause.errorCode), description: text(cause.errorMessage) };
+    return {
+      status: typeof cause.status === "number" ? cause.status : 0,
+      error: text(cause.errorCode),
+      description: text(cause.errorMessage),
+    };
   }
   return undefined;
 }
@@ -107,14 +111,20 @@ export function retryAfterMs(headers: Fields["response"], now: () => number = Da
 
 /** `TooManyRequests` → `AZURE_TOO_MANY_REQUESTS`, `invalid_client` → `AZURE_INVALID_CLIENT`. */
 export function azureCode(code: string): string {
-  const snake = code.replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/[^A-Za-z0-9]+/g, "_").replace(/^_|_$/g, "");
+  const snake = code.replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/[^A-Za-z0-9]+/g, "_").replace(
+    /^_|_$/g,
+    "",
+  );
   return `AZURE_${snake.toUpperCase()}`;
 }
 
 const transientStatus = (status: number) => status === 408 || status === 429 || status >= 500;
 
 /** The typed error for anything the Azure SDK threw during `operation`. */
-export function classifyAzureError(error: unknown, context: ClassifyContext): TransientError | PermanentError {
+export function classifyAzureError(
+  error: unknown,
+  context: ClassifyContext,
+): TransientError | PermanentError {
   const e = (typeof error === "object" && error !== null ? error : {}) as Fields;
   const name = typeof e.name === "string" ? e.name : "";
   const raw = typeof e.message === "string" ? e.message : String(error);
@@ -139,7 +149,9 @@ export function classifyAzureError(error: unknown, context: ClassifyContext): Tr
   if (name === "CredentialUnavailableError") {
     // No usable credential (environment variables unset), or the authority's metadata could not be read.
     return /endpoints_resolution_error/.test(raw)
-      ? new TransientError(say(`cannot read the authority's metadata: ${raw}`), { code: "AZURE_AUTHORITY_UNAVAILABLE" })
+      ? new TransientError(say(`cannot read the authority's metadata: ${raw}`), {
+        code: "AZURE_AUTHORITY_UNAVAILABLE",
+      })
       : new PermanentError(say(`no credentials: ${raw}`), { code: "AZURE_CREDENTIAL_UNAVAILABLE" });
   }
   if (name === "RestError" && typeof e.statusCode === "number") {
@@ -148,7 +160,10 @@ export function classifyAzureError(error: unknown, context: ClassifyContext): Tr
     const message = say(`HTTP ${status} ${code}: ${context.armError?.message ?? raw}`);
     if (!transientStatus(status)) return new PermanentError(message, { code: azureCode(code) });
     const wait = retryAfterMs(e.response, context.now);
-    return new TransientError(message, { code: azureCode(code), ...(wait === undefined ? {} : { retryAfterMs: wait }) });
+    return new TransientError(message, {
+      code: azureCode(code),
+      ...(wait === undefined ? {} : { retryAfterMs: wait }),
+    });
   }
   const code = typeof e.code === "string" ? e.code : "";
   if (NETWORK_CODES.has(code)) {

@@ -43,7 +43,10 @@ export interface CredentialOptions {
 }
 
 /** The credential for a target's secret, or the environment's. */
-export function createCredential(secret: AzureClientSecret | undefined, options: CredentialOptions): TokenCredential {
+export function createCredential(
+  secret: AzureClientSecret | undefined,
+  options: CredentialOptions,
+): TokenCredential {
   const common = {
     ...pipelineOptions(options.agent),
     disableInstanceDiscovery: true,

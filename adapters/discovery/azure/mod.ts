@@ -42,9 +42,12 @@ export function createAzureDiscoveryProvider(options: AzureDiscoveryOptions = {}
     provider: "azure",
     async plan(target: DiscoveryTarget, signal: AbortSignal) {
       if (!SUBSCRIPTION_ID.test(target.scope)) {
-        throw new PermanentError(`Azure discovery scope must be a subscription id (a GUID), got "${target.scope}"`, {
-          code: "AZURE_INVALID_SUBSCRIPTION",
-        });
+        throw new PermanentError(
+          `Azure discovery scope must be a subscription id (a GUID), got "${target.scope}"`,
+          {
+            code: "AZURE_INVALID_SUBSCRIPTION",
+          },
+        );
       }
       const secret = parseCredentials(target.credentials);
       const secrets = secret ? [secret.clientSecret] : [];

@@ -69,7 +69,9 @@ export function fromVirtualMachine(vm: VirtualMachine): DiscoveredResource[] {
       provisioningState: vm.provisioningState,
       osType: vm.storageProfile?.osDisk?.osType,
       zones: vm.zones,
-      networkInterfaceIds: vm.networkProfile?.networkInterfaces?.flatMap((nic) => nic.id ? [armKey(nic.id)] : []),
+      networkInterfaceIds: vm.networkProfile?.networkInterfaces?.flatMap((nic) =>
+        nic.id ? [armKey(nic.id)] : []
+      ),
       timeCreated: vm.timeCreated instanceof Date ? vm.timeCreated.toISOString() : vm.timeCreated,
     }),
   }];
@@ -90,7 +92,9 @@ function fromSubnet(subnet: Subnet, vnet: DiscoveredResource): DiscoveredResourc
         addressPrefix: subnet.addressPrefix,
         addressPrefixes: subnet.addressPrefixes,
         provisioningState: subnet.provisioningState,
-        networkSecurityGroupId: subnet.networkSecurityGroup?.id ? armKey(subnet.networkSecurityGroup.id) : undefined,
+        networkSecurityGroupId: subnet.networkSecurityGroup?.id
+          ? armKey(subnet.networkSecurityGroup.id)
+          : undefined,
         routeTableId: subnet.routeTable?.id ? armKey(subnet.routeTable.id) : undefined,
       }).filter(([, value]) => value !== undefined),
     ),
@@ -136,7 +140,11 @@ export function fromStorageAccount(account: StorageAccount): DiscoveredResource[
 export function fromManagedCluster(cluster: ManagedCluster): DiscoveredResource[] {
   const pools = cluster.agentPoolProfiles ?? [];
   const subnets = [...new Set(pools.flatMap((pool) => pool.vnetSubnetID ? [armKey(pool.vnetSubnetID)] : []))];
-  const links: ResourceLink[] = subnets.map((externalId) => ({ relation: "in", type: AZURE_TYPES.subnet, externalId }));
+  const links: ResourceLink[] = subnets.map((externalId) => ({
+    relation: "in",
+    type: AZURE_TYPES.subnet,
+    externalId,
+  }));
   return [{
     type: AZURE_TYPES.managedCluster,
     category: "compute",

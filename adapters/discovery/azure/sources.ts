@@ -51,12 +51,18 @@ interface Listing<T> {
   collection: string;
   types: string[];
   /** A fresh client; the source attaches its abort-signal policy to `pipeline`. */
-  client(options: ReturnType<typeof clientOptions>): { pipeline: ArmPipeline; pages(token: string | undefined): AsyncIterableIterator<ArmPage<T>> };
+  client(
+    options: ReturnType<typeof clientOptions>,
+  ): { pipeline: ArmPipeline; pages(token: string | undefined): AsyncIterableIterator<ArmPage<T>> };
   map(item: T): DiscoveredResource[];
 }
 
 function clientOptions(context: SourceContext) {
-  return { ...pipelineOptions(context.agent), endpoint: context.endpoint, credentials: { scopes: [context.scope] } };
+  return {
+    ...pipelineOptions(context.agent),
+    endpoint: context.endpoint,
+    credentials: { scopes: [context.scope] },
+  };
 }
 
 /** The four listings, each with its client. */
@@ -67,7 +73,10 @@ function listings(context: SourceContext) {
     types: [AZURE_TYPES.virtualMachine],
     client(options) {
       const client = new ComputeManagementClient(context.credential, sub, options);
-      return { pipeline: client.pipeline, pages: (token) => client.virtualMachines.listAll().byPage(pageSettings(token)) };
+      return {
+        pipeline: client.pipeline,
+        pages: (token) => client.virtualMachines.listAll().byPage(pageSettings(token)),
+      };
     },
     map: fromVirtualMachine,
   };
@@ -76,7 +85,10 @@ function listings(context: SourceContext) {
     types: [AZURE_TYPES.virtualNetwork, AZURE_TYPES.subnet],
     client(options) {
       const client = new NetworkManagementClient(context.credential, sub, options);
-      return { pipeline: client.pipeline, pages: (token) => client.virtualNetworks.listAll().byPage(pageSettings(token)) };
+      return {
+        pipeline: client.pipeline,
+        pages: (token) => client.virtualNetworks.listAll().byPage(pageSettings(token)),
+      };
     },
     map: fromVirtualNetwork,
   };
@@ -85,7 +97,10 @@ function listings(context: SourceContext) {
     types: [AZURE_TYPES.storageAccount],
     client(options) {
       const client = new StorageManagementClient(context.credential, sub, options);
-      return { pipeline: client.pipeline, pages: (token) => client.storageAccounts.list().byPage(pageSettings(token)) };
+      return {
+        pipeline: client.pipeline,
+        pages: (token) => client.storageAccounts.list().byPage(pageSettings(token)),
+      };
     },
     map: fromStorageAccount,
   };
@@ -94,7 +109,10 @@ function listings(context: SourceContext) {
     types: [AZURE_TYPES.managedCluster],
     client(options) {
       const client = new ContainerServiceClient(context.credential, sub, options);
-      return { pipeline: client.pipeline, pages: (token) => client.managedClusters.list().byPage(pageSettings(token)) };
+      return {
+        pipeline: client.pipeline,
+        pages: (token) => client.managedClusters.list().byPage(pageSettings(token)),
+      };
     },
     map: fromManagedCluster,
   };
@@ -139,7 +157,10 @@ function source<T>(listing: Listing<T>, context: SourceContext, region: string |
 }
 
 /** The sources of a subscription, one per listing (and per region when `regions` is given). */
-export function subscriptionSources(context: SourceContext, regions: readonly string[] | undefined): DiscoverySource[] {
+export function subscriptionSources(
+  context: SourceContext,
+  regions: readonly string[] | undefined,
+): DiscoverySource[] {
   const wanted = regions === undefined ? [null] : [...new Set(regions.map(normaliseRegion))];
   return listings(context).flatMap((listing) => wanted.map((region) => source(listing, context, region)));
 }

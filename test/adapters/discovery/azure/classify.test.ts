@@ -13,7 +13,11 @@ import {
 import { PermanentError, TransientError } from "../../../../machines/errors.ts";
 
 const headers = (values: Record<string, string>) => ({ headers: { get: (name: string) => values[name] } });
-const restError = (statusCode: number | undefined, code: string | undefined, values: Record<string, string> = {}) =>
+const restError = (
+  statusCode: number | undefined,
+  code: string | undefined,
+  values: Record<string, string> = {},
+) =>
   Object.assign(new Error(`Pagination failed with unexpected statusCode ${statusCode}`), {
     name: "RestError",
     statusCode,
@@ -36,25 +40,71 @@ describe("classifyAzureError()", () => {
     ["ARM 401", restError(401, "AuthenticationFailed"), PermanentError, "AZURE_AUTHENTICATION_FAILED"],
     ["ARM 403", restError(403, "AuthorizationFailed"), PermanentError, "AZURE_AUTHORIZATION_FAILED"],
     ["ARM 404", restError(404, "SubscriptionNotFound"), PermanentError, "AZURE_SUBSCRIPTION_NOT_FOUND"],
-    ["ARM 400", restError(400, "InvalidApiVersionParameter"), PermanentError, "AZURE_INVALID_API_VERSION_PARAMETER"],
-    ["token 401 invalid_client", serverError(401, "invalid_client", "AADSTS7000215: Invalid client secret provided."), PermanentError, "AZURE_INVALID_CLIENT"],
-    ["token 429", serverError(429, "too_many_requests", "AADSTS50196: loop"), TransientError, "AZURE_TOO_MANY_REQUESTS"],
+    [
+      "ARM 400",
+      restError(400, "InvalidApiVersionParameter"),
+      PermanentError,
+      "AZURE_INVALID_API_VERSION_PARAMETER",
+    ],
+    [
+      "token 401 invalid_client",
+      serverError(401, "invalid_client", "AADSTS7000215: Invalid client secret provided."),
+      PermanentError,
+      "AZURE_INVALID_CLIENT",
+    ],
+    [
+      "token 429",
+      serverError(429, "too_many_requests", "AADSTS50196: loop"),
+      TransientError,
+      "AZURE_TOO_MANY_REQUESTS",
+    ],
     [
       "identity AuthenticationError 500",
-      Object.assign(new Error("x"), { name: "AuthenticationError", statusCode: 500, errorResponse: { error: "server_error", errorDescription: "AADSTS50000: boom" } }),
+      Object.assign(new Error("x"), {
+        name: "AuthenticationError",
+        statusCode: 500,
+        errorResponse: { error: "server_error", errorDescription: "AADSTS50000: boom" },
+      }),
       TransientError,
       "AZURE_SERVER_ERROR",
     ],
-    ["no credentials in the environment", Object.assign(new Error("EnvironmentCredential is unavailable."), { name: "CredentialUnavailableError" }), PermanentError, "AZURE_CREDENTIAL_UNAVAILABLE"],
+    [
+      "no credentials in the environment",
+      Object.assign(new Error("EnvironmentCredential is unavailable."), {
+        name: "CredentialUnavailableError",
+      }),
+      PermanentError,
+      "AZURE_CREDENTIAL_UNAVAILABLE",
+    ],
     [
       "authority metadata unreachable",
-      Object.assign(new Error("endpoints_resolution_error: See https://aka.ms/msal.js.errors"), { name: "CredentialUnavailableError" }),
+      Object.assign(new Error("endpoints_resolution_error: See https://aka.ms/msal.js.errors"), {
+        name: "CredentialUnavailableError",
+      }),
       TransientError,
       "AZURE_AUTHORITY_UNAVAILABLE",
     ],
-    ["MSAL network failure", Object.assign(new Error("network_error"), { name: "AuthenticationRequiredError", cause: { name: "ClientAuthError" } }), TransientError, "AZURE_AUTHENTICATION_UNAVAILABLE"],
-    ["ECONNRESET", Object.assign(new Error("socket hang up"), { name: "RestError", code: "ECONNRESET" }), TransientError, "AZURE_CONNECTION"],
-    ["REQUEST_SEND_ERROR", Object.assign(new Error("connect ECONNREFUSED"), { name: "RestError", code: "REQUEST_SEND_ERROR" }), TransientError, "AZURE_CONNECTION"],
+    [
+      "MSAL network failure",
+      Object.assign(new Error("network_error"), {
+        name: "AuthenticationRequiredError",
+        cause: { name: "ClientAuthError" },
+      }),
+      TransientError,
+      "AZURE_AUTHENTICATION_UNAVAILABLE",
+    ],
+    [
+      "ECONNRESET",
+      Object.assign(new Error("socket hang up"), { name: "RestError", code: "ECONNRESET" }),
+      TransientError,
+      "AZURE_CONNECTION",
+    ],
+    [
+      "REQUEST_SEND_ERROR",
+      Object.assign(new Error("connect ECONNREFUSED"), { name: "RestError", code: "REQUEST_SEND_ERROR" }),
+      TransientError,
+      "AZURE_CONNECTION",
+    ],
     ["something unknown", new Error("what"), TransientError, "AZURE_UNKNOWN"],
   ];
   for (const [what, error, type, code] of table) {
@@ -72,19 +122,32 @@ describe("classifyAzureError()", () => {
       armError: { code: "AuthorizationFailed", message: "The client 'x' does not have authorization." },
     });
     assert.equal(error.code, "AZURE_AUTHORIZATION_FAILED");
-    assert.equal(error.message, "Azure test list failed: HTTP 403 AuthorizationFailed: The client 'x' does not have authorization.");
+    assert.equal(
+      error.message,
+      "Azure test list failed: HTTP 403 AuthorizationFailed: The client 'x' does not have authorization.",
+    );
   });
 
   it("keeps only the AADSTS sentence of a token endpoint's description", () => {
     const error = classifyAzureError(
-      serverError(401, "invalid_client", "Error(s): 7000215 - Timestamp: t - Description: AADSTS7000215: Invalid client secret provided. Trace ID: 1 Correlation ID: 2 - Correlation ID: x"),
+      serverError(
+        401,
+        "invalid_client",
+        "Error(s): 7000215 - Timestamp: t - Description: AADSTS7000215: Invalid client secret provided. Trace ID: 1 Correlation ID: 2 - Correlation ID: x",
+      ),
       context,
     );
-    assert.equal(error.message, "Azure test list failed: HTTP 401 invalid_client: AADSTS7000215: Invalid client secret provided.");
+    assert.equal(
+      error.message,
+      "Azure test list failed: HTTP 401 invalid_client: AADSTS7000215: Invalid client secret provided.",
+    );
   });
 
   it("a timeout of our own is AZURE_TIMEOUT, whatever the SDK threw", () => {
-    const error = classifyAzureError(Object.assign(new Error("The operation was aborted."), { name: "AbortError" }), { ...context, timedOut: true });
+    const error = classifyAzureError(
+      Object.assign(new Error("The operation was aborted."), { name: "AbortError" }),
+      { ...context, timedOut: true },
+    );
     assert.ok(error instanceof TransientError);
     assert.equal(error.code, "AZURE_TIMEOUT");
   });

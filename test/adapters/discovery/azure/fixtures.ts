@@ -22,7 +22,9 @@ export function armVm(sub: string, rg: string, name: string, location: string) {
       storageProfile: { osDisk: { osType: "Linux", name: `${name}-os`, createOption: "FromImage" } },
       osProfile: { computerName: name, adminUsername: "azureuser" },
       networkProfile: {
-        networkInterfaces: [{ id: `${rgPath(sub, rg)}/providers/Microsoft.Network/networkInterfaces/${name}-nic` }],
+        networkInterfaces: [{
+          id: `${rgPath(sub, rg)}/providers/Microsoft.Network/networkInterfaces/${name}-nic`,
+        }],
       },
       provisioningState: "Succeeded",
       timeCreated: "2026-01-02T03:04:05.000Z",
@@ -31,7 +33,13 @@ export function armVm(sub: string, rg: string, name: string, location: string) {
 }
 
 /** A virtual network with subnets (names → prefixes). */
-export function armVnet(sub: string, rg: string, name: string, location: string, subnets: Record<string, string>) {
+export function armVnet(
+  sub: string,
+  rg: string,
+  name: string,
+  location: string,
+  subnets: Record<string, string>,
+) {
   const id = `${rgPath(sub, rg)}/providers/Microsoft.Network/virtualNetworks/${name}`;
   return {
     id,
@@ -50,7 +58,9 @@ export function armVnet(sub: string, rg: string, name: string, location: string,
         properties: {
           addressPrefix: prefix,
           provisioningState: "Succeeded",
-          networkSecurityGroup: { id: `${rgPath(sub, rg)}/providers/Microsoft.Network/networkSecurityGroups/${subnet}-nsg` },
+          networkSecurityGroup: {
+            id: `${rgPath(sub, rg)}/providers/Microsoft.Network/networkSecurityGroups/${subnet}-nsg`,
+          },
         },
       })),
     },

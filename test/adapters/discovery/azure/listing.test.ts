@@ -28,7 +28,9 @@ describe("Azure discovery listing", () => {
   before(async () => {
     standIn = await startAzureStandIn({ pageSize: 2 });
     for (let i = 0; i < 5; i++) {
-      standIn.items(sub, "virtualMachines").push(armVm(sub, "RG-App", `vm${i}`, i < 3 ? "westeurope" : "eastus"));
+      standIn.items(sub, "virtualMachines").push(
+        armVm(sub, "RG-App", `vm${i}`, i < 3 ? "westeurope" : "eastus"),
+      );
     }
     standIn.items(sub, "virtualNetworks").push(
       armVnet(sub, "RG-Net", "hub", "westeurope", { default: "10.0.0.0/24", aks: "10.0.1.0/24" }),
@@ -59,9 +61,15 @@ describe("Azure discovery listing", () => {
       sources.map((s) => [s.name, s.covers]),
       [
         ["compute.virtual-machine all regions", { types: ["compute.virtual-machine"], region: null }],
-        ["network.virtual-network all regions", { types: ["network.virtual-network", "network.subnet"], region: null }],
+        ["network.virtual-network all regions", {
+          types: ["network.virtual-network", "network.subnet"],
+          region: null,
+        }],
         ["storage.account all regions", { types: ["storage.account"], region: null }],
-        ["containerservice.managed-cluster all regions", { types: ["containerservice.managed-cluster"], region: null }],
+        ["containerservice.managed-cluster all regions", {
+          types: ["containerservice.managed-cluster"],
+          region: null,
+        }],
       ],
     );
     assert.deepEqual(standIn.requests.map((r) => r.route), ["openid", "token"]);
@@ -80,7 +88,10 @@ describe("Azure discovery listing", () => {
     assert.equal(resources.length, 5);
     assert.equal(tokens.length, 3);
     assert.equal(tokens[0], undefined);
-    assert.match(tokens[1] ?? "", /^https:\/\/127\.0\.0\.1:\d+\/subscriptions\/.+\/virtualMachines\?api-version=.+&%24skiptoken=/);
+    assert.match(
+      tokens[1] ?? "",
+      /^https:\/\/127\.0\.0\.1:\d+\/subscriptions\/.+\/virtualMachines\?api-version=.+&%24skiptoken=/,
+    );
     const vmRequests = standIn.requestsOf("virtualMachines");
     assert.equal(vmRequests.length, 3, "one HTTP request per page");
     assert.deepEqual(vmRequests.map((r) => r.query.$skiptoken !== undefined), [false, true, true]);
@@ -97,7 +108,8 @@ describe("Azure discovery listing", () => {
     assert.deepEqual(vm0, {
       type: "compute.virtual-machine",
       category: "compute",
-      externalId: `/subscriptions/${sub}/resourcegroups/rg-app/providers/microsoft.compute/virtualmachines/vm0`,
+      externalId:
+        `/subscriptions/${sub}/resourcegroups/rg-app/providers/microsoft.compute/virtualmachines/vm0`,
       name: "vm0",
       region: "westeurope",
       attributes: {
@@ -109,11 +121,19 @@ describe("Azure discovery listing", () => {
         provisioningState: "Succeeded",
         osType: "Linux",
         zones: ["1"],
-        networkInterfaceIds: [`/subscriptions/${sub}/resourcegroups/rg-app/providers/microsoft.network/networkinterfaces/vm0-nic`],
+        networkInterfaceIds: [
+          `/subscriptions/${sub}/resourcegroups/rg-app/providers/microsoft.network/networkinterfaces/vm0-nic`,
+        ],
         timeCreated: "2026-01-02T03:04:05.000Z",
       },
     });
-    assert.deepEqual(resources.map((r) => r.region), ["westeurope", "westeurope", "westeurope", "eastus", "eastus"]);
+    assert.deepEqual(resources.map((r) => r.region), [
+      "westeurope",
+      "westeurope",
+      "westeurope",
+      "eastus",
+      "eastus",
+    ]);
   });
 
   it("a page fetched again from its token is the same page", async () => {
@@ -126,7 +146,9 @@ describe("Azure discovery listing", () => {
   });
 
   it("emits subnets from inside their virtual networks, each in its network", async () => {
-    const { resources } = await drain(byType(await provider.plan(target(), signal()), "network.virtual-network"));
+    const { resources } = await drain(
+      byType(await provider.plan(target(), signal()), "network.virtual-network"),
+    );
     assert.deepEqual(resources.map((r) => [r.type, r.name, r.region]), [
       ["network.virtual-network", "hub", "westeurope"],
       ["network.subnet", "default", "westeurope"],
@@ -136,12 +158,22 @@ describe("Azure discovery listing", () => {
     ]);
     const hub = resources[0];
     const aks = resources[2];
-    assert.equal(hub?.externalId, `/subscriptions/${sub}/resourcegroups/rg-net/providers/microsoft.network/virtualnetworks/hub`);
+    assert.equal(
+      hub?.externalId,
+      `/subscriptions/${sub}/resourcegroups/rg-net/providers/microsoft.network/virtualnetworks/hub`,
+    );
     assert.deepEqual(hub?.attributes.addressPrefixes, ["10.0.0.0/16"]);
     assert.equal(hub?.attributes.subnetCount, 2);
-    assert.deepEqual(aks?.links, [{ relation: "in", type: "network.virtual-network", externalId: hub?.externalId }]);
+    assert.deepEqual(aks?.links, [{
+      relation: "in",
+      type: "network.virtual-network",
+      externalId: hub?.externalId,
+    }]);
     assert.equal(aks?.attributes.addressPrefix, "10.0.1.0/24");
-    assert.equal(aks?.attributes.networkSecurityGroupId, `/subscriptions/${sub}/resourcegroups/rg-net/providers/microsoft.network/networksecuritygroups/aks-nsg`);
+    assert.equal(
+      aks?.attributes.networkSecurityGroupId,
+      `/subscriptions/${sub}/resourcegroups/rg-net/providers/microsoft.network/networksecuritygroups/aks-nsg`,
+    );
   });
 
   it("links a managed cluster to the subnets of its pools and lists storage accounts", async () => {
@@ -153,14 +185,28 @@ describe("Azure discovery listing", () => {
     const [link] = clusters[0]?.links ?? [];
     assert.equal(link?.relation, "in");
     assert.equal(link?.type, "network.subnet");
-    assert.ok(network.resources.some((r) => r.type === "network.subnet" && r.externalId === link?.externalId));
+    assert.ok(
+      network.resources.some((r) => r.type === "network.subnet" && r.externalId === link?.externalId),
+    );
     assert.equal(clusters[0]?.category, "compute");
     assert.equal(clusters[0]?.attributes.powerState, "Running");
     assert.equal(clusters[0]?.attributes.currentKubernetesVersion, "1.33.2");
     assert.deepEqual(clusters[0]?.attributes.agentPools, [
-      { name: "pool0", mode: "System", count: 3, vmSize: "Standard_D4s_v5", osType: "Linux", vnetSubnetId: link?.externalId },
+      {
+        name: "pool0",
+        mode: "System",
+        count: 3,
+        vmSize: "Standard_D4s_v5",
+        osType: "Linux",
+        vnetSubnetId: link?.externalId,
+      },
     ]);
-    assert.deepEqual(accounts.map((a) => [a.type, a.category, a.name, a.region]), [["storage.account", "data", "logs01", "westeurope"]]);
+    assert.deepEqual(accounts.map((a) => [a.type, a.category, a.name, a.region]), [[
+      "storage.account",
+      "data",
+      "logs01",
+      "westeurope",
+    ]]);
     assert.equal(accounts[0]?.attributes.sku, "Standard_LRS");
     assert.equal(accounts[0]?.attributes.kind, "StorageV2");
     assert.equal(accounts[0]?.attributes.httpsOnly, true);
@@ -175,7 +221,11 @@ describe("Azure discovery listing", () => {
     const east = await drain(vmSources[1] as DiscoverySource);
     assert.deepEqual(west.resources.map((r) => r.name), ["vm0", "vm1", "vm2"]);
     assert.deepEqual(east.resources.map((r) => r.name), ["vm3", "vm4"]);
-    const spoke = await drain(sources.find((s) => s.covers.types[0] === "network.virtual-network" && s.covers.region === "eastus") as DiscoverySource);
+    const spoke = await drain(
+      sources.find((s) =>
+        s.covers.types[0] === "network.virtual-network" && s.covers.region === "eastus"
+      ) as DiscoverySource,
+    );
     assert.deepEqual(spoke.resources.map((r) => r.name), ["spoke", "apps"]);
   });
 

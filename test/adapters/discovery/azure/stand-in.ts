@@ -98,7 +98,13 @@ export async function startAzureStandIn(options: AzureStandInOptions = {}) {
     return list;
   };
 
-  function send(res: ServerResponse, record: RecordedRequest, status: number, body: string, headers: Record<string, string> = {}) {
+  function send(
+    res: ServerResponse,
+    record: RecordedRequest,
+    status: number,
+    body: string,
+    headers: Record<string, string> = {},
+  ) {
     record.status = status;
     res.writeHead(status, {
       "content-type": "application/json; charset=utf-8",
@@ -132,12 +138,20 @@ export async function startAzureStandIn(options: AzureStandInOptions = {}) {
     record.form = rest;
     record.secretMatched = secret === app.clientSecret;
     const fail = (status: number, error: string, description: string) =>
-      send(res, record, status, JSON.stringify({
-        error,
-        error_description: `${description} Trace ID: ${randomUUID()} Correlation ID: ${randomUUID()} Timestamp: ${new Date().toISOString()}`,
-        error_codes: [Number(/AADSTS(\d+)/.exec(description)?.[1] ?? 0)],
-        timestamp: new Date().toISOString(),
-      }));
+      send(
+        res,
+        record,
+        status,
+        JSON.stringify({
+          error,
+          error_description:
+            `${description} Trace ID: ${randomUUID()} Correlation ID: ${randomUUID()} Timestamp: ${
+              new Date().toISOString()
+            }`,
+          error_codes: [Number(/AADSTS(\d+)/.exec(description)?.[1] ?? 0)],
+          timestamp: new Date().toISOString(),
+        }),
+      );
     if (tenant !== app.tenantId) {
       return fail(400, "invalid_request", `AADSTS90002: Tenant '${tenant}' not found.`);
     }
@@ -145,34 +159,84 @@ export async function startAzureStandIn(options: AzureStandInOptions = {}) {
       return fail(400, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.");
     }
     if (form.client_id !== app.clientId) {
-      return fail(400, "unauthorized_client", `AADSTS700016: Application with identifier '${form.client_id}' was not found in the directory.`);
+      return fail(
+        400,
+        "unauthorized_client",
+        `AADSTS700016: Application with identifier '${form.client_id}' was not found in the directory.`,
+      );
     }
     if (!record.secretMatched) {
-      return fail(401, "invalid_client", `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`);
+      return fail(
+        401,
+        "invalid_client",
+        `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`,
+      );
     }
     const scope = form.scope ?? "";
     const accessToken = `eyJ0eXAiOiJKV1Qi.${randomBytes(48).toString("base64url")}`;
-    issued.set(accessToken, { audience: scope.replace(/\/\.default$/, ""), expiresAt: Date.now() + 3599_000 });
-    send(res, record, 200, JSON.stringify({ token_type: "Bearer", expires_in: 3599, ext_expires_in: 3599, access_token: accessToken }));
+    issued.set(accessToken, {
+      audience: scope.replace(/\/\.default$/, ""),
+      expiresAt: Date.now() + 3599_000,
+    });
+    send(
+      res,
+      record,
+      200,
+      JSON.stringify({
+        token_type: "Bearer",
+        expires_in: 3599,
+        ext_expires_in: 3599,
+        access_token: accessToken,
+      }),
+    );
   }
 
-  function list(res: ServerResponse, record: RecordedRequest, url: URL, subscription: string, collection: Collection) {
+  function list(
+    res: ServerResponse,
+    record: RecordedRequest,
+    url: URL,
+    subscription: string,
+    collection: Collection,
+  ) {
     const bearer = /^Bearer (.+)$/.exec(record.authorization ?? "")?.[1];
     const grant = bearer === undefined ? undefined : issued.get(bearer);
     if (!bearer) {
-      return send(res, record, 401, armError("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."));
+      return send(
+        res,
+        record,
+        401,
+        armError("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."),
+      );
     }
     if (!grant || grant.expiresAt < Date.now()) {
       return send(res, record, 401, armError("InvalidAuthenticationToken", "The access token is invalid."));
     }
     if (grant.audience !== base) {
-      return send(res, record, 401, armError("InvalidAuthenticationTokenAudience", "The access token has been obtained for wrong audience or resource."));
+      return send(
+        res,
+        record,
+        401,
+        armError(
+          "InvalidAuthenticationTokenAudience",
+          "The access token has been obtained for wrong audience or resource.",
+        ),
+      );
     }
     if (!url.searchParams.get("api-version")) {
-      return send(res, record, 400, armError("MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests."));
+      return send(
+        res,
+        record,
+        400,
+        armError(
+          "MissingApiVersionParameter",
+          "The api-version query parameter (?api-version=) is required for all requests.",
+        ),
+      );
     }
     const skip = url.searchParams.get("$skiptoken");
-    const offset = skip === null ? 0 : Number(Buffer.from(skip, "base64url").toString("utf8").replace(/^offset:/, ""));
+    const offset = skip === null
+      ? 0
+      : Number(Buffer.from(skip, "base64url").toString("utf8").replace(/^offset:/, ""));
     if (!Number.isInteger(offset) || offset < 0) {
       return send(res, record, 400, armError("InvalidSkipToken", "The skip token is not valid."));
     }
@@ -182,7 +246,10 @@ export async function startAzureStandIn(options: AzureStandInOptions = {}) {
     if (offset + state.pageSize < all.length) {
       const next = new URL(url.pathname, base);
       next.searchParams.set("api-version", url.searchParams.get("api-version") ?? "");
-      next.searchParams.set("$skiptoken", Buffer.from(`offset:${offset + state.pageSize}`).toString("base64url"));
+      next.searchParams.set(
+        "$skiptoken",
+        Buffer.from(`offset:${offset + state.pageSize}`).toString("base64url"),
+      );
       body.nextLink = next.toString();
     }
     send(res, record, 200, JSON.stringify(body), { "x-ms-ratelimit-remaining-subscription-reads": "11999" });
@@ -220,7 +287,9 @@ export async function startAzureStandIn(options: AzureStandInOptions = {}) {
     }
     const fault = takeFault(record.route);
     if (fault) {
-      const headers: Record<string, string> = fault.retryAfter === undefined ? {} : { "retry-after": fault.retryAfter };
+      const headers: Record<string, string> = fault.retryAfter === undefined
+        ? {}
+        : { "retry-after": fault.retryAfter };
       const message = fault.message ?? `Scripted ${fault.code}`;
       const text = record.route === "token" || record.route === "openid"
         ? JSON.stringify({ error: fault.code, error_description: message })
