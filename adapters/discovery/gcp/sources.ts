@@ -210,7 +210,7 @@ export async function listZones(ctx: SourceContext, signal: AbortSignal): Promis
   do {
     const [found, , raw] = await providerCall(ctx.auth, `compute.zones.list project ${ctx.project}`, signal, () =>
       ctx.clients.zones.list(
-        { project: ctx.project, maxResults: 500, ...(token ? { pageToken: token } : {}) },
+        { project: ctx.project, maxResults: computePageSize(ctx), ...(token ? { pageToken: token } : {}) },
         gaxOptions(ctx.timeoutMs),
       ));
     for (const zone of found) {

@@ -51,7 +51,8 @@ export interface ScriptedFailure {
 /** Starts the stand-in on a free loopback port, serving `model`. */
 export async function startGcpStandIn(model: StandInModel) {
   const keys = new Map<string, string>();
-  const issued = new Set<string>();
+  const issued: string[] = [];
+  const revoked = new Set<string>();
   const requests: RecordedRequest[] = [];
   const failures: ScriptedFailure[] = [];
 
@@ -92,7 +93,7 @@ export async function startGcpStandIn(model: StandInModel) {
     const now = Math.floor(Date.now() / 1000);
     if (typeof claims.exp !== "number" || claims.exp < now) return invalid("Invalid JWT: Token must be a short-lived token");
     const token = `ya29.${randomBytes(48).toString("base64url")}`;
-    issued.add(token);
+    issued.push(token);
     return { status: 200, body: { access_token: token, expires_in: 3599, token_type: "Bearer" } };
   }
 
@@ -134,7 +135,7 @@ export async function startGcpStandIn(model: StandInModel) {
       return send(answer.status, answer.body);
     }
     const token = /^Bearer (.+)$/.exec(authorization ?? "")?.[1];
-    if (!token || !issued.has(token)) {
+    if (!token || !issued.includes(token) || revoked.has(token)) {
       return send(
         401,
         googleError(
@@ -174,11 +175,11 @@ export async function startGcpStandIn(model: StandInModel) {
     trustKey(clientEmail: string, publicKeyPem: string) {
       keys.set(clientEmail, createPublicKey(publicKeyPem).export({ type: "spki", format: "pem" }).toString());
     },
-    /** Every access token the token endpoint issued. */
+    /** Every access token the token endpoint issued, in order (revoked ones too). */
     issued,
-    /** Revokes every issued token: the APIs then answer 401. */
+    /** Revokes every token issued so far: the APIs then answer 401. */
     revokeAll() {
-      issued.clear();
+      for (const token of issued) revoked.add(token);
     },
     /** Scripts the next `times` (default 1) requests of a route to fail. */
     fail(failure: ScriptedFailure) {
