@@ -13,8 +13,10 @@ import { type Config, loadConfig } from "./actors/config.ts";
 import { createLogger, type Logger } from "./actors/logger.ts";
 import { type Core, openCore, type Roles, startSystem } from "./actors/system.ts";
 import { addExecCommands } from "./actors/cli-exec-commands.ts";
+import { addInventoryCommands } from "./actors/cli-inventory-commands.ts";
+import { createGateway } from "./actors/gateway.ts";
 import { positiveInt } from "./actors/cli-options.ts";
-import { directClient, type EventJson, httpClient, type JobJson, type JobsClient } from "./actors/jobs-client.ts";
+import { type ApiCall, directClient, type EventJson, httpCall, httpClient, type JobJson, type JobsClient } from "./actors/jobs-client.ts";
 import { args, environment, exit, onShutdownSignal, writeErr, writeOut } from "./actors/runtime.ts";
 import { startTelemetry } from "./actors/telemetry.ts";
 import { ConfigError, ErrorCode, PermanentError, TroupeError } from "./machines/errors.ts";
@@ -38,6 +40,23 @@ async function withClient<T>(fn: (client: JobsClient) => Promise<T>): Promise<T>
   const core = await openCore(cfg, { logger });
   try {
     return await fn(directClient(core));
+  } finally {
+    await core.close();
+  }
+}
+
+/** Runs `fn` with an API caller: the HTTP API at TROUPE_URL, or with NATS_URL the same routes in-process on a local core. */
+async function withApi<T>(fn: (call: ApiCall) => Promise<T>): Promise<T> {
+  const cfg = config();
+  if (!cfg.natsUrl) return fn(httpCall(cfg.troupeUrl, cfg.troupeToken));
+  const logger = createLogger({ level: cfg.logLevel === "info" ? "warn" : cfg.logLevel });
+  const core = await openCore(cfg, { logger });
+  try {
+    const app = createGateway({
+      jobs: core.jobs, store: core.store, bus: core.bus, logger, maxBodyBytes: cfg.maxPayloadBytes,
+      inventory: { schedules: core.schedules, resources: core.inventory },
+    });
+    return await fn(httpCall("http://troupe.local", undefined, (url, init) => app.request(url, init)));
   } finally {
     await core.close();
   }
@@ -241,6 +260,8 @@ function buildProgram(): Command {
         print(`${job.id} ${job.status}`);
       });
     });
+
+  addInventoryCommands(program, { withApi, print, parseJson: parseJsonArg });
 
   addExecCommands(program, {
     withClient, print, setExit,

@@ -83,15 +83,22 @@ export class ApiError extends TroupeError {
   }
 }
 
-/** A client over the HTTP API. */
-export function httpClient(baseUrl: string, token: string | undefined): JobsClient {
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+/** Calls the HTTP API: JSON in, JSON out, `{"error"}` answers thrown as {@link ApiError}. */
+export type ApiCall = <T>(method: string, path: string, body?: unknown) => Promise<T>;
+
+/** An {@link ApiCall} over HTTP at `baseUrl` with a bearer token (`send` may be an in-process app's `request`). */
+export function httpCall(
+  baseUrl: string,
+  token: string | undefined,
+  send: (url: URL, init: RequestInit) => Response | Promise<Response> = fetch,
+): ApiCall {
+  return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const headers: Record<string, string> = { accept: "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
     if (token) headers.authorization = `Bearer ${token}`;
     let response: Response;
     try {
-      response = await fetch(new URL(path, baseUrl), { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      response = await send(new URL(path, baseUrl), { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
     } catch (error) {
       throw new TroupeError(`Cannot reach the Troupe API at ${new URL(baseUrl).origin}: ${(error as Error).message} (is "troupe start" running? set TROUPE_URL or NATS_URL)`, {
         code: ErrorCode.unavailable,
@@ -111,6 +118,11 @@ export function httpClient(baseUrl: string, token: string | undefined): JobsClie
     }
     return json as T;
   };
+}
+
+/** A client over the HTTP API. */
+export function httpClient(baseUrl: string, token: string | undefined): JobsClient {
+  const call = httpCall(baseUrl, token);
   const enc = encodeURIComponent;
   return {
     submit: (request) => call("POST", "/jobs", request),

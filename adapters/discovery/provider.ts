@@ -61,6 +61,13 @@ export interface DiscoveryPage {
   next?: string;
 }
 
+/**
+ * The code of a `TransientError` saying a page token expired (Kubernetes' 410
+ * Gone for an old `continue`): the engine reads that source again from its
+ * first page instead of retrying the token.
+ */
+export const PAGE_TOKEN_EXPIRED = "PAGE_TOKEN_EXPIRED";
+
 /** One listing: a resource type (or a few) in one region, read page by page. */
 export interface DiscoverySource {
   /** Human-readable and stable within a run: `ec2.instance us-east-1`. */

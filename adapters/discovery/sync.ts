@@ -11,7 +11,10 @@
 import { backoffDelayMs } from "../../machines/backoff.ts";
 import { toJobErrorInfo } from "../../machines/errors.ts";
 import type { FailedPage, Inventory, RunRef } from "./inventory.ts";
-import type { DiscoveryPage, DiscoveryProvider, DiscoverySource, DiscoveryTarget } from "./provider.ts";
+import { type DiscoveryPage, type DiscoveryProvider, type DiscoverySource, type DiscoveryTarget, PAGE_TOKEN_EXPIRED } from "./provider.ts";
+
+/** How often one source may start over after its page token expired. */
+const MAX_RESTARTS = 2;
 
 /** What a sync reports as it goes (metrics, progress lines). */
 export interface SyncObserver {
@@ -100,7 +103,7 @@ export async function runSync(options: SyncOptions): Promise<SyncSummary> {
         if (both.aborted) throw both.reason;
         const info = toJobErrorInfo(error);
         const failed: FailedPage = { source: source.name, page, code: info.code, message: info.message, retryable: info.kind === "transient" };
-        if (info.kind === "permanent" || attempt >= pageAttempts) return failed;
+        if (info.kind === "permanent" || attempt >= pageAttempts || info.code === PAGE_TOKEN_EXPIRED) return failed;
         if (info.retryAfterMs !== undefined && info.retryAfterMs > maxRetryAfterMs) return failed;
         const delayMs = backoffDelayMs({
           attempt,
@@ -127,10 +130,19 @@ export async function runSync(options: SyncOptions): Promise<SyncSummary> {
   async function drain(source: DiscoverySource): Promise<void> {
     let token: string | undefined;
     let writing: Promise<void> = Promise.resolve();
+    let restarts = 0;
     for (let page = 1;; page++) {
       if (both.aborted) throw both.reason;
       const result = await fetchWithRetry(source, token, page);
       if ("code" in result) {
+        if (result.code === PAGE_TOKEN_EXPIRED && token !== undefined && restarts < MAX_RESTARTS) {
+          // The listing moved on without us: read it again from the start (upserts are idempotent).
+          restarts++;
+          options.observer?.retry?.({ source: source.name, page, attempt: restarts, delayMs: 0, code: result.code });
+          token = undefined;
+          page = 0;
+          continue;
+        }
         summary.failedPages.push(result);
         break;
       }

@@ -83,7 +83,7 @@ function codeOf(status: number): { code: string; transient: boolean } {
   if (status === 503) return { code: "K8S_UNAVAILABLE", transient: true };
   if (status >= 500) return { code: "K8S_SERVER_ERROR", transient: true };
   // The continue token expired (etcd compacted): the list must be read again.
-  if (status === 410) return { code: "K8S_CONTINUE_EXPIRED", transient: true };
+  if (status === 410) return { code: "PAGE_TOKEN_EXPIRED", transient: true };
   if (status === 408) return { code: "K8S_TIMEOUT", transient: true };
   if (status === 401) return { code: "K8S_UNAUTHORIZED", transient: false };
   if (status === 403) return { code: "K8S_FORBIDDEN", transient: false };

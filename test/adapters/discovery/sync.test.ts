@@ -160,3 +160,36 @@ describe("Sync engine", () => {
     assert.equal((await inventory.listResources({ scope: s, state: "deleted" })).resources.length, 0);
   });
 });
+
+describe("Sync engine: expired page tokens", () => {
+  it("reads a source again from its first page when its token expired, at most twice", async () => {
+    const db = await createPgliteClient();
+    await migrate(db);
+    const inventory = new SqlInventory(db);
+    const calls: string[] = [];
+    let expiries = 1;
+    const resources = (from: number, to: number): DiscoveredResource[] =>
+      Array.from({ length: to - from }, (_, i) => ({ type: "pod", category: "compute", externalId: `p${from + i}`, name: null, region: null, attributes: {} }));
+    const source = (): DiscoverySource => ({
+      name: "pod",
+      covers: { types: ["pod"], region: null },
+      fetchPage(token) {
+        calls.push(token ?? "first");
+        if (token === "2" && expiries-- > 0) return Promise.reject(new TransientError("410 Gone", { code: "PAGE_TOKEN_EXPIRED" }));
+        return Promise.resolve(token === "2" ? { resources: resources(5, 8) } : { resources: resources(0, 5), next: "2" });
+      },
+    });
+    const ok = await runSync({ provider: provider([source()]), target: { scope: "k", org: null }, inventory, runId: "e1", signal: new AbortController().signal });
+    assert.equal(ok.complete, true);
+    assert.equal(ok.resources, 13, "page 1 read twice");
+    assert.deepEqual(calls, ["first", "2", "first", "2"]);
+    expiries = 99;
+    calls.length = 0;
+    const failed = await runSync({ provider: provider([source()]), target: { scope: "k", org: null }, inventory, runId: "e2", signal: new AbortController().signal });
+    assert.equal(failed.complete, false);
+    assert.deepEqual(failed.failedPages.map((f) => f.code), ["PAGE_TOKEN_EXPIRED"]);
+    assert.deepEqual(calls, ["first", "2", "first", "2", "first", "2"], "two restarts, then the page counts as failed");
+    assert.equal(failed.deleted, 0);
+    await db.close();
+  });
+});

@@ -32,7 +32,7 @@ describe("kubernetes error classification", () => {
       [503, "K8S_UNAVAILABLE", true],
       [502, "K8S_SERVER_ERROR", true],
       [504, "K8S_SERVER_ERROR", true],
-      [410, "K8S_CONTINUE_EXPIRED", true],
+      [410, "PAGE_TOKEN_EXPIRED", true],
       [401, "K8S_UNAUTHORIZED", false],
       [403, "K8S_FORBIDDEN", false],
       [404, "K8S_NOT_FOUND", false],

@@ -167,7 +167,7 @@ describe("kubernetes discovery: errors", () => {
     k8s.expireContinueTokens();
     const error = await rejects(pvs.fetchPage(first.next, signal()));
     assert.ok(error instanceof TransientError);
-    assert.equal(error.code, "K8S_CONTINUE_EXPIRED");
+    assert.equal(error.code, "PAGE_TOKEN_EXPIRED");
     assert.match(error.message, /HTTP 410: Expired: The provided continue parameter is too old/);
     assert.equal(k8s.requests.at(-1)?.status, 410);
   });
