@@ -43,7 +43,9 @@ export interface AccessOptions {
   settings: ListingSettings;
   sessions: SessionCache<AccountAccess>;
   /** The role to assume; undefined: use the master credentials for the account. */
-  role: { arn: string; externalId?: string | undefined; sessionName: string; durationSeconds: number } | undefined;
+  role:
+    | { arn: string; externalId?: string | undefined; sessionName: string; durationSeconds: number }
+    | undefined;
 }
 
 const FAR_FUTURE = new Date(8.64e15);
@@ -51,14 +53,17 @@ const FAR_FUTURE = new Date(8.64e15);
 /** A stable, non-secret name of the master credentials (a hash, never the secret). */
 export function masterKeyName(master: SigningCredentials | undefined): string {
   if (!master) return "default";
-  const digest = createHash("sha256").update(`${master.secretAccessKey}\n${master.sessionToken ?? ""}`).digest(
-    "hex",
-  );
+  const digest = createHash("sha256").update(`${master.secretAccessKey}\n${master.sessionToken ?? ""}`)
+    .digest(
+      "hex",
+    );
   return `${master.accessKeyId}:${digest.slice(0, 16)}`;
 }
 
 function secretsOf(credentials: SigningCredentials | undefined): string[] {
-  return credentials ? [credentials.secretAccessKey, ...(credentials.sessionToken ? [credentials.sessionToken] : [])] : [];
+  return credentials
+    ? [credentials.secretAccessKey, ...(credentials.sessionToken ? [credentials.sessionToken] : [])]
+    : [];
 }
 
 async function assume(options: AccessOptions, signal: AbortSignal): Promise<AccountAccess> {
@@ -88,7 +93,11 @@ async function assume(options: AccessOptions, signal: AbortSignal): Promise<Acco
       code: "AWS_NO_CREDENTIALS",
     });
   }
-  const session = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
+  const session = {
+    accessKeyId: c.AccessKeyId,
+    secretAccessKey: c.SecretAccessKey,
+    sessionToken: c.SessionToken,
+  };
   return {
     clients: new ServiceClients(options.sts, session, options.settings),
     secrets: [...secrets, c.SecretAccessKey, c.SessionToken],
@@ -130,7 +139,11 @@ export async function openAccess(options: AccessOptions, signal: AbortSignal): P
     };
     return { scope: options.scope, get: () => Promise.resolve(access), refused: () => {} };
   }
-  const key = JSON.stringify([masterKeyName(options.master), options.role.arn, options.role.externalId ?? null]);
+  const key = JSON.stringify([
+    masterKeyName(options.master),
+    options.role.arn,
+    options.role.externalId ?? null,
+  ]);
   const handle: AccessHandle = {
     scope: options.scope,
     get: async (s) => (await options.sessions.get(key, () => assume(options, s))).value,

@@ -32,7 +32,9 @@ export function iso(date: Date | undefined): string | undefined {
 /** The same object without its undefined and null values (so attributes stay small and JSON-clean). */
 export function compact(values: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(values)) if (value !== undefined && value !== null) out[key] = value;
+  for (const [key, value] of Object.entries(values)) {
+    if (value !== undefined && value !== null) out[key] = value;
+  }
   return out;
 }
 

@@ -21,7 +21,14 @@ export interface AwsTargetCredentials {
   externalId?: string;
 }
 
-const FIELDS = ["accessKeyId", "secretAccessKey", "sessionToken", "roleName", "roleArn", "externalId"] as const;
+const FIELDS = [
+  "accessKeyId",
+  "secretAccessKey",
+  "sessionToken",
+  "roleName",
+  "roleArn",
+  "externalId",
+] as const;
 const ROLE_ARN = /^arn:aws[\w-]*:iam::(\d{12}):role\/[\w+=,.@/-]+$/;
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 
@@ -59,7 +66,9 @@ export function parseTargetCredentials(
   if (out.roleArn !== undefined) {
     const account = ROLE_ARN.exec(out.roleArn)?.[1];
     if (account === undefined) throw invalid(`"roleArn" must be an IAM role ARN`);
-    if (account !== scope) throw invalid(`"roleArn" is in account ${account}, not in the target account ${scope}`);
+    if (account !== scope) {
+      throw invalid(`"roleArn" is in account ${account}, not in the target account ${scope}`);
+    }
   }
   return out;
 }

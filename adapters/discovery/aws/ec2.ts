@@ -55,7 +55,12 @@ export function vpcResource(v: Vpc, region: string): DiscoveredResource {
     externalId: v.VpcId ?? "",
     name: nameTag(v.Tags),
     region,
-    attributes: compact({ state: v.State, cidrBlock: v.CidrBlock, isDefault: v.IsDefault, tags: tagsOf(v.Tags) }),
+    attributes: compact({
+      state: v.State,
+      cidrBlock: v.CidrBlock,
+      isDefault: v.IsDefault,
+      tags: tagsOf(v.Tags),
+    }),
     links: [],
   };
 }
@@ -135,7 +140,10 @@ export function ec2Listings(region: string, pageSize: number | undefined): Listi
         const out = await access.clients.ec2(region).send(new DescribeSubnetsCommand(page(token)), {
           abortSignal: signal,
         });
-        return { resources: (out.Subnets ?? []).map((s) => subnetResource(s, region)), ...next(out.NextToken) };
+        return {
+          resources: (out.Subnets ?? []).map((s) => subnetResource(s, region)),
+          ...next(out.NextToken),
+        };
       },
     },
     {

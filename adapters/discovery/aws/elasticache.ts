@@ -29,7 +29,9 @@ export function cacheClusterResource(c: CacheCluster, region: string): Discovere
       availabilityZone: c.PreferredAvailabilityZone,
       createdAt: iso(c.CacheClusterCreateTime),
     }),
-    links: (c.SecurityGroups ?? []).flatMap((g) => linkTo("secured-by", "ec2.security-group", g.SecurityGroupId)),
+    links: (c.SecurityGroups ?? []).flatMap((g) =>
+      linkTo("secured-by", "ec2.security-group", g.SecurityGroupId)
+    ),
   };
 }
 

@@ -9,8 +9,8 @@
  */
 import { PermanentError, TransientError } from "../../../machines/errors.ts";
 import {
-  type AwsErrorRule,
   awsErrorCode,
+  type AwsErrorRule,
   awsHttpStatus,
   classifyAwsError,
   retryAfterMs,

@@ -51,7 +51,10 @@ export function lambdaListing(region: string, pageSize: number | undefined): Lis
         new ListFunctionsCommand({ MaxItems, ...(token ? { Marker: token } : {}) }),
         { abortSignal: signal },
       );
-      return { resources: (out.Functions ?? []).map((f) => functionResource(f, region)), ...nextOf(out.NextMarker) };
+      return {
+        resources: (out.Functions ?? []).map((f) => functionResource(f, region)),
+        ...nextOf(out.NextMarker),
+      };
     },
   };
 }

@@ -55,7 +55,10 @@ export function rdsListing(region: string, pageSize: number | undefined): Listin
         new DescribeDBInstancesCommand({ MaxRecords, ...(token ? { Marker: token } : {}) }),
         { abortSignal: signal },
       );
-      return { resources: (out.DBInstances ?? []).map((db) => dbInstanceResource(db, region)), ...nextOf(out.Marker) };
+      return {
+        resources: (out.DBInstances ?? []).map((db) => dbInstanceResource(db, region)),
+        ...nextOf(out.Marker),
+      };
     },
   };
 }

@@ -10,7 +10,11 @@ import { PermanentError } from "../../../machines/errors.ts";
 import type { AccountAccess } from "./access.ts";
 
 /** The regions enabled for the account, sorted. */
-export async function enabledRegions(access: AccountAccess, homeRegion: string, signal: AbortSignal): Promise<string[]> {
+export async function enabledRegions(
+  access: AccountAccess,
+  homeRegion: string,
+  signal: AbortSignal,
+): Promise<string[]> {
   const out = await access.clients.ec2(homeRegion).send(new DescribeRegionsCommand({ AllRegions: true }), {
     abortSignal: signal,
   });
@@ -22,7 +26,11 @@ export async function enabledRegions(access: AccountAccess, homeRegion: string, 
 }
 
 /** The enabled regions, or the requested ones (each must be enabled; an empty list is all). */
-export function selectRegions(enabled: readonly string[], requested: readonly string[] | undefined, scope: string): string[] {
+export function selectRegions(
+  enabled: readonly string[],
+  requested: readonly string[] | undefined,
+  scope: string,
+): string[] {
   if (!requested || requested.length === 0) return [...enabled];
   const missing = requested.filter((r) => !enabled.includes(r));
   if (missing.length > 0) {

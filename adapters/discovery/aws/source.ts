@@ -49,6 +49,7 @@ export function toSource(spec: ListingSpec, handle: AccessHandle): DiscoverySour
   return {
     name: spec.region ? `${spec.type} ${spec.region}` : spec.type,
     covers: { types: [spec.type], region: spec.region },
-    fetchPage: (token, signal) => withAccess(handle, context, signal, (access) => spec.list(access, token, signal)),
+    fetchPage: (token, signal) =>
+      withAccess(handle, context, signal, (access) => spec.list(access, token, signal)),
   };
 }

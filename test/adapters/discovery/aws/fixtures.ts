@@ -31,7 +31,13 @@ export function seed(aws: AwsStandIn): void {
     { id: "sg-0a2", name: "db", description: "databases", vpcId: "vpc-0a1" },
     { id: "sg-0a3", name: "default", description: "default VPC security group", vpcId: "vpc-0a2" },
   );
-  const instance = (n: number, subnetId: string, vpcId: string, groupIds: string[], reservationId: string) => ({
+  const instance = (
+    n: number,
+    subnetId: string,
+    vpcId: string,
+    groupIds: string[],
+    reservationId: string,
+  ) => ({
     id: `i-0a0${n}`,
     type: n === 1 ? "m7g.large" : "t3.micro",
     state: n === 5 ? "stopped" : "running",
@@ -95,8 +101,26 @@ export function seed(aws: AwsStandIn): void {
   euw1.subnets.push({ id: "subnet-0b1", vpcId: "vpc-0b1", cidr: "10.1.1.0/24", az: "eu-west-1a" });
   euw1.securityGroups.push({ id: "sg-0b1", name: "etl", description: "etl", vpcId: "vpc-0b1" });
   euw1.instances.push(
-    { id: "i-0b01", type: "c7i.xlarge", state: "running", privateIp: "10.1.1.5", az: "eu-west-1a", subnetId: "subnet-0b1", vpcId: "vpc-0b1", groupIds: ["sg-0b1"] },
-    { id: "i-0b02", type: "c7i.xlarge", state: "running", privateIp: "10.1.1.6", az: "eu-west-1a", subnetId: "subnet-0b1", vpcId: "vpc-0b1", groupIds: ["sg-0b1"] },
+    {
+      id: "i-0b01",
+      type: "c7i.xlarge",
+      state: "running",
+      privateIp: "10.1.1.5",
+      az: "eu-west-1a",
+      subnetId: "subnet-0b1",
+      vpcId: "vpc-0b1",
+      groupIds: ["sg-0b1"],
+    },
+    {
+      id: "i-0b02",
+      type: "c7i.xlarge",
+      state: "running",
+      privateIp: "10.1.1.6",
+      az: "eu-west-1a",
+      subnetId: "subnet-0b1",
+      vpcId: "vpc-0b1",
+      groupIds: ["sg-0b1"],
+    },
   );
   euw1.dbInstances.push({
     identifier: "reports-db",
@@ -113,7 +137,14 @@ export function seed(aws: AwsStandIn): void {
 
   const mes1 = account.region("me-south-1", "not-opted-in");
   mes1.vpcs.push({ id: "vpc-0d1", cidr: "10.3.0.0/16" });
-  mes1.instances.push({ id: "i-0d01", type: "t3.micro", state: "running", privateIp: "10.3.0.5", az: "me-south-1a", groupIds: [] });
+  mes1.instances.push({
+    id: "i-0d01",
+    type: "t3.micro",
+    state: "running",
+    privateIp: "10.3.0.5",
+    az: "me-south-1a",
+    groupIds: [],
+  });
 
   account.buckets.push(
     { name: "logs-111122223333", region: "us-east-1", created: "2023-02-01T10:00:00.000Z" },

@@ -148,7 +148,13 @@ export class Fault extends Error {
 /** One page of `items` from an offset token: what was asked, capped by the stand-in's page size. */
 export function paginate<T>(
   items: readonly T[],
-  options: { token: string | undefined; asked: number; cap: number; scope: string; invalid: (what: string) => Fault },
+  options: {
+    token: string | undefined;
+    asked: number;
+    cap: number;
+    scope: string;
+    invalid: (what: string) => Fault;
+  },
 ): { page: T[]; next: string | undefined } {
   let offset = 0;
   if (options.token !== undefined) {
@@ -159,6 +165,8 @@ export function paginate<T>(
   const size = Math.min(options.asked, options.cap);
   const page = items.slice(offset, offset + size);
   const end = offset + page.length;
-  const next = end < items.length ? Buffer.from(`${options.scope}:${end}`, "utf8").toString("base64url") : undefined;
+  const next = end < items.length
+    ? Buffer.from(`${options.scope}:${end}`, "utf8").toString("base64url")
+    : undefined;
   return { page, next };
 }

@@ -36,7 +36,14 @@ function asked(params: Record<string, string>, name: string, min: number, max: n
   return n;
 }
 
-function page<T>(call: QueryCall, items: readonly T[], size: string, token: string, min: number, max: number) {
+function page<T>(
+  call: QueryCall,
+  items: readonly T[],
+  size: string,
+  token: string,
+  min: number,
+  max: number,
+) {
   return paginate(items, {
     token: call.params[token],
     asked: asked(call.params, size, min, max),
@@ -63,7 +70,8 @@ export function ec2Answer(call: QueryCall): string {
       return items(
         "regionInfo",
         regions.map(([name, r]) =>
-          el("regionName", name) + el("regionEndpoint", `ec2.${name}.amazonaws.com`) + el("optInStatus", r.optInStatus)
+          el("regionName", name) + el("regionEndpoint", `ec2.${name}.amazonaws.com`) +
+          el("optInStatus", r.optInStatus)
         ),
       );
     }
@@ -86,7 +94,8 @@ export function ec2Answer(call: QueryCall): string {
       return items(
         "reservationSet",
         reservations.map((r) =>
-          el("reservationId", r.id) + el("ownerId", call.account.id) + wrap("groupSet") + items("instancesSet", r.xml)
+          el("reservationId", r.id) + el("ownerId", call.account.id) + wrap("groupSet") +
+          items("instancesSet", r.xml)
         ),
       ) + ec2Next(next);
     }
@@ -95,7 +104,8 @@ export function ec2Answer(call: QueryCall): string {
       return items(
         "vpcSet",
         list.map((v) =>
-          el("vpcId", v.id) + el("ownerId", call.account.id) + el("state", "available") + el("cidrBlock", v.cidr) +
+          el("vpcId", v.id) + el("ownerId", call.account.id) + el("state", "available") +
+          el("cidrBlock", v.cidr) +
           el("isDefault", v.isDefault ?? false) + ec2Tags(v.tags)
         ),
       ) + ec2Next(next);
@@ -106,7 +116,8 @@ export function ec2Answer(call: QueryCall): string {
         "subnetSet",
         list.map((s) =>
           el("subnetId", s.id) + el("state", "available") + el("vpcId", s.vpcId) + el("cidrBlock", s.cidr) +
-          el("availableIpAddressCount", 250) + el("availabilityZone", s.az) + el("mapPublicIpOnLaunch", false) +
+          el("availableIpAddressCount", 250) + el("availabilityZone", s.az) +
+          el("mapPublicIpOnLaunch", false) +
           ec2Tags(s.tags)
         ),
       ) + ec2Next(next);
@@ -141,7 +152,11 @@ export function rdsAnswer(call: QueryCall): string {
       el("DBInstanceClass", db.instanceClass),
       el("Engine", db.engine),
       el("DBInstanceStatus", db.status),
-      wrap("Endpoint", el("Address", `${db.identifier}.abc123.${call.region}.rds.amazonaws.com`), el("Port", 5432)),
+      wrap(
+        "Endpoint",
+        el("Address", `${db.identifier}.abc123.${call.region}.rds.amazonaws.com`),
+        el("Port", 5432),
+      ),
       el("AllocatedStorage", 20),
       el("InstanceCreateTime", "2024-05-01T12:00:00.000Z"),
       wrap(
@@ -151,7 +166,12 @@ export function rdsAnswer(call: QueryCall): string {
         ),
       ),
       db.vpcId
-        ? wrap("DBSubnetGroup", el("DBSubnetGroupName", "default"), el("VpcId", db.vpcId), el("SubnetGroupStatus", "Complete"))
+        ? wrap(
+          "DBSubnetGroup",
+          el("DBSubnetGroupName", "default"),
+          el("VpcId", db.vpcId),
+          el("SubnetGroupStatus", "Complete"),
+        )
         : "",
       el("MultiAZ", false),
       el("EngineVersion", db.engineVersion),

@@ -34,7 +34,13 @@ export function lambdaAction(method: string, path: string): string {
   return method === "GET" && /^\/2015-03-31\/functions\/?$/.test(path) ? "ListFunctions" : "Unsupported";
 }
 
-function count(raw: string | null, name: string, min: number, max: number, fault: (m: string) => Fault): number {
+function count(
+  raw: string | null,
+  name: string,
+  min: number,
+  max: number,
+  fault: (m: string) => Fault,
+): number {
   if (raw === null) return max;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) throw fault(`${name} must be between ${min} and ${max}`);
@@ -58,7 +64,9 @@ export function s3Answer(call: RestCall): string {
       scope: "ListBuckets",
       invalid,
     });
-    const parameterised = ["max-buckets", "continuation-token", "prefix", "bucket-region"].some((p) => q.has(p));
+    const parameterised = ["max-buckets", "continuation-token", "prefix", "bucket-region"].some((p) =>
+      q.has(p)
+    );
     const withRegion = parameterised && !call.omitBucketRegion;
     return `<?xml version="1.0" encoding="UTF-8"?>\n<ListAllMyBucketsResult xmlns="${S3_NS}">${
       wrap("Owner", el("ID", `owner-${call.account.id}`), el("DisplayName", "owner"))
@@ -66,10 +74,17 @@ export function s3Answer(call: RestCall): string {
       wrap(
         "Buckets",
         ...page.map((b) =>
-          wrap("Bucket", el("Name", b.name), el("CreationDate", b.created), withRegion ? el("BucketRegion", b.region) : "")
+          wrap(
+            "Bucket",
+            el("Name", b.name),
+            el("CreationDate", b.created),
+            withRegion ? el("BucketRegion", b.region) : "",
+          )
         ),
       )
-    }${next ? el("ContinuationToken", next) : ""}${prefix ? el("Prefix", prefix) : ""}</ListAllMyBucketsResult>`;
+    }${next ? el("ContinuationToken", next) : ""}${
+      prefix ? el("Prefix", prefix) : ""
+    }</ListAllMyBucketsResult>`;
   }
   if (call.action === "GetBucketLocation") {
     const name = call.path.replace(/^\/|\/$/g, "");
@@ -78,13 +93,23 @@ export function s3Answer(call: RestCall): string {
     const location = bucket.region === "us-east-1" ? "" : bucket.region;
     return `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="${S3_NS}">${location}</LocationConstraint>`;
   }
-  throw new Fault("NotImplemented", "A header you provided implies functionality that is not implemented", 501);
+  throw new Fault(
+    "NotImplemented",
+    "A header you provided implies functionality that is not implemented",
+    501,
+  );
 }
 
 /** S3's error document. */
 export function s3Error(fault: Fault, requestId: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n${
-    wrap("Error", el("Code", fault.code), el("Message", fault.message), el("RequestId", requestId), el("HostId", "stand-in"))
+    wrap(
+      "Error",
+      el("Code", fault.code),
+      el("Message", fault.message),
+      el("RequestId", requestId),
+      el("HostId", "stand-in"),
+    )
   }`;
 }
 

@@ -16,7 +16,6 @@ import type { AddressInfo } from "node:net";
 import { el, randomId, wrap } from "../../aws-iam/stand-in-iam.ts";
 import { Fault, type RegionModel, StandInAccount } from "./stand-in-model.ts";
 import {
-  EC2_NS,
   ec2Answer,
   ec2Error,
   ec2Response,
@@ -28,7 +27,15 @@ import {
   RDS_NS,
   rdsAnswer,
 } from "./stand-in-query.ts";
-import { lambdaAction, lambdaAnswer, lambdaError, type RestCall, s3Action, s3Answer, s3Error } from "./stand-in-rest.ts";
+import {
+  lambdaAction,
+  lambdaAnswer,
+  lambdaError,
+  type RestCall,
+  s3Action,
+  s3Answer,
+  s3Error,
+} from "./stand-in-rest.ts";
 import { parseAuthorization, verifySigV4 } from "./stand-in-sigv4.ts";
 
 export { StandInAccount } from "./stand-in-model.ts";
@@ -77,7 +84,10 @@ export interface ScriptedFault {
 }
 
 /** Each service's answer to an unknown key, and to a bad signature: code, status, message. */
-const AUTH_FAILURES: Record<string, { unknown: [string, number, string]; signature: [string, number, string] }> = {
+const AUTH_FAILURES: Record<
+  string,
+  { unknown: [string, number, string]; signature: [string, number, string] }
+> = {
   ec2: {
     unknown: ["AuthFailure", 401, "AWS was not able to validate the provided access credentials"],
     signature: ["AuthFailure", 401, "AWS was not able to validate the provided access credentials"],
@@ -156,7 +166,11 @@ export async function startAwsStandIn(options: AwsStandInOptions = {}) {
       );
     }
     if (record.action !== "AssumeRole") {
-      throw new Fault("InvalidAction", `Could not find operation ${record.action} for version 2011-06-15`, 400);
+      throw new Fault(
+        "InvalidAction",
+        `Could not find operation ${record.action} for version 2011-06-15`,
+        400,
+      );
     }
     const arn = record.params.RoleArn ?? "";
     const m = /^arn:aws[\w-]*:iam::(\d{12}):role\/(?:.*\/)?([\w+=,.@-]+)$/.exec(arn);
@@ -168,7 +182,9 @@ export async function startAwsStandIn(options: AwsStandInOptions = {}) {
     if (caller.session || !m) throw denied;
     const [, accountId = "", roleName = ""] = m;
     const trust = accounts.get(accountId)?.roles.get(roleName);
-    if (!trust || (trust.externalId !== undefined && trust.externalId !== record.params.ExternalId)) throw denied;
+    if (!trust || (trust.externalId !== undefined && trust.externalId !== record.params.ExternalId)) {
+      throw denied;
+    }
     const session: IssuedSession = {
       accessKeyId: `ASIA${randomId(16)}`,
       secretAccessKey: randomBytes(30).toString("base64"),
@@ -203,7 +219,9 @@ export async function startAwsStandIn(options: AwsStandInOptions = {}) {
     const family = service === "rds" || service === "elasticache" || service === "sts" ? "query" : service;
     if (!known) throw authFailure(family, "unknown");
     if (!record.signatureValid) throw authFailure(family, "signature");
-    if (known.session && record.securityToken !== known.session.sessionToken) throw authFailure(family, "unknown");
+    if (known.session && record.securityToken !== known.session.sessionToken) {
+      throw authFailure(family, "unknown");
+    }
     const owner = account(known.accountId);
     const regional = service !== "sts" && service !== "s3";
     if (regional && owner.regions.get(record.region)?.optInStatus === "not-opted-in") {
@@ -213,10 +231,16 @@ export async function startAwsStandIn(options: AwsStandInOptions = {}) {
     const at = queue?.findIndex((s) => s.region === undefined || s.region === record.region) ?? -1;
     if (queue && at >= 0) {
       const [script] = queue.splice(at, 1);
-      throw new Fault(script!.code, script!.message ?? `Scripted ${script!.code}`, script!.status, script!.retryAfter);
+      throw new Fault(
+        script!.code,
+        script!.message ?? `Scripted ${script!.code}`,
+        script!.status,
+        script!.retryAfter,
+      );
     }
     if (service === "sts") return sts(record, known);
-    const model: RegionModel = owner.regions.get(record.region) ?? new StandInAccount("").region(record.region);
+    const model: RegionModel = owner.regions.get(record.region) ??
+      new StandInAccount("").region(record.region);
     if (service === "s3" || service === "lambda") {
       const call: RestCall = {
         action: record.action,
@@ -249,13 +273,16 @@ export async function startAwsStandIn(options: AwsStandInOptions = {}) {
     record.status = status;
     const id = record.requestId;
     const headers: Record<string, string> = { "x-amzn-requestid": id };
-    if (result instanceof Fault && result.retryAfter !== undefined) headers["retry-after"] = String(result.retryAfter);
+    if (result instanceof Fault && result.retryAfter !== undefined) {
+      headers["retry-after"] = String(result.retryAfter);
+    }
     let body: string;
     const ns = record.service === "rds" ? RDS_NS : record.service === "elasticache" ? ELASTICACHE_NS : STS_NS;
     if (record.service === "lambda") {
       headers["content-type"] = "application/json";
       if (result instanceof Fault) {
-        headers["x-amzn-errortype"] = `${result.code}:http://internal.amazon.com/coral/com.amazonaws.awslambda/`;
+        headers["x-amzn-errortype"] =
+          `${result.code}:http://internal.amazon.com/coral/com.amazonaws.awslambda/`;
       }
       body = result instanceof Fault ? lambdaError(result) : result;
     } else if (record.service === "s3") {
@@ -268,7 +295,9 @@ export async function startAwsStandIn(options: AwsStandInOptions = {}) {
       body = result instanceof Fault ? ec2Error(result, id) : ec2Response(record.action, result, id);
     } else {
       headers["content-type"] = "text/xml";
-      body = result instanceof Fault ? queryError(ns, result, id) : queryResponse(ns, record.action, result, id);
+      body = result instanceof Fault
+        ? queryError(ns, result, id)
+        : queryResponse(ns, record.action, result, id);
     }
     res.writeHead(status, headers);
     res.end(body);
@@ -283,7 +312,9 @@ export async function startAwsStandIn(options: AwsStandInOptions = {}) {
     const service = auth?.service ?? "unknown";
     const method = req.method ?? "GET";
     const rest = service === "s3" || service === "lambda";
-    const params = rest ? Object.fromEntries(url.searchParams) : Object.fromEntries(new URLSearchParams(body.toString("utf8")));
+    const params = rest
+      ? Object.fromEntries(url.searchParams)
+      : Object.fromEntries(new URLSearchParams(body.toString("utf8")));
     const action = service === "s3"
       ? s3Action(method, url.pathname, url.searchParams)
       : service === "lambda"

@@ -5,8 +5,12 @@
  */
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import process from "node:process";
 import { PermanentError } from "../../../../machines/errors.ts";
-import { type AwsDiscoveryProvider, createAwsDiscoveryProvider } from "../../../../adapters/discovery/aws/mod.ts";
+import {
+  type AwsDiscoveryProvider,
+  createAwsDiscoveryProvider,
+} from "../../../../adapters/discovery/aws/mod.ts";
 import type { AwsDiscoveryOptions } from "../../../../adapters/discovery/aws/mod.ts";
 import type { DiscoveryTarget } from "../../../../adapters/discovery/provider.ts";
 import { type AwsStandIn, startAwsStandIn } from "./stand-in.ts";
@@ -83,17 +87,38 @@ describe("AWS discovery: sync", () => {
 
   it("a full sync of every enabled region finds exactly the account's resources, with their links", async () => {
     const sources = await provider().plan(target(), signal);
-    const regional = ["ec2.instance", "ec2.vpc", "ec2.subnet", "ec2.security-group", "rds.db-instance", "elasticache.cluster", "lambda.function"];
+    const regional = [
+      "ec2.instance",
+      "ec2.vpc",
+      "ec2.subnet",
+      "ec2.security-group",
+      "rds.db-instance",
+      "elasticache.cluster",
+      "lambda.function",
+    ];
     assert.deepEqual(
       sources.map((s) => s.name).sort(),
-      [...["ap-east-1", "eu-west-1", "us-east-1"].flatMap((r) => regional.map((t) => `${t} ${r}`)), "s3.bucket"].sort(),
+      [
+        ...["ap-east-1", "eu-west-1", "us-east-1"].flatMap((r) => regional.map((t) => `${t} ${r}`)),
+        "s3.bucket",
+      ].sort(),
     );
-    assert.deepEqual(sources.find((s) => s.name === "s3.bucket")?.covers, { types: ["s3.bucket"], region: null });
-    assert.deepEqual(sources.find((s) => s.name === "ec2.vpc ap-east-1")?.covers, { types: ["ec2.vpc"], region: "ap-east-1" });
+    assert.deepEqual(sources.find((s) => s.name === "s3.bucket")?.covers, {
+      types: ["s3.bucket"],
+      region: null,
+    });
+    assert.deepEqual(sources.find((s) => s.name === "ec2.vpc ap-east-1")?.covers, {
+      types: ["ec2.vpc"],
+      region: "ap-east-1",
+    });
 
     const resources = await syncAll(sources);
     assert.deepEqual(keys(resources), EVERYTHING);
-    assert.equal(aws.requests.filter((r) => r.region === "me-south-1").length, 0, "a disabled region is never called");
+    assert.equal(
+      aws.requests.filter((r) => r.region === "me-south-1").length,
+      0,
+      "a disabled region is never called",
+    );
 
     const byId = (id: string) => resources.find((r) => r.externalId === id)!;
     assert.deepEqual(byId("i-0a01"), {
@@ -125,7 +150,12 @@ describe("AWS discovery: sync", () => {
     assert.equal(byId("sg-0b1").category, "network");
     const vpc = byId("vpc-0a1");
     assert.equal(vpc.name, "main");
-    assert.deepEqual(vpc.attributes, { state: "available", cidrBlock: "10.0.0.0/16", isDefault: false, tags: { Name: "main", env: "prod" } });
+    assert.deepEqual(vpc.attributes, {
+      state: "available",
+      cidrBlock: "10.0.0.0/16",
+      isDefault: false,
+      tags: { Name: "main", env: "prod" },
+    });
     assert.equal(byId("vpc-0a2").attributes.isDefault, true);
 
     const orders = byId("arn:aws:rds:us-east-1:111122223333:db:orders-db");
@@ -144,7 +174,11 @@ describe("AWS discovery: sync", () => {
     assert.equal(cache.category, "data");
     assert.equal(cache.attributes.engine, "redis");
     assert.equal(cache.attributes.nodeType, "cache.t4g.small");
-    assert.deepEqual(cache.links, [{ relation: "secured-by", type: "ec2.security-group", externalId: "sg-0a2" }]);
+    assert.deepEqual(cache.links, [{
+      relation: "secured-by",
+      type: "ec2.security-group",
+      externalId: "sg-0a2",
+    }]);
 
     const resize = byId("arn:aws:lambda:us-east-1:111122223333:function:resize");
     assert.equal(resize.category, "service");
@@ -191,7 +225,10 @@ describe("AWS discovery: sync", () => {
     assert.equal(functions[0]!.params.Marker, undefined);
     assert.ok(functions[1]!.params.Marker);
     const buckets = aws.calls("ListBuckets");
-    assert.deepEqual(buckets.map((r) => [r.params["max-buckets"], r.params["bucket-region"]]), [["2", "us-east-1"]]);
+    assert.deepEqual(buckets.map((r) => [r.params["max-buckets"], r.params["bucket-region"]]), [[
+      "2",
+      "us-east-1",
+    ]]);
     assert.equal(aws.calls("DescribeSubnets", "us-east-1").length, 2, "3 subnets in pages of 2");
   });
 
@@ -213,7 +250,13 @@ describe("AWS discovery: sync", () => {
       assert.equal(r.signatureValid, true);
       assert.equal(r.status, 200);
     }
-    assert.deepEqual([...new Set(listing.map((r) => r.service))].sort(), ["ec2", "elasticache", "lambda", "rds", "s3"]);
+    assert.deepEqual([...new Set(listing.map((r) => r.service))].sort(), [
+      "ec2",
+      "elasticache",
+      "lambda",
+      "rds",
+      "s3",
+    ]);
   });
 
   it("sends the target's role and external id", async () => {
@@ -236,15 +279,23 @@ describe("AWS discovery: sync", () => {
     const resources = await syncAll(sources);
     assert.deepEqual(keys(resources), EVERYTHING.filter((k) => !k.endsWith(" us-east-1")));
     const listed = aws.requests.filter((r) => r.service !== "sts" && r.action !== "DescribeRegions");
-    assert.deepEqual([...new Set(listed.map((r) => r.region === "us-east-1" ? `${r.service} us-east-1` : r.region))].sort(), [
-      "ap-east-1",
-      "eu-west-1",
-      "s3 us-east-1",
-    ]);
+    assert.deepEqual(
+      [...new Set(listed.map((r) => r.region === "us-east-1" ? `${r.service} us-east-1` : r.region))].sort(),
+      [
+        "ap-east-1",
+        "eu-west-1",
+        "s3 us-east-1",
+      ],
+    );
   });
 
   it("refuses a requested region that is not enabled, naming it", async () => {
-    for (const [regions, missing] of [[["me-south-1"], "me-south-1"], [["eu-west-1", "xx-nowhere-9"], "xx-nowhere-9"]] as const) {
+    for (
+      const [regions, missing] of [[["me-south-1"], "me-south-1"], [
+        ["eu-west-1", "xx-nowhere-9"],
+        "xx-nowhere-9",
+      ]] as const
+    ) {
       const error = await rejection(provider().plan(target({ regions: [...regions] }), signal));
       assert.ok(error instanceof PermanentError);
       assert.equal(error.code, "AWS_REGION_NOT_ENABLED");
@@ -261,12 +312,21 @@ describe("AWS discovery: sync", () => {
     const s3 = (await provider().plan(target(), signal)).find((s) => s.name === "s3.bucket")!;
     const { resources } = await drain(s3);
     assert.deepEqual(keys(resources), EVERYTHING.filter((k) => k.startsWith("s3.")));
-    assert.deepEqual(aws.calls("GetBucketLocation").map((r) => r.path).sort(), ["/archive-ap/", "/assets-eu/", "/logs-111122223333/"]);
+    assert.deepEqual(aws.calls("GetBucketLocation").map((r) => r.path).sort(), [
+      "/archive-ap/",
+      "/assets-eu/",
+      "/logs-111122223333/",
+    ]);
   });
 
   it("assumeRole false lists with the master credentials, after checking they belong to the account", async () => {
     const p = provider({ assumeRole: false });
-    const sources = await p.plan({ scope: aws.masterAccount, org: null, credentials: { ...aws.master }, regions: ["us-east-1"] }, signal);
+    const sources = await p.plan({
+      scope: aws.masterAccount,
+      org: null,
+      credentials: { ...aws.master },
+      regions: ["us-east-1"],
+    }, signal);
     const resources = await syncAll(sources);
     assert.deepEqual(keys(resources), ["ec2.vpc vpc-0e1 us-east-1", "s3.bucket master-bucket us-east-1"]);
     assert.equal(aws.calls("AssumeRole").length, 0);
@@ -279,10 +339,41 @@ describe("AWS discovery: sync", () => {
     assert.match(error.message, /111122223333.*999988887777/);
   });
 
+  it("unset endpoints and credentials fall to the SDK's AWS_ENDPOINT_URL and default credential chain", async () => {
+    const env: Record<string, string> = {
+      AWS_ENDPOINT_URL: aws.url,
+      AWS_ACCESS_KEY_ID: aws.master.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: aws.master.secretAccessKey,
+    };
+    const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
+    Object.assign(process.env, env);
+    try {
+      const p = createAwsDiscoveryProvider({ s3ForcePathStyle: true });
+      providers.push(p);
+      const resources = await syncAll(await p.plan({ scope: ACCOUNT, org: null }, signal));
+      assert.deepEqual(keys(resources), EVERYTHING);
+      assert.equal(aws.calls("AssumeRole")[0]?.accessKeyId, aws.master.accessKeyId);
+      assert.ok(aws.requests.every((r) => r.signatureValid && r.status === 200));
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
   it("no secret ends up in any resource", async () => {
     const resources = await syncAll(await provider().plan(target(), signal));
     const text = JSON.stringify(resources);
-    for (const secret of [aws.master.secretAccessKey, aws.master.accessKeyId, aws.issued[0]!.secretAccessKey, aws.issued[0]!.sessionToken, aws.issued[0]!.accessKeyId]) {
+    for (
+      const secret of [
+        aws.master.secretAccessKey,
+        aws.master.accessKeyId,
+        aws.issued[0]!.secretAccessKey,
+        aws.issued[0]!.sessionToken,
+        aws.issued[0]!.accessKeyId,
+      ]
+    ) {
       assert.equal(text.includes(secret), false);
     }
   });
