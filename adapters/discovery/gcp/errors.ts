@@ -97,6 +97,8 @@ interface Shape {
   reason?: unknown;
   errors?: { reason?: unknown }[];
   response?: { status?: unknown; statusCode?: unknown; headers?: unknown; data?: unknown };
+  /** A gax `GoogleError` keeps the transport's `GaxiosError` (with its response) here. */
+  cause?: { response?: { headers?: unknown } };
 }
 
 function headerOf(headers: unknown, name: string): string | undefined {
@@ -146,7 +148,10 @@ export function toTypedError(error: unknown, context: ErrorContext): TransientEr
     .filter(Boolean).join(" ");
   const during = oauth ? ` (OAuth token exchange for ${context.principal ?? "the credentials"})` : "";
   const message = `GCP ${context.operation} failed${during}: ${what}: ${raw}`;
-  const wait = retryAfterMs(headerOf(e.response?.headers, "retry-after") ?? observed.retryAfter);
+  const wait = retryAfterMs(
+    headerOf(e.response?.headers, "retry-after") ?? headerOf(e.cause?.response?.headers, "retry-after") ??
+      observed.retryAfter,
+  );
   const transient = status !== undefined
     ? status === 408 || status === 429 || status >= 500
     : grpc === "UNAVAILABLE" || grpc === "DEADLINE_EXCEEDED" || grpc === "RESOURCE_EXHAUSTED" ||
