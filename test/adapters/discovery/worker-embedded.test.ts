@@ -1,0 +1,3 @@
+import { runDiscoveryWorkerScenarios } from "./worker.scenarios.ts";
+
+runDiscoveryWorkerScenarios("embedded");
