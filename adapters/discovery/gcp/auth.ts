@@ -68,14 +68,20 @@ function clientOf(credentials: Record<string, unknown>): AuthClient {
     throw new PermanentError(`GCP credentials: ${(error as Error).message}`, { code: "GCP_BAD_CREDENTIALS" });
   }
   throw new PermanentError(
-    `GCP credentials: unsupported type ${JSON.stringify(String(credentials.type))} (service_account or authorized_user)`,
+    `GCP credentials: unsupported type ${
+      JSON.stringify(String(credentials.type))
+    } (service_account or authorized_user)`,
     { code: "GCP_BAD_CREDENTIALS" },
   );
 }
 
 /** Builds the auth client of a target from its resolved credentials (unset: Application Default Credentials). */
-export async function createTargetAuth(credentials: Record<string, unknown> | undefined): Promise<TargetAuth> {
-  const client = credentials ? clientOf(credentials) : await new GoogleAuth({ scopes: [CLOUD_PLATFORM] }).getClient();
+export async function createTargetAuth(
+  credentials: Record<string, unknown> | undefined,
+): Promise<TargetAuth> {
+  const client = credentials
+    ? clientOf(credentials)
+    : await new GoogleAuth({ scopes: [CLOUD_PLATFORM] }).getClient();
   const tokenUri = typeof credentials?.token_uri === "string" && credentials.token_uri !== GOOGLE_TOKEN_URL
     ? credentials.token_uri
     : undefined;
@@ -106,7 +112,11 @@ export async function createTargetAuth(credentials: Record<string, unknown> | un
     .filter((value): value is string => typeof value === "string" && value.length >= 8);
   return {
     client,
-    principal: email ? `service account ${email}` : credentials ? "the given credentials" : "application default credentials",
+    principal: email
+      ? `service account ${email}`
+      : credentials
+      ? "the given credentials"
+      : "application default credentials",
     secrets,
   };
 }

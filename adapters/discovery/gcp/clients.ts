@@ -75,7 +75,13 @@ export function createClients(project: string, authClient: AuthClient, settings:
     clusters,
     storage,
     async close() {
-      await Promise.allSettled([instances.close(), zones.close(), networks.close(), subnetworks.close(), clusters.close()]);
+      await Promise.allSettled([
+        instances.close(),
+        zones.close(),
+        networks.close(),
+        subnetworks.close(),
+        clusters.close(),
+      ]);
     },
   };
 }

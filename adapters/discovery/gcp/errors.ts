@@ -76,7 +76,10 @@ export function scrub(message: string, secrets: string[] = []): string {
     .replace(/\bBearer\s+\S+/gi, "Bearer [redacted]")
     .replace(/\bya29\.[\w.-]+/g, "[redacted token]")
     .replace(/\beyJ[\w-]+\.[\w-]+\.[\w-]*/g, "[redacted jwt]")
-    .replace(/(assertion|access_token|id_token|refresh_token|client_secret|private_key)=[^&\s]+/gi, "$1=[redacted]")
+    .replace(
+      /(assertion|access_token|id_token|refresh_token|client_secret|private_key)=[^&\s]+/gi,
+      "$1=[redacted]",
+    )
     .slice(0, 1000);
 }
 
@@ -139,9 +142,15 @@ export function toTypedError(error: unknown, context: ErrorContext): TransientEr
   const grpc = typeof e.code === "number" && e.code < GRPC_NAMES.length && status === undefined
     ? GRPC_NAMES[e.code]
     : undefined;
-  const oauth = /^(invalid_grant|invalid_client|unauthorized_client|invalid_scope|unsupported_grant_type)\b/.exec(raw)?.[1];
-  const reason = typeof e.reason === "string" ? e.reason : typeof e.errors?.[0]?.reason === "string" ? e.errors[0].reason : undefined;
-  const name = oauth?.toUpperCase() ?? (status !== undefined ? HTTP_NAMES[status] ?? `HTTP_${status}` : grpc) ??
+  const oauth = /^(invalid_grant|invalid_client|unauthorized_client|invalid_scope|unsupported_grant_type)\b/
+    .exec(raw)?.[1];
+  const reason = typeof e.reason === "string"
+    ? e.reason
+    : typeof e.errors?.[0]?.reason === "string"
+    ? e.errors[0].reason
+    : undefined;
+  const name = oauth?.toUpperCase() ??
+    (status !== undefined ? HTTP_NAMES[status] ?? `HTTP_${status}` : grpc) ??
     (typeof e.code === "string" ? e.code : "ERROR");
   const code = `GCP_${name}`;
   const what = [status !== undefined ? `HTTP ${status}` : undefined, name, reason ? `(${reason})` : undefined]

@@ -36,7 +36,8 @@ export function createGcpDiscoveryProvider(options: GcpDiscoveryOptions = {}): D
   const settings = { apiEndpoint: options.apiEndpoint, timeoutMs: options.timeoutMs };
 
   function contextOf(target: DiscoveryTarget): Promise<SourceContext> {
-    const key = createHash("sha256").update(JSON.stringify([target.scope, target.credentials ?? null])).digest("hex");
+    const key = createHash("sha256").update(JSON.stringify([target.scope, target.credentials ?? null]))
+      .digest("hex");
     let found = targets.get(key);
     if (!found) {
       found = (async () => {
@@ -60,7 +61,9 @@ export function createGcpDiscoveryProvider(options: GcpDiscoveryOptions = {}): D
     provider: "gcp",
     async plan(target: DiscoveryTarget, signal: AbortSignal): Promise<DiscoverySource[]> {
       if (!PROJECT_ID.test(target.scope)) {
-        throw new PermanentError(`GCP: ${JSON.stringify(target.scope)} is not a project id`, { code: "GCP_BAD_SCOPE" });
+        throw new PermanentError(`GCP: ${JSON.stringify(target.scope)} is not a project id`, {
+          code: "GCP_BAD_SCOPE",
+        });
       }
       let ctx: SourceContext;
       try {

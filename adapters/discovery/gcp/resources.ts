@@ -70,10 +70,14 @@ export function instanceResource(instance: Instance): DiscoveredResource {
   const nics = instance.networkInterfaces ?? [];
   const links: ResourceLink[] = [];
   for (const nic of nics) {
-    if (nic.subnetwork) links.push({ relation: "in", type: "compute.subnetwork", externalId: computeLink(nic.subnetwork) });
+    if (nic.subnetwork) {
+      links.push({ relation: "in", type: "compute.subnetwork", externalId: computeLink(nic.subnetwork) });
+    }
   }
   for (const nic of nics) {
-    if (nic.network) links.push({ relation: "in", type: "compute.network", externalId: computeLink(nic.network) });
+    if (nic.network) {
+      links.push({ relation: "in", type: "compute.network", externalId: computeLink(nic.network) });
+    }
   }
   return {
     type: "compute.instance",
@@ -174,7 +178,9 @@ export function clusterResource(cluster: Cluster): DiscoveredResource {
   const network = cluster.networkConfig?.network;
   const subnetwork = cluster.networkConfig?.subnetwork;
   if (network) links.push({ relation: "in", type: "compute.network", externalId: computeLink(network) });
-  if (subnetwork) links.push({ relation: "in", type: "compute.subnetwork", externalId: computeLink(subnetwork) });
+  if (subnetwork) {
+    links.push({ relation: "in", type: "compute.subnetwork", externalId: computeLink(subnetwork) });
+  }
   return {
     type: "container.cluster",
     category: "compute",

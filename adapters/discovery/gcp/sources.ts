@@ -45,9 +45,12 @@ const pageOf = (resources: DiscoveredResource[], next: string | null | undefined
 
 function partial(operation: string, unreachables: string[] | null | undefined): void {
   if (unreachables && unreachables.length > 0) {
-    throw new TransientError(`GCP ${operation}: listing incomplete, unreachable: ${unreachables.join(", ")}`, {
-      code: "GCP_UNREACHABLE",
-    });
+    throw new TransientError(
+      `GCP ${operation}: listing incomplete, unreachable: ${unreachables.join(", ")}`,
+      {
+        code: "GCP_UNREACHABLE",
+      },
+    );
   }
 }
 
@@ -65,14 +68,19 @@ export function aggregatedInstances(ctx: SourceContext): DiscoverySource {
           maxResults: computePageSize(ctx),
           ...(token ? { pageToken: token } : {}),
         };
-        return await ctx.clients.instances.innerApiCalls.aggregatedList!(request, gaxOptions(ctx.timeoutMs)) as [
+        return await ctx.clients.instances.innerApiCalls.aggregatedList!(
+          request,
+          gaxOptions(ctx.timeoutMs),
+        ) as [
           AggregatedInstances["items"],
           unknown,
           AggregatedInstances,
         ];
       });
       partial(operation, raw?.unreachables);
-      const resources = Object.values(items ?? {}).flatMap((scoped) => (scoped.instances ?? []).map(instanceResource));
+      const resources = Object.values(items ?? {}).flatMap((scoped) =>
+        (scoped.instances ?? []).map(instanceResource)
+      );
       return pageOf(resources, raw?.nextPageToken);
     },
   };
@@ -85,11 +93,21 @@ export function zoneInstances(ctx: SourceContext, zone: string): DiscoverySource
     name: `compute.instance ${zone}`,
     covers: { types: ["compute.instance"], region: zone },
     async fetchPage(token, signal) {
-      const [instances, , raw] = await providerCall(ctx.auth, operation, signal, () =>
-        ctx.clients.instances.list(
-          { project: ctx.project, zone, maxResults: computePageSize(ctx), ...(token ? { pageToken: token } : {}) },
-          gaxOptions(ctx.timeoutMs),
-        ));
+      const [instances, , raw] = await providerCall(
+        ctx.auth,
+        operation,
+        signal,
+        () =>
+          ctx.clients.instances.list(
+            {
+              project: ctx.project,
+              zone,
+              maxResults: computePageSize(ctx),
+              ...(token ? { pageToken: token } : {}),
+            },
+            gaxOptions(ctx.timeoutMs),
+          ),
+      );
       return pageOf(instances.map(instanceResource), raw?.nextPageToken);
     },
   };
@@ -126,7 +144,10 @@ export function aggregatedSubnetworks(ctx: SourceContext): DiscoverySource {
           maxResults: computePageSize(ctx),
           ...(token ? { pageToken: token } : {}),
         };
-        return await ctx.clients.subnetworks.innerApiCalls.aggregatedList!(request, gaxOptions(ctx.timeoutMs)) as [
+        return await ctx.clients.subnetworks.innerApiCalls.aggregatedList!(
+          request,
+          gaxOptions(ctx.timeoutMs),
+        ) as [
           AggregatedSubnetworks["items"],
           unknown,
           AggregatedSubnetworks,
@@ -148,11 +169,21 @@ export function regionSubnetworks(ctx: SourceContext, region: string): Discovery
     name: `compute.subnetwork ${region}`,
     covers: { types: ["compute.subnetwork"], region },
     async fetchPage(token, signal) {
-      const [found, , raw] = await providerCall(ctx.auth, operation, signal, () =>
-        ctx.clients.subnetworks.list(
-          { project: ctx.project, region, maxResults: computePageSize(ctx), ...(token ? { pageToken: token } : {}) },
-          gaxOptions(ctx.timeoutMs),
-        ));
+      const [found, , raw] = await providerCall(
+        ctx.auth,
+        operation,
+        signal,
+        () =>
+          ctx.clients.subnetworks.list(
+            {
+              project: ctx.project,
+              region,
+              maxResults: computePageSize(ctx),
+              ...(token ? { pageToken: token } : {}),
+            },
+            gaxOptions(ctx.timeoutMs),
+          ),
+      );
       return pageOf(found.map(subnetworkResource), raw?.nextPageToken);
     },
   };
@@ -169,12 +200,17 @@ export function buckets(ctx: SourceContext, location?: string): DiscoverySource 
     name: `storage.bucket ${location ?? ctx.project}`,
     covers: { types: ["storage.bucket"], region: location ?? null },
     async fetchPage(token, signal) {
-      const [found, next] = await providerCall(ctx.auth, operation, signal, () =>
-        ctx.clients.storage.getBuckets({
-          autoPaginate: false,
-          maxResults: Math.min(ctx.pageSize, 1000),
-          ...(token ? { pageToken: token } : {}),
-        }));
+      const [found, next] = await providerCall(
+        ctx.auth,
+        operation,
+        signal,
+        () =>
+          ctx.clients.storage.getBuckets({
+            autoPaginate: false,
+            maxResults: Math.min(ctx.pageSize, 1000),
+            ...(token ? { pageToken: token } : {}),
+          }),
+      );
       const resources = found.map((bucket) => bucketResource(bucket.metadata as BucketMetadata))
         .filter((r) => location === undefined || r.region === location);
       return pageOf(resources, (next as { pageToken?: string } | null)?.pageToken);
@@ -193,8 +229,12 @@ export function clusters(ctx: SourceContext, location = "-"): DiscoverySource {
     name: `container.cluster ${location === "-" ? ctx.project : location}`,
     covers: { types: ["container.cluster"], region: location === "-" ? null : location },
     async fetchPage(_token, signal) {
-      const [response] = await providerCall(ctx.auth, operation, signal, () =>
-        ctx.clients.clusters.listClusters({ parent }, gaxOptions(ctx.timeoutMs)));
+      const [response] = await providerCall(
+        ctx.auth,
+        operation,
+        signal,
+        () => ctx.clients.clusters.listClusters({ parent }, gaxOptions(ctx.timeoutMs)),
+      );
       partial(operation, response.missingZones);
       const resources = (response.clusters ?? []).map(clusterResource)
         .filter((r) => location === "-" || r.region === location);
@@ -208,11 +248,16 @@ export async function listZones(ctx: SourceContext, signal: AbortSignal): Promis
   const zones = new Map<string, string>();
   let token: string | undefined;
   do {
-    const [found, , raw] = await providerCall(ctx.auth, `compute.zones.list project ${ctx.project}`, signal, () =>
-      ctx.clients.zones.list(
-        { project: ctx.project, maxResults: computePageSize(ctx), ...(token ? { pageToken: token } : {}) },
-        gaxOptions(ctx.timeoutMs),
-      ));
+    const [found, , raw] = await providerCall(
+      ctx.auth,
+      `compute.zones.list project ${ctx.project}`,
+      signal,
+      () =>
+        ctx.clients.zones.list(
+          { project: ctx.project, maxResults: computePageSize(ctx), ...(token ? { pageToken: token } : {}) },
+          gaxOptions(ctx.timeoutMs),
+        ),
+    );
     for (const zone of found) {
       const region = lastSegment(zone.region);
       if (zone.name && region) zones.set(zone.name, region);

@@ -37,23 +37,38 @@ describe("GCP discovery: errors", () => {
   });
 
   const target = { scope: PROJECT, org: null, credentials: {} as Record<string, unknown> };
-  async function source(name: string, credentials: Record<string, unknown> = account.key): Promise<DiscoverySource> {
+  async function source(
+    name: string,
+    credentials: Record<string, unknown> = account.key,
+  ): Promise<DiscoverySource> {
     const sources = await provider.plan({ ...target, credentials }, signal);
     return sources.find((s) => s.name.startsWith(name))!;
   }
   const secretsOut = (error: unknown) =>
-    assertNoSecrets(`${(error as Error).message} ${JSON.stringify(error)} ${String((error as Error).stack)}`, account.key, gcp);
+    assertNoSecrets(
+      `${(error as Error).message} ${JSON.stringify(error)} ${String((error as Error).stack)}`,
+      account.key,
+      gcp,
+    );
 
   it("429 with Retry-After on a Compute page: transient with retryAfterMs; the same token then succeeds", async () => {
     const instances = await source("compute.instance");
     const first = await instances.fetchPage(undefined, signal);
     assert.ok(first.next);
-    gcp.fail({ route: "instances.aggregated", status: 429, retryAfter: "7", message: "Quota exceeded for quota metric 'Read requests'" });
+    gcp.fail({
+      route: "instances.aggregated",
+      status: 429,
+      retryAfter: "7",
+      message: "Quota exceeded for quota metric 'Read requests'",
+    });
     const error = await rejection(instances.fetchPage(first.next, signal));
     assert.ok(error instanceof TransientError, String(error));
     assert.equal(error.retryAfterMs, 7000);
     assert.equal(error.code, "GCP_RESOURCE_EXHAUSTED");
-    assert.match(error.message, /compute\.instances\.aggregatedList project acme-prod-42 failed: HTTP 429 RESOURCE_EXHAUSTED/);
+    assert.match(
+      error.message,
+      /compute\.instances\.aggregatedList project acme-prod-42 failed: HTTP 429 RESOURCE_EXHAUSTED/,
+    );
     assert.match(error.message, /Quota exceeded for quota metric 'Read requests'/);
     secretsOut(error);
 
@@ -66,7 +81,10 @@ describe("GCP discovery: errors", () => {
     ], "no retry inside the SDK; the retried page carries the same token");
     assert.equal(again.resources.length, 2);
     const firstNames = first.resources.map((r) => r.name);
-    assert.ok(again.resources.every((r) => !firstNames.includes(r.name)), "the second page, not the first again");
+    assert.ok(
+      again.resources.every((r) => !firstNames.includes(r.name)),
+      "the second page, not the first again",
+    );
   });
 
   it("Retry-After as an HTTP date on the networks list", async () => {
@@ -85,7 +103,10 @@ describe("GCP discovery: errors", () => {
     assert.ok(storageError instanceof TransientError, String(storageError));
     assert.equal(storageError.retryAfterMs, 3000);
     assert.equal(storageError.code, "GCP_UNAVAILABLE");
-    assert.match(storageError.message, /storage\.buckets\.list project acme-prod-42 failed: HTTP 503 UNAVAILABLE \(backendError\): Backend Error/);
+    assert.match(
+      storageError.message,
+      /storage\.buckets\.list project acme-prod-42 failed: HTTP 503 UNAVAILABLE \(backendError\): Backend Error/,
+    );
     assert.equal(gcp.requestsOf("buckets.list").length, 1, "Storage did not retry");
 
     const clusters = await source("container.cluster");
@@ -96,7 +117,12 @@ describe("GCP discovery: errors", () => {
     assert.equal(gcp.requestsOf("clusters.list").length, 1, "GKE did not retry");
 
     const subnetworks = await source("compute.subnetwork");
-    gcp.fail({ route: "subnetworks.aggregated", status: 500, googleStatus: "INTERNAL", reason: "backendError" });
+    gcp.fail({
+      route: "subnetworks.aggregated",
+      status: 500,
+      googleStatus: "INTERNAL",
+      reason: "backendError",
+    });
     const computeError = await rejection(subnetworks.fetchPage(undefined, signal));
     assert.ok(computeError instanceof TransientError);
     assert.equal(computeError.retryAfterMs, undefined);
@@ -111,14 +137,19 @@ describe("GCP discovery: errors", () => {
     const error = await rejection(instances.fetchPage(undefined, signal));
     assert.ok(error instanceof PermanentError, String(error));
     assert.equal(error.code, "GCP_INVALID_GRANT");
-    assert.match(error.message, /OAuth token exchange for service account discovery@acme-prod-42\.iam\.gserviceaccount\.com/);
+    assert.match(
+      error.message,
+      /OAuth token exchange for service account discovery@acme-prod-42\.iam\.gserviceaccount\.com/,
+    );
     assert.match(error.message, /Invalid JWT Signature/);
     assert.equal(gcp.requestsOf("token")[0]!.assertion!.signatureValid, false);
     assert.equal(gcp.requestsOf("instances.aggregated").length, 0);
     assertNoSecrets(`${error.message} ${error.stack}`, stranger.key, gcp);
 
     // With regions, planning lists zones, so the plan itself fails the same way.
-    const planError = await rejection(provider.plan({ ...target, credentials: stranger.key, regions: ["us-central1"] }, signal));
+    const planError = await rejection(
+      provider.plan({ ...target, credentials: stranger.key, regions: ["us-central1"] }, signal),
+    );
     assert.ok(planError instanceof PermanentError);
     assert.equal(planError.code, "GCP_INVALID_GRANT");
   });
@@ -140,7 +171,10 @@ describe("GCP discovery: errors", () => {
     const unauthenticated = await rejection(networks.fetchPage(undefined, signal));
     assert.ok(unauthenticated instanceof PermanentError, String(unauthenticated));
     assert.equal(unauthenticated.code, "GCP_UNAUTHENTICATED");
-    assert.match(unauthenticated.message, /networks\.list project acme-prod-42 failed: HTTP 401 UNAUTHENTICATED: Request had invalid authentication credentials/);
+    assert.match(
+      unauthenticated.message,
+      /networks\.list project acme-prod-42 failed: HTTP 401 UNAUTHENTICATED: Request had invalid authentication credentials/,
+    );
     secretsOut(unauthenticated);
 
     await provider.close?.();
@@ -151,7 +185,8 @@ describe("GCP discovery: errors", () => {
       status: 403,
       googleStatus: "PERMISSION_DENIED",
       reason: "forbidden",
-      message: `${account.key.client_email} does not have storage.buckets.list access to the Google Cloud project.`,
+      message:
+        `${account.key.client_email} does not have storage.buckets.list access to the Google Cloud project.`,
     });
     const denied = await rejection(buckets.fetchPage(undefined, signal));
     assert.ok(denied instanceof PermanentError, String(denied));
@@ -174,9 +209,13 @@ describe("GCP discovery: errors", () => {
   });
 
   it("bad targets fail at plan time: not a project id, unsupported or incomplete credentials", async () => {
-    const badScope = await rejection(provider.plan({ ...target, scope: "projects/x", credentials: account.key }, signal));
+    const badScope = await rejection(
+      provider.plan({ ...target, scope: "projects/x", credentials: account.key }, signal),
+    );
     assert.ok(badScope instanceof PermanentError);
-    const badType = await rejection(provider.plan({ ...target, credentials: { type: "external_account" } }, signal));
+    const badType = await rejection(
+      provider.plan({ ...target, credentials: { type: "external_account" } }, signal),
+    );
     assert.ok(badType instanceof PermanentError);
     assert.match(badType.message, /unsupported type "external_account"/);
     const { private_key: _omitted, ...noKey } = account.key;
@@ -195,8 +234,14 @@ describe("GCP discovery: errors", () => {
   });
 
   it("scrub and retryAfterMs", () => {
-    assert.equal(scrub("Bearer ya29.abc-def and eyJhbGciOi.eyJpc3Mi.c2ln done"), "Bearer [redacted] and [redacted jwt] done");
-    assert.equal(scrub("key -----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY----- end"), "key [redacted key] end");
+    assert.equal(
+      scrub("Bearer ya29.abc-def and eyJhbGciOi.eyJpc3Mi.c2ln done"),
+      "Bearer [redacted] and [redacted jwt] done",
+    );
+    assert.equal(
+      scrub("key -----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY----- end"),
+      "key [redacted key] end",
+    );
     assert.equal(scrub("assertion=abc.def&grant_type=x"), "assertion=[redacted]&grant_type=x");
     assert.equal(scrub("id 5f1c0c7d9a2b", ["5f1c0c7d9a2b"]), "id [redacted]");
     assert.equal(retryAfterMs("12"), 12_000);

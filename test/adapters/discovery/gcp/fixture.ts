@@ -94,7 +94,11 @@ export async function rejection(promise: Promise<unknown>): Promise<unknown> {
 }
 
 /** Asserts that `text` carries neither the key, nor its id, nor an access token the stand-in issued. */
-export function assertNoSecrets(text: string, key: { private_key: string; private_key_id: string }, standIn: GcpStandIn) {
+export function assertNoSecrets(
+  text: string,
+  key: { private_key: string; private_key_id: string },
+  standIn: GcpStandIn,
+) {
   const keyBody = key.private_key.split("\n").slice(1, -2);
   assert.ok(keyBody.length > 5);
   for (const line of keyBody) assert.ok(!text.includes(line), "private key material leaked");

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { createGcpDiscoveryProvider } from "../../../../adapters/discovery/gcp/mod.ts";
 import type { DiscoveredResource, DiscoveryProvider } from "../../../../adapters/discovery/provider.ts";
 import { assertNoSecrets, drain, PROJECT, sampleModel, serviceAccount } from "./fixture.ts";
-import { GOOGLE_TOKEN_URL, type GcpStandIn, startGcpStandIn } from "./stand-in.ts";
+import { type GcpStandIn, GOOGLE_TOKEN_URL, startGcpStandIn } from "./stand-in.ts";
 
 const COMPUTE = `https://www.googleapis.com/compute/v1/projects/${PROJECT}`;
 
@@ -53,7 +53,9 @@ describe("GCP discovery: listing", () => {
     ]);
     assert.equal(gcp.requests.length, 0, "planning without regions calls nothing");
 
-    const [instances, networks, subnetworks, buckets, clusters] = await Promise.all(sources.map((s) => drain(s)));
+    const [instances, networks, subnetworks, buckets, clusters] = await Promise.all(
+      sources.map((s) => drain(s)),
+    );
 
     // Instances: 7 over 4 pages of 2, zone as region, links to their subnetwork and network.
     assert.equal(instances!.tokens.length, 4);
@@ -80,7 +82,11 @@ describe("GCP discovery: listing", () => {
         canIpForward: false,
       },
       links: [
-        { relation: "in", type: "compute.subnetwork", externalId: `${COMPUTE}/regions/us-central1/subnetworks/prod-app` },
+        {
+          relation: "in",
+          type: "compute.subnetwork",
+          externalId: `${COMPUTE}/regions/us-central1/subnetworks/prod-app`,
+        },
         { relation: "in", type: "compute.network", externalId: `${COMPUTE}/global/networks/prod` },
       ],
     });
@@ -106,7 +112,9 @@ describe("GCP discovery: listing", () => {
     assert.equal(networks!.tokens.length, 2);
     assert.equal(subnetworks!.tokens.length, 3);
     assert.deepEqual(
-      subnetworks!.resources.map((r) => `${r.region}/${r.name} ${r.attributes.ipCidrRange} in ${r.links![0]!.externalId}`).sort(),
+      subnetworks!.resources.map((r) =>
+        `${r.region}/${r.name} ${r.attributes.ipCidrRange} in ${r.links![0]!.externalId}`
+      ).sort(),
       [
         `asia-east1/dev 10.30.0.0/24 in ${COMPUTE}/global/networks/dev`,
         `europe-west1/default 10.132.0.0/20 in ${COMPUTE}/global/networks/default`,
@@ -123,29 +131,41 @@ describe("GCP discovery: listing", () => {
     assert.equal(ids.size, all.length, "external ids are unique per type");
     const links = all.flatMap((r) => r.links ?? []);
     assert.equal(links.length, 7 * 2 + 5 + 3 * 2);
-    for (const link of links) assert.ok(ids.has(`${link.type} ${link.externalId}`), `dangling link ${link.externalId}`);
+    for (const link of links) {
+      assert.ok(ids.has(`${link.type} ${link.externalId}`), `dangling link ${link.externalId}`);
+    }
 
     // Buckets (3 pages): region is the location, lower-cased.
     assert.equal(buckets!.tokens.length, 3);
-    assert.deepEqual(buckets!.resources.map((r) => [r.externalId, r.region, r.category, r.attributes.locationType]), [
-      ["acme-assets", "us", "data", "multi-region"],
-      ["acme-backups", "europe-west1", "data", "region"],
-      ["acme-eu-archive", "eu", "data", "multi-region"],
-      ["acme-logs", "us-central1", "data", "region"],
-      ["acme-tmp", "us-central1", "data", "region"],
-    ]);
+    assert.deepEqual(
+      buckets!.resources.map((r) => [r.externalId, r.region, r.category, r.attributes.locationType]),
+      [
+        ["acme-assets", "us", "data", "multi-region"],
+        ["acme-backups", "europe-west1", "data", "region"],
+        ["acme-eu-archive", "eu", "data", "multi-region"],
+        ["acme-logs", "us-central1", "data", "region"],
+        ["acme-tmp", "us-central1", "data", "region"],
+      ],
+    );
 
     // Clusters: one page (GKE does not page); status arrived as an int enum.
     assert.equal(clusters!.tokens.length, 1);
     const prodGke = clusters!.resources.find((r) => r.name === "prod-gke")!;
-    assert.equal(prodGke.externalId, `https://container.googleapis.com/v1/projects/${PROJECT}/locations/us-central1/clusters/prod-gke`);
+    assert.equal(
+      prodGke.externalId,
+      `https://container.googleapis.com/v1/projects/${PROJECT}/locations/us-central1/clusters/prod-gke`,
+    );
     assert.equal(prodGke.category, "compute");
     assert.equal(prodGke.region, "us-central1");
     assert.equal(prodGke.attributes.status, "RUNNING");
     assert.equal(prodGke.attributes.currentMasterVersion, "1.30.5-gke.1");
     assert.deepEqual(prodGke.links, [
       { relation: "in", type: "compute.network", externalId: `${COMPUTE}/global/networks/prod` },
-      { relation: "in", type: "compute.subnetwork", externalId: `${COMPUTE}/regions/us-central1/subnetworks/prod-app` },
+      {
+        relation: "in",
+        type: "compute.subnetwork",
+        externalId: `${COMPUTE}/regions/us-central1/subnetworks/prod-app`,
+      },
     ]);
     assert.equal(clusters!.resources.find((r) => r.name === "edge-gke")!.region, "us-central1-a");
     assert.equal(gcp.requestsOf("clusters.list")[0]!.path, `/v1/projects/${PROJECT}/locations/-/clusters`);
@@ -158,7 +178,10 @@ describe("GCP discovery: listing", () => {
     const { tokens } = await drain(instances!);
     const seen = gcp.requestsOf("instances.aggregated");
     assert.equal(seen.length, tokens.length, "one HTTP request per fetchPage");
-    assert.deepEqual(seen.map((r) => r.path), tokens.map(() => `/compute/v1/projects/${PROJECT}/aggregated/instances`));
+    assert.deepEqual(
+      seen.map((r) => r.path),
+      tokens.map(() => `/compute/v1/projects/${PROJECT}/aggregated/instances`),
+    );
     assert.deepEqual(seen.map((r) => r.query.maxResults), ["2", "2", "2", "2"]);
     assert.deepEqual(seen.map((r) => r.query.pageToken), tokens);
 
@@ -190,7 +213,11 @@ describe("GCP discovery: listing", () => {
 
   it("with regions, lists zones first and plans sources that cover exactly one region or zone each", async () => {
     const sources = await provider.plan(target(["us-central1", "asia-east1"]), signal);
-    assert.deepEqual(gcp.requests.map((r) => r.route), ["token", "zones.list", "zones.list"], "zones over 2 pages");
+    assert.deepEqual(
+      gcp.requests.map((r) => r.route),
+      ["token", "zones.list", "zones.list"],
+      "zones over 2 pages",
+    );
     assert.deepEqual(sources.map((s) => [s.name, s.covers.types[0], s.covers.region]), [
       [`compute.network ${PROJECT}`, "compute.network", null],
       ["compute.subnetwork us-central1", "compute.subnetwork", "us-central1"],
@@ -209,7 +236,9 @@ describe("GCP discovery: listing", () => {
     const found = new Map<string, string[]>();
     for (const source of sources) {
       const { resources } = await drain(source);
-      for (const r of resources) assert.equal(r.region, source.covers.region, `${r.name} outside ${source.name}`);
+      for (const r of resources) {
+        assert.equal(r.region, source.covers.region, `${r.name} outside ${source.name}`);
+      }
       found.set(source.name, resources.map((r) => r.name!).sort());
     }
     assert.deepEqual(found.get("compute.instance us-central1-a"), ["web-1", "worker-1"]);
@@ -231,6 +260,9 @@ describe("GCP discovery: listing", () => {
       ],
     );
     assert.equal(gcp.requestsOf("instances.aggregated").length, 0);
-    assert.equal(gcp.requestsOf("clusters.list")[0]!.path, `/v1/projects/${PROJECT}/locations/us-central1/clusters`);
+    assert.equal(
+      gcp.requestsOf("clusters.list")[0]!.path,
+      `/v1/projects/${PROJECT}/locations/us-central1/clusters`,
+    );
   });
 });

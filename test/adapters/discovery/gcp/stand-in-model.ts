@@ -88,7 +88,9 @@ export class StandInModel {
     options: { status?: string; labels?: Record<string, string>; natIP?: string } = {},
   ): Json {
     const region = this.zones.get(zone) ?? zone.replace(/-[a-z]$/, "");
-    const subnet = this.subnetworks.find((s) => s.name === subnetwork && String(s.region).endsWith(`/${region}`));
+    const subnet = this.subnetworks.find((s) =>
+      s.name === subnetwork && String(s.region).endsWith(`/${region}`)
+    );
     const instance = {
       kind: "compute#instance",
       id: this.#nextId(),
@@ -106,12 +108,23 @@ export class StandInModel {
         networkIP: `10.0.0.${this.instances.length + 2}`,
         name: "nic0",
         accessConfigs: options.natIP
-          ? [{ kind: "compute#accessConfig", type: "ONE_TO_ONE_NAT", name: "External NAT", natIP: options.natIP }]
+          ? [{
+            kind: "compute#accessConfig",
+            type: "ONE_TO_ONE_NAT",
+            name: "External NAT",
+            natIP: options.natIP,
+          }]
           : [],
         fingerprint: "y=",
         stackType: "IPV4_ONLY",
       }],
-      disks: [{ kind: "compute#attachedDisk", type: "PERSISTENT", mode: "READ_WRITE", boot: true, deviceName: name }],
+      disks: [{
+        kind: "compute#attachedDisk",
+        type: "PERSISTENT",
+        mode: "READ_WRITE",
+        boot: true,
+        deviceName: name,
+      }],
       selfLink: this.link(`zones/${zone}/instances/${name}`),
       labels: options.labels ?? {},
       labelFingerprint: "z=",
@@ -163,10 +176,13 @@ export class StandInModel {
       currentNodeVersion: "1.30.5-gke.1",
       createTime: "2024-04-05T06:07:08+00:00",
       status: "RUNNING",
-      selfLink: `https://container.googleapis.com/v1/projects/${this.project}/locations/${location}/clusters/${name}`,
+      selfLink:
+        `https://container.googleapis.com/v1/projects/${this.project}/locations/${location}/clusters/${name}`,
       zone: location,
       location,
-      locations: this.zones.has(location) ? [location] : [...this.zones].filter(([, r]) => r === location).map(([z]) => z),
+      locations: this.zones.has(location)
+        ? [location]
+        : [...this.zones].filter(([, r]) => r === location).map(([z]) => z),
       currentNodeCount: 3,
       id: `c${this.#nextId()}`,
       resourceLabels: { env: "prod" },

@@ -89,7 +89,12 @@ function aggregated(
   };
 }
 
-function list(model: StandInModel, kind: string, path: string, result: { items: Json[]; nextPageToken?: string }) {
+function list(
+  model: StandInModel,
+  kind: string,
+  path: string,
+  result: { items: Json[]; nextPageToken?: string },
+) {
   return { kind, id: `projects/${model.project}/${path}`, ...result, selfLink: model.link(path) };
 }
 
@@ -105,17 +110,45 @@ function project(model: StandInModel, p: string) {
   }
 }
 
-const CLUSTER_STATUS = ["STATUS_UNSPECIFIED", "PROVISIONING", "RUNNING", "RECONCILING", "STOPPING", "ERROR", "DEGRADED"];
+const CLUSTER_STATUS = [
+  "STATUS_UNSPECIFIED",
+  "PROVISIONING",
+  "RUNNING",
+  "RECONCILING",
+  "STOPPING",
+  "ERROR",
+  "DEGRADED",
+];
 
 const ROUTES: [string, RegExp, (m: StandInModel, q: URLSearchParams, g: string[]) => unknown][] = [
   ["instances.aggregated", /^\/compute\/v1\/projects\/([^/]+)\/aggregated\/instances$/, (m, q) => {
     const zones = [...m.zones.keys()].map((z) => `zones/${z}`);
-    return aggregated(m, m.instances, q, "compute#instanceAggregatedList", "instances", (i) => `zones/${lastSegment(i.zone)}`, zones);
+    return aggregated(
+      m,
+      m.instances,
+      q,
+      "compute#instanceAggregatedList",
+      "instances",
+      (i) => `zones/${lastSegment(i.zone)}`,
+      zones,
+    );
   }],
   ["instances.list", /^\/compute\/v1\/projects\/([^/]+)\/zones\/([^/]+)\/instances$/, (m, q, [, zone]) => {
-    if (!m.zones.has(zone!)) throw new GoogleApiError(404, "NOT_FOUND", "notFound", `The resource 'projects/${m.project}/zones/${zone}' was not found`);
+    if (!m.zones.has(zone!)) {
+      throw new GoogleApiError(
+        404,
+        "NOT_FOUND",
+        "notFound",
+        `The resource 'projects/${m.project}/zones/${zone}' was not found`,
+      );
+    }
     const items = m.instances.filter((i) => lastSegment(i.zone) === zone);
-    return list(m, "compute#instanceList", `zones/${zone}/instances`, page(items, q, `zones/${zone}/instances`));
+    return list(
+      m,
+      "compute#instanceList",
+      `zones/${zone}/instances`,
+      page(items, q, `zones/${zone}/instances`),
+    );
   }],
   ["zones.list", /^\/compute\/v1\/projects\/([^/]+)\/zones$/, (m, q) => {
     const items = [...m.zones].map(([zone, region], n) => ({
@@ -134,12 +167,29 @@ const ROUTES: [string, RegExp, (m: StandInModel, q: URLSearchParams, g: string[]
   }],
   ["subnetworks.aggregated", /^\/compute\/v1\/projects\/([^/]+)\/aggregated\/subnetworks$/, (m, q) => {
     const regions = [...new Set(m.zones.values())].map((r) => `regions/${r}`);
-    return aggregated(m, m.subnetworks, q, "compute#subnetworkAggregatedList", "subnetworks", (s) => `regions/${lastSegment(s.region)}`, regions);
+    return aggregated(
+      m,
+      m.subnetworks,
+      q,
+      "compute#subnetworkAggregatedList",
+      "subnetworks",
+      (s) => `regions/${lastSegment(s.region)}`,
+      regions,
+    );
   }],
-  ["subnetworks.list", /^\/compute\/v1\/projects\/([^/]+)\/regions\/([^/]+)\/subnetworks$/, (m, q, [, region]) => {
-    const items = m.subnetworks.filter((s) => lastSegment(s.region) === region);
-    return list(m, "compute#subnetworkList", `regions/${region}/subnetworks`, page(items, q, `regions/${region}/subnetworks`));
-  }],
+  [
+    "subnetworks.list",
+    /^\/compute\/v1\/projects\/([^/]+)\/regions\/([^/]+)\/subnetworks$/,
+    (m, q, [, region]) => {
+      const items = m.subnetworks.filter((s) => lastSegment(s.region) === region);
+      return list(
+        m,
+        "compute#subnetworkList",
+        `regions/${region}/subnetworks`,
+        page(items, q, `regions/${region}/subnetworks`),
+      );
+    },
+  ],
   ["buckets.list", /^\/storage\/v1\/b$/, (m, q) => {
     project(m, q.get("project") ?? "");
     const sorted = [...m.buckets].sort((a, b) => String(a.name).localeCompare(String(b.name)));
@@ -150,7 +200,9 @@ const ROUTES: [string, RegExp, (m: StandInModel, q: URLSearchParams, g: string[]
     const selected = location === "-" ? m.clusters : m.clusters.filter((c) => c.location === location);
     // `$alt=json;enum-encoding=int` (what the REST client asks for): enums as numbers.
     const numeric = q.get("$alt") === "json;enum-encoding=int";
-    const clusters = selected.map((c) => numeric ? { ...c, status: CLUSTER_STATUS.indexOf(String(c.status)) } : c);
+    const clusters = selected.map((c) =>
+      numeric ? { ...c, status: CLUSTER_STATUS.indexOf(String(c.status)) } : c
+    );
     return { clusters, ...(m.missingZones.length > 0 ? { missingZones: m.missingZones } : {}) };
   }],
 ];

@@ -72,7 +72,10 @@ export async function startGcpStandIn(model: StandInModel) {
       body: { error: "invalid_grant", error_description: description },
     });
     if (form.get("grant_type") !== "urn:ietf:params:oauth:grant-type:jwt-bearer") {
-      return { status: 400, body: { error: "unsupported_grant_type", error_description: "Invalid grant_type." } };
+      return {
+        status: 400,
+        body: { error: "unsupported_grant_type", error_description: "Invalid grant_type." },
+      };
     }
     const [header = "", payload = "", signature = ""] = (form.get("assertion") ?? "").split(".");
     let claims: Record<string, unknown>;
@@ -85,13 +88,22 @@ export async function startGcpStandIn(model: StandInModel) {
     }
     const publicKey = keys.get(String(claims.iss));
     const signatureValid = alg === "RS256" && publicKey !== undefined &&
-      verify("RSA-SHA256", Buffer.from(`${header}.${payload}`), publicKey, Buffer.from(signature, "base64url"));
+      verify(
+        "RSA-SHA256",
+        Buffer.from(`${header}.${payload}`),
+        publicKey,
+        Buffer.from(signature, "base64url"),
+      );
     recorded.assertion = { iss: claims.iss, aud: claims.aud, scope: claims.scope, signatureValid };
     if (!publicKey) return invalid("Invalid grant: account not found");
     if (!signatureValid) return invalid("Invalid JWT Signature.");
-    if (claims.aud !== GOOGLE_TOKEN_URL && claims.aud !== `${url}/token`) return invalid("Invalid JWT: audience");
+    if (claims.aud !== GOOGLE_TOKEN_URL && claims.aud !== `${url}/token`) {
+      return invalid("Invalid JWT: audience");
+    }
     const now = Math.floor(Date.now() / 1000);
-    if (typeof claims.exp !== "number" || claims.exp < now) return invalid("Invalid JWT: Token must be a short-lived token");
+    if (typeof claims.exp !== "number" || claims.exp < now) {
+      return invalid("Invalid JWT: Token must be a short-lived token");
+    }
     const token = `ya29.${randomBytes(48).toString("base64url")}`;
     issued.push(token);
     return { status: 200, body: { access_token: token, expires_in: 3599, token_type: "Bearer" } };
@@ -124,11 +136,19 @@ export async function startGcpStandIn(model: StandInModel) {
     if (failure) {
       const headers: Record<string, string> = failure.retryAfter ? { "retry-after": failure.retryAfter } : {};
       if (failure.oauthError) {
-        return send(failure.status, { error: failure.oauthError, error_description: failure.message ?? "" }, headers);
+        return send(
+          failure.status,
+          { error: failure.oauthError, error_description: failure.message ?? "" },
+          headers,
+        );
       }
       const status = failure.googleStatus ?? (failure.status === 429 ? "RESOURCE_EXHAUSTED" : "UNAVAILABLE");
       const reason = failure.reason ?? (failure.status === 429 ? "rateLimitExceeded" : "backendError");
-      return send(failure.status, googleError(failure.status, status, reason, failure.message ?? "Scripted failure"), headers);
+      return send(
+        failure.status,
+        googleError(failure.status, status, reason, failure.message ?? "Scripted failure"),
+        headers,
+      );
     }
     if (match.name === "token") {
       const answer = exchange(body, recorded);
