@@ -225,6 +225,22 @@ describe("GCP discovery: errors", () => {
     secretsOut(incomplete);
   });
 
+  it("a refused connection is transient, for the gax clients and for Storage", async () => {
+    const closed = await startGcpStandIn(sampleModel());
+    const key = { ...account.key, token_uri: closed.tokenUrl };
+    await closed.close();
+    const offline = createGcpDiscoveryProvider({ apiEndpoint: closed.url });
+    try {
+      const sources = await offline.plan({ ...target, credentials: key }, signal);
+      for (const source of [sources[1]!, sources[3]!]) {
+        const error = await rejection(source.fetchPage(undefined, signal));
+        assert.ok(error instanceof TransientError, `${source.name}: ${error}`);
+      }
+    } finally {
+      await offline.close?.();
+    }
+  });
+
   it("an aborted page rejects with the abort reason", async () => {
     const networks = await source("compute.network");
     const controller = new AbortController();
