@@ -41,7 +41,10 @@ export const discoverySchema = z.object({
   TROUPE_CREDENTIALS_DIR: z.string().min(1).optional(),
   TROUPE_DISCOVERY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   TROUPE_SCHEDULER_TICK_MS: z.coerce.number().int().min(50).default(1000),
-  AWS_DISCOVERY_ROLE_NAME: z.string().regex(/^[\w+=,.@-]{1,64}$/, "use 1-64 characters of an IAM role name").optional(),
+  AWS_DISCOVERY_ROLE_NAME: z.string().regex(/^[\w+=,.@-]{1,64}$/, "use 1-64 characters of an IAM role name, or none").optional(),
+  // Read by the AWS SDK itself; here only to turn on path-style S3 for emulators.
+  AWS_ENDPOINT_URL: httpUrl.optional(),
+  AWS_ENDPOINT_URL_S3: httpUrl.optional(),
   GCP_API_ENDPOINT: httpUrl.optional(),
   AZURE_AUTHORITY_HOST: httpUrl.optional(),
   AZURE_RESOURCE_MANAGER_ENDPOINT: httpUrl.optional(),
@@ -74,7 +77,8 @@ export interface DiscoveryConfig {
   schedulerTickMs: number;
   /** Schedules `<NAME>_ENABLED` asks for (enabled or explicitly disabled). */
   schedules: DefaultSchedule[];
-  aws: { roleName: string | undefined };
+  /** `roleName` "none": list with the credentials as they are, no AssumeRole. */
+  aws: { roleName: string | undefined; s3ForcePathStyle: boolean };
   gcp: { apiEndpoint: string | undefined };
   azure: { authorityHost: string | undefined; resourceManagerEndpoint: string | undefined };
   kubernetes: { kubeconfig: string | undefined };
@@ -115,7 +119,7 @@ export function toDiscoveryConfig(e: Record<string, unknown>): DiscoveryConfig {
     concurrency: e.TROUPE_DISCOVERY_CONCURRENCY as number,
     schedulerTickMs: e.TROUPE_SCHEDULER_TICK_MS as number,
     schedules,
-    aws: { roleName: e.AWS_DISCOVERY_ROLE_NAME as string | undefined },
+    aws: { roleName: e.AWS_DISCOVERY_ROLE_NAME as string | undefined, s3ForcePathStyle: Boolean(e.AWS_ENDPOINT_URL || e.AWS_ENDPOINT_URL_S3) },
     gcp: { apiEndpoint: e.GCP_API_ENDPOINT as string | undefined },
     azure: {
       authorityHost: e.AZURE_AUTHORITY_HOST as string | undefined,

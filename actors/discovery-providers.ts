@@ -4,13 +4,26 @@
  *
  * @module
  */
+import { createAwsDiscoveryProvider } from "../adapters/discovery/aws/mod.ts";
 import { createAzureDiscoveryProvider } from "../adapters/discovery/azure/mod.ts";
+import { createGcpDiscoveryProvider } from "../adapters/discovery/gcp/mod.ts";
 import { createKubernetesDiscoveryProvider } from "../adapters/discovery/kubernetes/mod.ts";
 import type { ProviderFactories } from "./discovery-kinds.ts";
 import { runtimeName } from "./runtime.ts";
 
 /** The providers, by name. */
 export const DISCOVERY_PROVIDERS: ProviderFactories = {
+  // Endpoints and the default credential chain are the SDK's own (AWS_ENDPOINT_URL[_<SERVICE>], AWS_ACCESS_KEY_ID...).
+  aws: (config) => {
+    const { roleName, s3ForcePathStyle } = config.discovery.aws;
+    return createAwsDiscoveryProvider({
+      ...(roleName === "none" ? { assumeRole: false } : roleName ? { roleName } : {}),
+      ...(config.aws.region ? { homeRegion: config.aws.region } : {}),
+      s3ForcePathStyle,
+      keepAlive: runtimeName.startsWith("node"),
+    });
+  },
+  gcp: (config) => createGcpDiscoveryProvider(config.discovery.gcp.apiEndpoint ? { apiEndpoint: config.discovery.gcp.apiEndpoint } : {}),
   kubernetes: (config) =>
     createKubernetesDiscoveryProvider(config.discovery.kubernetes.kubeconfig ? { kubeconfigPath: config.discovery.kubernetes.kubeconfig } : {}),
   azure: (config) =>
