@@ -36,6 +36,7 @@ describe("Gateway: /openapi.json and GET /jobs/:id/logs", () => {
     app = createGateway({
       jobs: core.jobs, store: core.store, bus: core.bus, logger: core.logger, maxBodyBytes: 4096, version: "9.9.9",
       logStream: { pollMs: 20, quietMs: 100 },
+      inventory: { schedules: core.schedules, resources: core.inventory },
     });
   });
   after(async () => {
@@ -49,15 +50,19 @@ describe("Gateway: /openapi.json and GET /jobs/:id/logs", () => {
     const doc = await res.json() as { openapi: string; info: { version: string }; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
     assert.equal(doc.openapi, "3.1.0");
     assert.equal(doc.info.version, "9.9.9");
+    let served = 0;
     for (const route of app.routes) {
       if (route.method === "ALL") continue;
       const path = route.path.replace(/:([A-Za-z]+)(\{[^}]*\})?/g, "{$1}");
+      if (route.path.startsWith("/schedules") || route.path.startsWith("/resources")) served++;
       if (path === "/jobs/{kind}") {
         assert.ok(doc.paths["/jobs/noop"]?.post, "each kind's trigger route is documented");
         continue;
       }
       assert.ok(doc.paths[path]?.[route.method.toLowerCase()], `${route.method} ${path} is documented`);
     }
+    assert.ok(served >= 7, "the schedule and inventory routes are served (and so checked above)");
+    assert.ok(doc.paths["/jobs/discovery.kubernetes"]?.post, "the discovery kinds are documented");
     const trigger = doc.paths["/jobs/noop"]!.post as { requestBody: { content: { "application/json": { schema: { properties: Record<string, { type?: string }>; additionalProperties?: boolean } } } } };
     const schema = trigger.requestBody.content["application/json"].schema;
     assert.equal(schema.properties.sleepMs?.type, "integer");
