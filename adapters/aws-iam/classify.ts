@@ -15,8 +15,9 @@ export interface AwsErrorRule {
   code: string;
 }
 
-const transient = (code: string): AwsErrorRule => ({ kind: "transient", code });
-const permanent = (code: string): AwsErrorRule => ({ kind: "permanent", code });
+/** A rule that retries, and one that fails at once. */
+export const transient = (code: string): AwsErrorRule => ({ kind: "transient", code });
+export const permanent = (code: string): AwsErrorRule => ({ kind: "permanent", code });
 
 /** The table: AWS wire error codes (STS and IAM Query APIs) → treatment. */
 export const AWS_ERROR_RULES: Readonly<Record<string, AwsErrorRule>> = {
@@ -123,12 +124,17 @@ export function sanitizeMessage(message: string, secrets: readonly string[] = []
   return text.length > 500 ? `${text.slice(0, 500)}…` : text;
 }
 
-/** The treatment of an error: the table, then 5xx/4xx, then network codes; unknown is transient. */
-export function ruleFor(error: unknown): AwsErrorRule {
+/**
+ * The treatment of an error: `extra` rules (a caller's service codes), the
+ * table, then HTTP 429 (throttling, whatever its code), 5xx/4xx, then network
+ * codes; unknown is transient.
+ */
+export function ruleFor(error: unknown, extra?: Readonly<Record<string, AwsErrorRule>>): AwsErrorRule {
   const code = awsErrorCode(error);
-  const rule = AWS_ERROR_RULES[code];
+  const rule = extra?.[code] ?? AWS_ERROR_RULES[code];
   if (rule) return rule;
   const status = awsHttpStatus(error);
+  if (status === 429) return transient("AWS_THROTTLING");
   const stable = `AWS_${
     code.replace(/Exception$/, "").replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/\W+/g, "_").toUpperCase()
   }`;
@@ -148,13 +154,15 @@ export interface ClassifyOptions {
   secrets?: readonly string[];
   /** A code for an AccessDenied of this step (e.g. a refused AssumeRole). */
   accessDeniedCode?: string;
+  /** Codes of other AWS services, looked up before the shared table. */
+  rules?: Readonly<Record<string, AwsErrorRule>>;
   now?: () => number;
 }
 
 /** Turns any error of an AWS call into a TransientError or a PermanentError. */
 export function classifyAwsError(error: unknown, options: ClassifyOptions): TransientError | PermanentError {
   const code = awsErrorCode(error);
-  const rule = ruleFor(error);
+  const rule = ruleFor(error, options.rules);
   const raw = (error as AwsErrorLike | null)?.message ?? String(error);
   const detail = sanitizeMessage(raw, options.secrets);
   const message = `${options.context}: ${code}${detail && detail !== code ? `: ${detail}` : ""}`;

@@ -2,23 +2,12 @@
  * AWS errors of discovery calls → Troupe errors. The shared table of the
  * `aws.iam.policy` kind (adapters/aws-iam/classify.ts) decides most codes; this
  * adds the codes of the listing services it does not know (EC2 `AuthFailure`,
- * S3 `SlowDown` and `InvalidAccessKeyId`, Lambda `UnrecognizedClientException`…)
- * and treats any HTTP 429 as throttling.
+ * S3 `SlowDown` and `InvalidAccessKeyId`, Lambda `UnrecognizedClientException`…).
  *
  * @module
  */
-import { PermanentError, TransientError } from "../../../machines/errors.ts";
-import {
-  awsErrorCode,
-  type AwsErrorRule,
-  awsHttpStatus,
-  classifyAwsError,
-  retryAfterMs,
-  sanitizeMessage,
-} from "../../aws-iam/classify.ts";
-
-const transient = (code: string): AwsErrorRule => ({ kind: "transient", code });
-const permanent = (code: string): AwsErrorRule => ({ kind: "permanent", code });
+import type { PermanentError, TransientError } from "../../../machines/errors.ts";
+import { type AwsErrorRule, classifyAwsError, permanent, transient } from "../../aws-iam/classify.ts";
 
 /** Codes of EC2, RDS, ElastiCache, S3 and Lambda that the shared table lacks. */
 export const DISCOVERY_ERROR_RULES: Readonly<Record<string, AwsErrorRule>> = {
@@ -61,21 +50,7 @@ export function classifyDiscoveryError(
   error: unknown,
   options: DiscoveryErrorContext,
 ): TransientError | PermanentError {
-  const code = awsErrorCode(error);
-  const rule = DISCOVERY_ERROR_RULES[code] ??
-    (awsHttpStatus(error) === 429 ? transient("AWS_THROTTLING") : undefined);
-  if (!rule) return classifyAwsError(error, options);
-  const raw = (error as { message?: unknown } | null)?.message;
-  const detail = sanitizeMessage(typeof raw === "string" ? raw : String(error), options.secrets);
-  const message = `${options.context}: ${code}${detail && detail !== code ? `: ${detail}` : ""}`;
-  if (rule.kind === "permanent") return new PermanentError(message, { code: rule.code, cause: error });
-  const after = retryAfterMs(error, options.now);
-  return new TransientError(
-    message,
-    after === undefined
-      ? { code: rule.code, cause: error }
-      : { code: rule.code, cause: error, retryAfterMs: after },
-  );
+  return classifyAwsError(error, { ...options, rules: DISCOVERY_ERROR_RULES });
 }
 
 /** Rethrows the signal's reason when the caller gave up, else the classified error. */

@@ -35,6 +35,7 @@ describe("classifyAwsError()", () => {
     ["ServiceUnavailable (503)", awsError("ServiceUnavailable", 503), "transient", "AWS_SERVICE_UNAVAILABLE"],
     ["ServiceFailure (500)", awsError("ServiceFailure", 500), "transient", "AWS_SERVICE_FAILURE"],
     ["an unknown code with 502", awsError("BadGateway", 502), "transient", "AWS_BAD_GATEWAY"],
+    ["an unknown code with 429", awsError("SomethingNew", 429), "transient", "AWS_THROTTLING"],
     [
       "ConcurrentModification (409)",
       awsError("ConcurrentModification", 409),
