@@ -32,34 +32,34 @@ function print(value: unknown): void {
   writeOut(`${typeof value === "string" ? value : JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Runs `fn` with a jobs client: direct when NATS_URL is set, else HTTP. */
-async function withClient<T>(fn: (client: JobsClient) => Promise<T>): Promise<T> {
-  const cfg = config();
-  if (!cfg.natsUrl) return fn(httpClient(cfg.troupeUrl, cfg.troupeToken));
-  const logger = createLogger({ level: cfg.logLevel === "info" ? "warn" : cfg.logLevel });
-  const core = await openCore(cfg, { logger });
+/** Runs `fn` on a local core (NATS + PostgreSQL directly), quiet unless LOG_LEVEL asks for more, and closes it. */
+async function withCore<T>(cfg: Config, fn: (core: Core) => Promise<T>): Promise<T> {
+  const core = await openCore(cfg, { logger: createLogger({ level: cfg.logLevel === "info" ? "warn" : cfg.logLevel }) });
   try {
-    return await fn(directClient(core));
+    return await fn(core);
   } finally {
     await core.close();
   }
 }
 
+/** Runs `fn` with a jobs client: direct when NATS_URL is set, else HTTP. */
+function withClient<T>(fn: (client: JobsClient) => Promise<T>): Promise<T> {
+  const cfg = config();
+  if (!cfg.natsUrl) return fn(httpClient(cfg.troupeUrl, cfg.troupeToken));
+  return withCore(cfg, (core) => fn(directClient(core)));
+}
+
 /** Runs `fn` with an API caller: the HTTP API at TROUPE_URL, or with NATS_URL the same routes in-process on a local core. */
-async function withApi<T>(fn: (call: ApiCall) => Promise<T>): Promise<T> {
+function withApi<T>(fn: (call: ApiCall) => Promise<T>): Promise<T> {
   const cfg = config();
   if (!cfg.natsUrl) return fn(httpCall(cfg.troupeUrl, cfg.troupeToken));
-  const logger = createLogger({ level: cfg.logLevel === "info" ? "warn" : cfg.logLevel });
-  const core = await openCore(cfg, { logger });
-  try {
+  return withCore(cfg, (core) => {
     const app = createGateway({
-      jobs: core.jobs, store: core.store, bus: core.bus, logger, maxBodyBytes: cfg.maxPayloadBytes,
+      jobs: core.jobs, store: core.store, bus: core.bus, logger: core.logger, maxBodyBytes: cfg.maxPayloadBytes,
       inventory: { schedules: core.schedules, resources: core.inventory },
     });
-    return await fn(httpCall("http://troupe.local", undefined, (url, init) => app.request(url, init)));
-  } finally {
-    await core.close();
-  }
+    return fn(httpCall("http://troupe.local", undefined, (url, init) => app.request(url, init)));
+  });
 }
 
 function formatEvent(event: EventJson): string {

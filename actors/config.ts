@@ -7,17 +7,8 @@
 import { z } from "zod";
 import { ConfigError } from "../machines/errors.ts";
 import { parseApiTokens, type TokenTable } from "./auth.ts";
+import { bool, url } from "./env-values.ts";
 import { type DiscoveryConfig, discoverySchema, toDiscoveryConfig } from "./discovery-config.ts";
-
-const bool = z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) => v === "true" || v === "1" || v === "yes");
-const url = (protocols: string[]) =>
-  z.string().refine((v) => {
-    try {
-      return protocols.includes(new URL(v).protocol);
-    } catch {
-      return false;
-    }
-  }, { message: `must be a URL (${protocols.join(" or ")})` });
 
 const schema = z.object({
   DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),

@@ -8,8 +8,8 @@
 import { z } from "zod";
 import { ConfigError } from "../machines/errors.ts";
 import type { ProviderName } from "../adapters/discovery/provider.ts";
+import { bool, url } from "./env-values.ts";
 
-const bool = z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) => v === "true" || v === "1" || v === "yes");
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 /** `3600`, `90s`, `15m`, `1h`, `1d` → seconds. */
@@ -23,7 +23,7 @@ export function parseIntervalSeconds(text: string): number | undefined {
 const interval = z.string().refine((v) => parseIntervalSeconds(v) !== undefined, { message: "use seconds or a duration like 90s, 15m, 1h, 1d" });
 const regions = z.string().regex(/^[a-z0-9-]+(,[a-z0-9-]+)*$/, "use a comma-separated list like us-east-1,eu-west-1");
 const ref = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "use a credentials reference name");
-const httpUrl = z.string().url();
+const httpUrl = url(["http:", "https:"]);
 
 /** The connectors of DESIGN.md that Troupe does not build yet: enabling one is a configuration error. */
 const NOT_BUILT = ["GOOGLE_WORKSPACE", "LDAP", "OKTA", "AUTHENTIK", "FLEETDM", "IBOSS", "VCENTER", "LXD"] as const;

@@ -23,6 +23,7 @@ import { requireRole, type TokenTable } from "./auth.ts";
 import { traceRequests } from "./trace-requests.ts";
 import { logRequests } from "./request-log.ts";
 import { addInventoryRoutes } from "./inventory-routes.ts";
+import { readJson } from "./json-body.ts";
 import type { SqlInventory } from "../adapters/postgres/sql-inventory.ts";
 import type { SqlSchedules } from "../adapters/postgres/sql-schedules.ts";
 
@@ -64,16 +65,6 @@ const STATUS_BY_CODE: Record<string, ContentfulStatusCode> = {
 
 function httpError(code: string, message: string): TroupeError {
   return new TroupeError(message, { code });
-}
-
-async function readJson(request: Request): Promise<unknown> {
-  const text = await request.text();
-  if (text.trim() === "") return undefined;
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw httpError("BAD_REQUEST", `Malformed JSON body: ${(error as Error).message}`);
-  }
 }
 
 function asSubmit(body: unknown): SubmitRequest {

@@ -11,6 +11,7 @@ import { type ResourceQuery, resourceToJson, type SqlInventory } from "../adapte
 import { SCHEDULE_ID_PATTERN, scheduleToJson, type SqlSchedules } from "../adapters/postgres/sql-schedules.ts";
 import { ErrorCode, TroupeError, ValidationError } from "../machines/errors.ts";
 import { parseIntervalSeconds } from "./discovery-config.ts";
+import { readJson } from "./json-body.ts";
 import type { KindRegistry } from "./kind-registry.ts";
 import { PROVIDERS } from "../adapters/discovery/provider.ts";
 
@@ -55,16 +56,6 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
   throw new ValidationError(`Invalid ${what}: ${parsed.error.issues.slice(0, 5).map((i) => `${i.path.map(String).join(".") || what}: ${i.message}`).join("; ")}`, { field });
 }
 
-async function body(request: Request): Promise<unknown> {
-  const text = await request.text();
-  if (text.trim() === "") return {};
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new TroupeError(`Malformed JSON body: ${(error as Error).message}`, { code: "BAD_REQUEST" });
-  }
-}
-
 const notFound = (what: string) => new TroupeError(`${what} not found`, { code: ErrorCode.notFound });
 
 /** Adds the schedule and inventory routes. */
@@ -82,7 +73,7 @@ export function addInventoryRoutes(app: Hono, options: { schedules: SqlSchedules
   });
 
   app.post("/schedules", limit, async (c) => {
-    const input = parse(scheduleCreateSchema, await body(c.req.raw), "schedule");
+    const input = parse(scheduleCreateSchema, (await readJson(c.req.raw) ?? {}), "schedule");
     checkJob(input.kind, input.payload);
     const row = await schedules.create({
       id: input.id, kind: input.kind, payload: input.payload ?? {},
@@ -102,7 +93,7 @@ export function addInventoryRoutes(app: Hono, options: { schedules: SqlSchedules
 
   app.patch("/schedules/:id", limit, async (c) => {
     const id = c.req.param("id");
-    const patch = parse(schedulePatchSchema, await body(c.req.raw), "schedule");
+    const patch = parse(schedulePatchSchema, (await readJson(c.req.raw) ?? {}), "schedule");
     const current = await schedules.get(id);
     if (!current) throw notFound(`Schedule "${id.slice(0, 70)}"`);
     if (patch.kind !== undefined || patch.payload !== undefined) checkJob(patch.kind ?? current.kind, patch.payload ?? current.payload);

@@ -8,6 +8,7 @@
 import type { FailedPage, Inventory, RunEnd, RunRef, RunStart } from "../discovery/inventory.ts";
 import type { DiscoveredResource, DiscoverySource } from "../discovery/provider.ts";
 import type { SqlClient } from "./store.ts";
+import { toDate, toDateOrNull } from "./sql-store.ts";
 import { ValidationError } from "../../machines/errors.ts";
 
 type Row = Record<string, unknown>;
@@ -77,7 +78,6 @@ export interface ResourceQuery {
   cursor?: string;
 }
 
-const toDate = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)));
 
 function toResourceRow(row: Row): ResourceRow {
   return {
@@ -94,7 +94,7 @@ function toResourceRow(row: Row): ResourceRow {
     runTag: String(row.run_tag),
     firstSeen: toDate(row.first_seen),
     lastSeen: toDate(row.last_seen),
-    deletedAt: row.deleted_at === null || row.deleted_at === undefined ? null : toDate(row.deleted_at),
+    deletedAt: toDateOrNull(row.deleted_at),
   };
 }
 
@@ -108,7 +108,7 @@ function toRunRow(row: Row): RunRow {
     org: (row.org as string | null) ?? null,
     status: String(row.status),
     startedAt: toDate(row.started_at),
-    finishedAt: row.finished_at ? toDate(row.finished_at) : null,
+    finishedAt: toDateOrNull(row.finished_at),
     sources: Number(row.sources),
     pages: Number(row.pages),
     created: Number(row.created),

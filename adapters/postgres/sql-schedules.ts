@@ -11,6 +11,7 @@
  */
 import { ErrorCode, TroupeError, ValidationError } from "../../machines/errors.ts";
 import type { SqlClient } from "./store.ts";
+import { toDate, toDateOrNull } from "./sql-store.ts";
 
 type Row = Record<string, unknown>;
 
@@ -63,8 +64,6 @@ export interface ClaimedSlot {
   skipped: boolean;
 }
 
-const toDate = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)));
-const toDateOrNull = (value: unknown): Date | null => (value === null || value === undefined ? null : toDate(value));
 
 function toScheduleRow(row: Row): ScheduleRow {
   return {

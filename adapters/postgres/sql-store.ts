@@ -26,8 +26,10 @@ type Row = Record<string, unknown>;
 
 const FINAL = new Set(["success", "failed", "cancelled"]);
 const json = (value: unknown) => JSON.stringify(value);
-const toDate = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)));
-const toDateOrNull = (value: unknown): Date | null => (value === null || value === undefined ? null : toDate(value));
+/** A timestamp column (a Date from postgres.js and PGlite, or its text). */
+export const toDate = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)));
+/** A nullable timestamp column. */
+export const toDateOrNull = (value: unknown): Date | null => (value === null || value === undefined ? null : toDate(value));
 
 /** Maps a `jobs` row. */
 export function toJobRow(row: Row): JobRow {
