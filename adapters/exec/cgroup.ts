@@ -169,15 +169,21 @@ export class JobCgroup {
     const freezer = this.#dirs.freezer === undefined ? undefined : join(this.#dirs.freezer, "freezer.state");
     while (this.pids().length > 0) {
       if (Date.now() > deadline) return false;
-      if (kill !== undefined && existsSync(kill)) {
-        writeFileSync(kill, "1");
-      } else if (freezer !== undefined) {
-        writeFileSync(freezer, "FROZEN");
-        for (let i = 0; i < 50 && !readFileSync(freezer, "utf8").startsWith("FROZEN"); i++) await sleep(5);
-        this.signalAll("SIGKILL");
-        writeFileSync(freezer, "THAWED");
-      } else {
-        this.signalAll("SIGKILL");
+      try {
+        if (kill !== undefined && existsSync(kill)) {
+          writeFileSync(kill, "1");
+        } else if (freezer !== undefined) {
+          writeFileSync(freezer, "FROZEN");
+          for (let i = 0; i < 50 && !readFileSync(freezer, "utf8").startsWith("FROZEN"); i++) await sleep(5);
+          this.signalAll("SIGKILL");
+          writeFileSync(freezer, "THAWED");
+        } else {
+          this.signalAll("SIGKILL");
+        }
+      } catch (error) {
+        // The last process exited and the exit path removed the cgroup meanwhile: nothing is left to kill.
+        if ((error as { code?: string }).code === "ENOENT") return true;
+        throw error;
       }
       await sleep(10);
     }
