@@ -50,7 +50,14 @@ export const AWS_ERROR_RULES: Readonly<Record<string, AwsErrorRule>> = {
   SignatureDoesNotMatch: permanent("AWS_SIGNATURE_DOES_NOT_MATCH"),
   RegionDisabledException: permanent("AWS_REGION_DISABLED"),
   PackedPolicyTooLarge: permanent("AWS_PACKED_POLICY_TOO_LARGE"),
+  // The SDK found no credentials anywhere in its chain: retrying finds none either.
+  CredentialsProviderError: permanent("AWS_NO_CREDENTIALS"),
 };
+
+/** Where the SDK's default chain looks, for the message of a CredentialsProviderError. */
+const CREDENTIALS_HINT = "the SDK looked in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE and " +
+  "~/.aws/credentials and config, AWS_WEB_IDENTITY_TOKEN_FILE, the container credentials endpoint " +
+  "and the EC2 instance metadata service";
 
 /** Connection-level failures (Node and undici error codes): always transient. */
 export const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
@@ -165,7 +172,8 @@ export function classifyAwsError(error: unknown, options: ClassifyOptions): Tran
   const rule = ruleFor(error, options.rules);
   const raw = (error as AwsErrorLike | null)?.message ?? String(error);
   const detail = sanitizeMessage(raw, options.secrets);
-  const message = `${options.context}: ${code}${detail && detail !== code ? `: ${detail}` : ""}`;
+  const hint = code === "CredentialsProviderError" ? ` (${CREDENTIALS_HINT})` : "";
+  const message = `${options.context}: ${code}${detail && detail !== code ? `: ${detail}` : ""}${hint}`;
   if (rule.kind === "permanent") {
     const stable = rule.code === "AWS_ACCESS_DENIED" && options.accessDeniedCode
       ? options.accessDeniedCode

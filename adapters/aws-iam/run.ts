@@ -10,6 +10,12 @@
  * it does not, the job fails permanently. Attaching is idempotent in IAM, so both
  * actions are safe to repeat.
  *
+ * Least privilege: a handler role may be allowed only the attach and detach
+ * calls. The reads around them (the attachments before an attach, the principal
+ * after a detach's NoSuchEntity) are best effort: when IAM refuses one with
+ * AccessDenied the write still decides, and `changed` is reported as `null`
+ * (unknown) with a note naming the refused read.
+ *
  * @module
  */
 import type { IAMClient } from "@aws-sdk/client-iam";
@@ -60,7 +66,8 @@ const SESSION_REFUSED = new Set(["ExpiredToken", "ExpiredTokenException", "Inval
 
 /** What the action did: the figures of the result beyond the request. */
 interface ActionOutcome {
-  changed: boolean;
+  /** Null when a refused read left it unknown. */
+  changed: boolean | null;
   /** The IAM request id of the write (of the last read for a dry run). */
   requestId: string | undefined;
   extra: Record<string, unknown>;
@@ -193,8 +200,15 @@ async function attach(
   call: Call,
   signal: AbortSignal,
 ): Promise<ActionOutcome> {
-  const before = await call((iam) => isAttached(iam, principal, payload.policyArn, signal));
+  const before = await bestEffort(() => call((iam) => isAttached(iam, principal, payload.policyArn, signal)));
   const written = await call((iam) => attachPolicy(iam, principal, payload.policyArn, signal));
+  if (before === undefined) {
+    return {
+      changed: null,
+      requestId: written.requestId,
+      extra: { note: unknownNote(principal, "ListAttached") },
+    };
+  }
   return { changed: !before.attached, requestId: written.requestId, extra: {} };
 }
 
@@ -211,13 +225,27 @@ async function detach(
   } catch (error) {
     if (!(error instanceof PermanentError && error.code === "AWS_NO_SUCH_ENTITY")) throw error;
     // NoSuchEntity: the principal is missing (this read fails permanently), or the policy is not attached.
-    await call((iam) => getPrincipal(iam, principal, signal));
-    return {
-      changed: false,
-      requestId: awsRequestId(error.cause),
-      extra: { note: "The policy was not attached: nothing to detach" },
-    };
+    const read = await bestEffort(() => call((iam) => getPrincipal(iam, principal, signal)));
+    const note = read === undefined
+      ? `IAM answered NoSuchEntity and refused the read of the ${principal.type} (AccessDenied): the policy is not attached to it, or it does not exist`
+      : "The policy was not attached: nothing to detach";
+    return { changed: false, requestId: awsRequestId(error.cause), extra: { note } };
   }
+}
+
+/** The read's value, or undefined when IAM refused it with AccessDenied (least-privilege roles). */
+async function bestEffort<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof PermanentError && error.code === "AWS_ACCESS_DENIED") return undefined;
+    throw error;
+  }
+}
+
+function unknownNote(principal: Principal, action: string): string {
+  const call = `${action}${principal.type === "user" ? "User" : "Role"}Policies`;
+  return `The role may not call iam:${call}: attached without knowing whether it was attached before`;
 }
 
 /** `promise`, or a rejection with the signal's reason as soon as it aborts. */

@@ -224,6 +224,40 @@ describe("aws.iam.policy run()", () => {
     assert.equal(result.requestId, aws.calls("DetachRolePolicy")[0]?.requestId);
   });
 
+  it("run() attaches with a role refused the ListAttached read, reporting changed as unknown", async () => {
+    const denied = {
+      code: "AccessDenied",
+      message: "User is not authorized to perform: iam:ListAttachedRolePolicies",
+    };
+    aws.failNext("ListAttachedRolePolicies", denied);
+    const outcome = await run(kind(), "least-1", { ...base, action: "attach" });
+    const result = outcome?.result as { changed: boolean | null; note: string; requestId: string };
+    assert.equal(result.changed, null);
+    assert.match(result.note, /iam:ListAttachedRolePolicies/);
+    assert.equal(result.requestId, aws.calls("AttachRolePolicy")[0]?.requestId);
+    assert.deepEqual(aws.account(ACCOUNT).attached("role", "app"), [READ_ONLY]);
+  });
+
+  it("run() succeeds with changed false when a detach answers NoSuchEntity and the principal read is refused", async () => {
+    aws.failNext("GetRole", {
+      code: "AccessDenied",
+      message: "User is not authorized to perform: iam:GetRole",
+    });
+    const outcome = await run(kind(), "least-2", { ...base, action: "detach" });
+    const result = outcome?.result as { changed: boolean; note: string };
+    assert.equal(result.changed, false);
+    assert.match(result.note, /refused the read of the role/);
+    assert.equal(aws.calls("GetRole").length, 1);
+  });
+
+  it("run() still fails an attach whose write is refused when the read was refused too", async () => {
+    aws.failNext("ListAttachedRolePolicies", { code: "AccessDenied" });
+    aws.failNext("AttachRolePolicy", { code: "AccessDenied" });
+    const error = await rejects(run(kind(), "least-3", { ...base, action: "attach" }));
+    assert.ok(error instanceof PermanentError);
+    assert.equal(error.code, "AWS_ACCESS_DENIED");
+  });
+
   it("run() fails permanently when detaching from a role that does not exist", async () => {
     const error = await rejects(
       run(kind(), "detach-3", { ...base, principalName: "ghost", action: "detach" }),
@@ -373,6 +407,43 @@ describe("aws.iam.policy run()", () => {
       assert.equal(aws.calls("AssumeRole")[0]?.accessKeyId, aws.master.accessKeyId);
       assert.equal(aws.calls("AttachRolePolicy").length, 1);
       assert.ok(aws.requests.every((r) => r.signatureValid));
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
+  it("run() fails permanently with AWS_NO_CREDENTIALS, saying where the SDK looked, when no credentials exist anywhere", async () => {
+    const env: Record<string, string | undefined> = {
+      AWS_ENDPOINT_URL_STS: aws.url,
+      AWS_ENDPOINT_URL_IAM: aws.url,
+      AWS_ACCESS_KEY_ID: undefined,
+      AWS_SECRET_ACCESS_KEY: undefined,
+      AWS_SESSION_TOKEN: undefined,
+      AWS_PROFILE: undefined,
+      AWS_WEB_IDENTITY_TOKEN_FILE: undefined,
+      AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: undefined,
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: undefined,
+      AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/troupe-test/credentials",
+      AWS_CONFIG_FILE: "/nonexistent/troupe-test/config",
+      AWS_EC2_METADATA_DISABLED: "true",
+    };
+    const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
+    for (const [name, value] of Object.entries(env)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    try {
+      const k = createAwsIamPolicyKind({ now: () => clock });
+      kinds.push(k);
+      const error = await rejects(run(k, "nocreds-1", { ...base, action: "attach" }));
+      assert.ok(error instanceof PermanentError, String(error));
+      assert.equal(error.code, "AWS_NO_CREDENTIALS");
+      assert.match(error.message, /CredentialsProviderError/);
+      assert.match(error.message, /AWS_ACCESS_KEY_ID/);
+      assert.equal(aws.calls("AssumeRole").length, 0);
     } finally {
       for (const [name, value] of Object.entries(saved)) {
         if (value === undefined) delete process.env[name];
