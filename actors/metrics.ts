@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { DiscoveryMetrics } from "../adapters/discovery/kind.ts";
 
 /** What the worker reports. */
@@ -29,6 +29,13 @@ export interface Metrics extends WorkerMetrics, DiscoveryMetrics {
   render(): Promise<{ contentType: string; body: string }>;
 }
 
+/** prom-client default metrics that are gauges with a `_total` suffix. */
+const GAUGES_NAMED_LIKE_COUNTERS = [
+  "nodejs_active_handles_total",
+  "nodejs_active_requests_total",
+  "nodejs_active_resources_total",
+];
+
 /** Creates the metrics; disabled, every call is a no-op and `render()` is empty. */
 export function createMetrics(options: { enabled: boolean; processMetrics?: boolean }): Metrics {
   if (!options.enabled) {
@@ -45,8 +52,18 @@ export function createMetrics(options: { enabled: boolean; processMetrics?: bool
     };
   }
   const registry = new Registry();
-  if (options.processMetrics ?? !("Deno" in globalThis)) collectDefaultMetrics({ register: registry });
-  const jobs = new Counter({ name: "troupe_jobs_total", help: "Jobs that reached an outcome", labelNames: ["kind", "outcome"], registers: [registry] });
+  if (options.processMetrics ?? !("Deno" in globalThis)) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client names these gauges like counters, which `promtool check metrics` refuses;
+    // the per-type gauges (`nodejs_active_handles{type}` …) carry the same figures.
+    for (const name of GAUGES_NAMED_LIKE_COUNTERS) registry.removeSingleMetric(name);
+  }
+  const jobs = new Counter({
+    name: "troupe_jobs_total",
+    help: "Jobs that reached an outcome",
+    labelNames: ["kind", "outcome"],
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: "troupe_job_duration_seconds",
     help: "Duration of an attempt, by kind",
@@ -54,9 +71,23 @@ export function createMetrics(options: { enabled: boolean; processMetrics?: bool
     buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800],
     registers: [registry],
   });
-  const attempts = new Counter({ name: "troupe_job_attempts_total", help: "Attempts started", labelNames: ["kind"], registers: [registry] });
-  const redeliveries = new Counter({ name: "troupe_bus_redeliveries_total", help: "Job messages delivered again", registers: [registry] });
-  const rejectedTotal = new Counter({ name: "troupe_messages_rejected_total", help: "Messages refused before becoming a job", labelNames: ["reason"], registers: [registry] });
+  const attempts = new Counter({
+    name: "troupe_job_attempts_total",
+    help: "Attempts started",
+    labelNames: ["kind"],
+    registers: [registry],
+  });
+  const redeliveries = new Counter({
+    name: "troupe_bus_redeliveries_total",
+    help: "Job messages delivered again",
+    registers: [registry],
+  });
+  const rejectedTotal = new Counter({
+    name: "troupe_messages_rejected_total",
+    help: "Messages refused before becoming a job",
+    labelNames: ["reason"],
+    registers: [registry],
+  });
   // Discovery, with the reference worker's names.
   const discoveryJobs = new Counter({
     name: "worker_discovery_jobs_executed_total",
@@ -71,9 +102,11 @@ export function createMetrics(options: { enabled: boolean; processMetrics?: bool
     buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 1800, 3600],
     registers: [registry],
   });
-  const entities = new Counter({
+  // The reference worker's name has no `_total`, so it cannot be a counter in the exposition
+  // format: a gauge that only grows (entities written since the process started).
+  const entities = new Gauge({
     name: "worker_entities_synced",
-    help: "Resources written by discovery syncs, by connector and operation (created, updated, deleted)",
+    help: "Entities written by syncs since start, by connector and operation (created, updated, deleted)",
     labelNames: ["connector", "operation"],
     registers: [registry],
   });

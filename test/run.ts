@@ -51,15 +51,26 @@ function ensureServers(): void {
   // The exec sandbox runs commands under bubblewrap (issue 4); openssl makes the mTLS tests' certificates.
   if (!hasCommand("bwrap")) missing.push("bubblewrap");
   if (!hasCommand("openssl")) missing.push("openssl");
+  // promtool checks /metrics against Prometheus' own naming rules (test/actors/metrics.test.ts).
+  if (!hasCommand("promtool")) missing.push("prometheus");
+  // Exec jobs reach the outside through user-mode networking in a network namespace of their own.
+  if (!hasCommand("slirp4netns")) missing.push("slirp4netns");
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
-    console.error(`The tests need these Debian packages: ${missing.join(" ")}. Install them with: sudo apt-get install -y ${missing.join(" ")}`);
+    console.error(
+      `The tests need these Debian packages: ${
+        missing.join(" ")
+      }. Install them with: sudo apt-get install -y ${missing.join(" ")}`,
+    );
     process.exit(2);
   }
   console.log(`Installing ${missing.join(", ")} (apt-get)...`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   const update = spawnSync("apt-get", ["update"], { stdio: "inherit", env });
-  const install = spawnSync("apt-get", ["install", "-y", "--no-install-recommends", ...missing], { stdio: "inherit", env });
+  const install = spawnSync("apt-get", ["install", "-y", "--no-install-recommends", ...missing], {
+    stdio: "inherit",
+    env,
+  });
   if (update.status !== 0 || install.status !== 0) {
     console.error(`Could not install ${missing.join(" ")} with apt-get`);
     process.exit(2);
@@ -100,7 +111,11 @@ function denoCounts(junitFile: string): Counts {
   const cases: { name: string; file: string; failed: boolean }[] = [];
   const re = /<testcase name="([^"]*)" classname="([^"]*)"[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g;
   for (const m of text.matchAll(re)) {
-    cases.push({ name: decode(m[1] ?? ""), file: m[2] ?? "", failed: (m[4] ?? "").includes("<failure") || (m[4] ?? "").includes("<error") });
+    cases.push({
+      name: decode(m[1] ?? ""),
+      file: m[2] ?? "",
+      failed: (m[4] ?? "").includes("<failure") || (m[4] ?? "").includes("<error"),
+    });
   }
   const names = new Set(cases.map((c) => c.name));
   let passed = 0;
@@ -134,7 +149,11 @@ async function main(): Promise<void> {
   const { startPostgres } = await import("./harness/postgres-server.ts");
   console.log("Starting a throwaway nats-server and PostgreSQL cluster...");
   const [nats, pg] = await Promise.all([startNatsServer(), startPostgres()]);
-  const env = { TROUPE_TEST_NATS_URL: nats.url, TROUPE_TEST_PG_URL: pg.url, LOG_LEVEL: process.env.LOG_LEVEL ?? "silent" };
+  const env = {
+    TROUPE_TEST_NATS_URL: nats.url,
+    TROUPE_TEST_PG_URL: pg.url,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "silent",
+  };
   const work = mkdtempSync(join(tmpdir(), "troupe-test-"));
   const totals: Record<string, Counts> = {};
   try {
@@ -142,9 +161,13 @@ async function main(): Promise<void> {
       console.log(`\n== Node ${process.version}: ${tests.length} files ==`);
       const tap = join(work, "node.tap");
       await run(bin("node"), [
-        "--test", "--test-concurrency=2", "--test-timeout=180000",
-        "--test-reporter=spec", "--test-reporter-destination=stdout",
-        "--test-reporter=tap", `--test-reporter-destination=${tap}`,
+        "--test",
+        "--test-concurrency=2",
+        "--test-timeout=180000",
+        "--test-reporter=spec",
+        "--test-reporter-destination=stdout",
+        "--test-reporter=tap",
+        `--test-reporter-destination=${tap}`,
         ...tests,
       ], env);
       totals.node = nodeCounts(tap);
