@@ -36,10 +36,14 @@ function parseSecret(text: string, ref: string, where: string): Record<string, u
   try {
     value = JSON.parse(text);
   } catch {
-    throw new PermanentError(`Credentials "${ref}" in ${where} are not valid JSON`, { code: "CREDENTIALS_INVALID" });
+    throw new PermanentError(`Credentials "${ref}" in ${where} are not valid JSON`, {
+      code: "CREDENTIALS_INVALID",
+    });
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new PermanentError(`Credentials "${ref}" in ${where} must be a JSON object`, { code: "CREDENTIALS_INVALID" });
+    throw new PermanentError(`Credentials "${ref}" in ${where} must be a JSON object`, {
+      code: "CREDENTIALS_INVALID",
+    });
   }
   return value as Record<string, unknown>;
 }
@@ -48,7 +52,10 @@ function parseSecret(text: string, ref: string, where: string): Record<string, u
 export function createCredentialResolver(sources: CredentialSources): CredentialResolver {
   return async (ref) => {
     if (!CREDENTIALS_REF_PATTERN.test(ref)) {
-      throw new PermanentError(`Invalid credentials reference: use letters, digits, "_", "." or "-" (at most 64)`, { code: "CREDENTIALS_INVALID" });
+      throw new PermanentError(
+        `Invalid credentials reference: use letters, digits, "_", "." or "-" (at most 64)`,
+        { code: "CREDENTIALS_INVALID" },
+      );
     }
     const variable = credentialsVariable(ref);
     const inline = sources.env[variable];
@@ -60,14 +67,21 @@ export function createCredentialResolver(sources: CredentialSources): Credential
         text = await readFile(path, "utf8");
       } catch (error) {
         if ((error as { code?: string }).code !== "ENOENT") {
-          throw new PermanentError(`Credentials "${ref}": cannot read ${path} (${(error as { code?: string }).code ?? "error"})`, {
-            code: "CREDENTIALS_UNREADABLE",
-          });
+          throw new PermanentError(
+            `Credentials "${ref}": cannot read ${path} (${(error as { code?: string }).code ?? "error"})`,
+            {
+              code: "CREDENTIALS_UNREADABLE",
+            },
+          );
         }
       }
       if (text !== undefined) return parseSecret(text, ref, path);
     }
-    const where = sources.dir ? `${variable} or ${join(sources.dir, `${ref}.json`)}` : `${variable} (or set TROUPE_CREDENTIALS_DIR)`;
-    throw new PermanentError(`Credentials "${ref}" not found: set ${where}`, { code: "CREDENTIALS_NOT_FOUND" });
+    const where = sources.dir
+      ? `${variable} or ${join(sources.dir, `${ref}.json`)}`
+      : `${variable} (or set TROUPE_CREDENTIALS_DIR)`;
+    throw new PermanentError(`Credentials "${ref}" not found: set ${where}`, {
+      code: "CREDENTIALS_NOT_FOUND",
+    });
   };
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { defineKind, type JobKind } from "../../machines/job-kind.ts";
-import { PermanentError, TransientError } from "../../machines/errors.ts";
+import { ErrorCode, PermanentError, TransientError } from "../../machines/errors.ts";
 import type { CredentialResolver } from "./credentials.ts";
 import type { FailedPage, Inventory } from "./inventory.ts";
 import type { DiscoveryProvider, ProviderName } from "./provider.ts";
@@ -56,10 +56,20 @@ export interface DiscoveryKindOptions {
 export type DiscoveryKind = JobKind<typeof discoveryPayloadSchema> & { close(): Promise<void> };
 
 /** What a partial sync says: how many pages failed, and the first few. */
-export function describeFailedPages(scope: string, provider: string, summary: Pick<SyncSummary, "pages" | "failedPages">): string {
-  const shown = summary.failedPages.slice(0, 5).map((f) => `${f.source} page ${f.page}: ${f.code}: ${f.message.slice(0, 200)}`);
-  const more = summary.failedPages.length > shown.length ? `; and ${summary.failedPages.length - shown.length} more` : "";
-  return `Partial sync of ${provider}/${scope}: ${summary.failedPages.length} page(s) failed after ${summary.pages} read; nothing marked deleted. ${shown.join("; ")}${more}`;
+export function describeFailedPages(
+  scope: string,
+  provider: string,
+  summary: Pick<SyncSummary, "pages" | "failedPages">,
+): string {
+  const shown = summary.failedPages.slice(0, 5).map((f) =>
+    `${f.source} page ${f.page}: ${f.code}: ${f.message.slice(0, 200)}`
+  );
+  const more = summary.failedPages.length > shown.length
+    ? `; and ${summary.failedPages.length - shown.length} more`
+    : "";
+  return `Partial sync of ${provider}/${scope}: ${summary.failedPages.length} page(s) failed after ${summary.pages} read; nothing marked deleted. ${
+    shown.join("; ")
+  }${more}`;
 }
 
 /** Creates the `discovery.<provider>` kind. */
@@ -68,38 +78,72 @@ export function createDiscoveryKind(options: DiscoveryKindOptions): DiscoveryKin
   const name = options.provider;
   const kind = defineKind({
     kind: `discovery.${name}`,
-    description: `Inventories one ${name} scope into the resources table; unseen resources are marked deleted only after a fully successful sync`,
+    description:
+      `Inventories one ${name} scope into the resources table; unseen resources are marked deleted only after a fully successful sync`,
     schema: discoveryPayloadSchema,
     timeoutMs: options.timeoutMs ?? 30 * 60_000,
     concurrency: 4,
     ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
     async run(job) {
       const { payload } = job;
-      const scope = payload.scope;
       const org = payload.org ?? job.org;
       const runId = `${job.id}:${job.attempt}`;
       const started = performance.now();
       const seconds = () => (performance.now() - started) / 1000;
-      const credentials = payload.credentials ? await options.resolveCredentials(payload.credentials) : undefined;
-      const begun = await options.inventory.beginRun({ runId, jobId: job.id, attempt: job.attempt, provider: name, scope, org });
+      const credentials = payload.credentials
+        ? await options.resolveCredentials(payload.credentials)
+        : undefined;
+      provider ??= options.openProvider();
+      const scope = payload.scope ?? await defaultScopeOf(provider, name, credentials, job.signal);
+      const begun = await options.inventory.beginRun({
+        runId,
+        jobId: job.id,
+        attempt: job.attempt,
+        provider: name,
+        scope,
+        org,
+      });
       if (!begun.started) {
         options.metrics?.syncFinished(name, "busy", seconds());
-        throw new TransientError(`Another discovery of ${name}/${scope} is running (job ${begun.busyJobId}); runs of one scope never overlap`, {
-          code: "DISCOVERY_BUSY",
-          retryAfterMs: options.busyRetryMs ?? 30_000,
-        });
+        throw new TransientError(
+          `Another discovery of ${name}/${scope} is running (job ${begun.busyJobId}); runs of one scope never overlap`,
+          {
+            code: "DISCOVERY_BUSY",
+            retryAfterMs: options.busyRetryMs ?? 30_000,
+          },
+        );
       }
-      provider ??= options.openProvider();
       const log = options.logger;
       const observer: SyncObserver = {
-        page: (p) => log?.debug({ runId, source: p.source, page: p.page, resources: p.resources }, "Discovery page written"),
-        retry: (r) => log?.info({ runId, source: r.source, page: r.page, attempt: r.attempt, delayMs: r.delayMs, code: r.code }, "Discovery page throttled; retrying"),
+        page: (p) =>
+          log?.debug(
+            { runId, source: p.source, page: p.page, resources: p.resources },
+            "Discovery page written",
+          ),
+        retry: (r) =>
+          log?.info({
+            runId,
+            source: r.source,
+            page: r.page,
+            attempt: r.attempt,
+            delayMs: r.delayMs,
+            code: r.code,
+          }, "Discovery page throttled; retrying"),
       };
       let summary: SyncSummary;
       try {
         summary = await runSync({
-          provider, inventory: options.inventory, runId, signal: job.signal, observer,
-          target: { scope, org, ...(payload.regions ? { regions: payload.regions } : {}), ...(credentials ? { credentials } : {}) },
+          provider,
+          inventory: options.inventory,
+          runId,
+          signal: job.signal,
+          observer,
+          target: {
+            scope,
+            org,
+            ...(payload.regions ? { regions: payload.regions } : {}),
+            ...(credentials ? { credentials } : {}),
+          },
           ...(options.concurrency ? { concurrency: options.concurrency } : {}),
           ...(options.pageAttempts ? { pageAttempts: options.pageAttempts } : {}),
           ...(options.sleep ? { sleep: options.sleep } : {}),
@@ -107,16 +151,39 @@ export function createDiscoveryKind(options: DiscoveryKindOptions): DiscoveryKin
         });
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        await options.inventory.finishRun(runId, { status: "failed", sources: 0, pages: 0, created: 0, updated: 0, deleted: 0, error: message.slice(0, 1000) })
-          .catch((finishError) => log?.warn({ runId, err: finishError }, "Could not record the end of a failed discovery run"));
+        await options.inventory.finishRun(runId, {
+          status: "failed",
+          sources: 0,
+          pages: 0,
+          created: 0,
+          updated: 0,
+          deleted: 0,
+          error: message.slice(0, 1000),
+        })
+          .catch((finishError) =>
+            log?.warn({ runId, err: finishError }, "Could not record the end of a failed discovery run")
+          );
         options.metrics?.syncFinished(name, "failed", seconds());
         throw error;
       }
-      const counts = { sources: summary.sources, pages: summary.pages, created: summary.created, updated: summary.updated, deleted: summary.deleted };
+      const counts = {
+        sources: summary.sources,
+        pages: summary.pages,
+        created: summary.created,
+        updated: summary.updated,
+        deleted: summary.deleted,
+      };
       options.metrics?.entitiesSynced(name, "created", summary.created);
       options.metrics?.entitiesSynced(name, "updated", summary.updated);
       options.metrics?.entitiesSynced(name, "deleted", summary.deleted);
-      const result = { runId, provider: name, scope, complete: summary.complete, resources: summary.resources, ...counts };
+      const result = {
+        runId,
+        provider: name,
+        scope,
+        complete: summary.complete,
+        resources: summary.resources,
+        ...counts,
+      };
       if (summary.complete) {
         await options.inventory.finishRun(runId, { status: "success", ...counts });
         options.metrics?.syncFinished(name, "success", seconds());
@@ -124,9 +191,17 @@ export function createDiscoveryKind(options: DiscoveryKindOptions): DiscoveryKin
         return { result };
       }
       const message = describeFailedPages(scope, name, summary);
-      await options.inventory.finishRun(runId, { status: "partial", ...counts, failedPages: summary.failedPages, error: message.slice(0, 1000) });
+      await options.inventory.finishRun(runId, {
+        status: "partial",
+        ...counts,
+        failedPages: summary.failedPages,
+        error: message.slice(0, 1000),
+      });
       options.metrics?.syncFinished(name, "partial", seconds());
-      log?.warn({ ...result, failedPages: summary.failedPages.length }, "Discovery sync partial: nothing marked deleted");
+      log?.warn(
+        { ...result, failedPages: summary.failedPages.length },
+        "Discovery sync partial: nothing marked deleted",
+      );
       throw partialError(message, summary.failedPages);
     },
   });
@@ -141,4 +216,22 @@ function partialError(message: string, failed: FailedPage[]): Error {
   return failed.some((f) => f.retryable)
     ? new TransientError(message, { code: "DISCOVERY_PARTIAL" })
     : new PermanentError(message, { code: "DISCOVERY_PARTIAL" });
+}
+
+/** The provider's default scope, or a PermanentError saying the payload must name one. */
+async function defaultScopeOf(
+  provider: DiscoveryProvider,
+  name: string,
+  credentials: Record<string, unknown> | undefined,
+  signal: AbortSignal,
+): Promise<string> {
+  if (!provider.defaultScope) {
+    throw new PermanentError(
+      `Discovery of ${name} needs a "scope" in its payload: ${name} has no default scope`,
+      {
+        code: ErrorCode.validation,
+      },
+    );
+  }
+  return await provider.defaultScope(credentials, signal);
 }

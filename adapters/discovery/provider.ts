@@ -110,6 +110,12 @@ export interface DiscoveryProvider {
    * the account's enabled regions after assuming its role). Throws typed errors.
    */
   plan(target: DiscoveryTarget, signal: AbortSignal): Promise<DiscoverySource[]>;
+  /**
+   * The scope a payload without one means, where the provider can tell from its
+   * credentials (the caller's AWS account, the kubeconfig's current context).
+   * Absent: the payload must name a scope.
+   */
+  defaultScope?(credentials: Record<string, unknown> | undefined, signal: AbortSignal): Promise<string>;
   /** Releases clients and connections. */
   close?(): void | Promise<void>;
 }

@@ -11,7 +11,13 @@
 import { backoffDelayMs } from "../../machines/backoff.ts";
 import { toJobErrorInfo } from "../../machines/errors.ts";
 import type { FailedPage, Inventory, RunRef } from "./inventory.ts";
-import { type DiscoveryPage, type DiscoveryProvider, type DiscoverySource, type DiscoveryTarget, PAGE_TOKEN_EXPIRED } from "./provider.ts";
+import {
+  type DiscoveryPage,
+  type DiscoveryProvider,
+  type DiscoverySource,
+  type DiscoveryTarget,
+  PAGE_TOKEN_EXPIRED,
+} from "./provider.ts";
 
 /** How often one source may start over after its page token expired. */
 const MAX_RESTARTS = 2;
@@ -86,7 +92,17 @@ export async function runSync(options: SyncOptions): Promise<SyncSummary> {
   const random = options.random ?? Math.random;
   const pageAttempts = options.pageAttempts ?? 5;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 120_000;
-  const summary: SyncSummary = { runId, complete: false, sources: 0, pages: 0, resources: 0, created: 0, updated: 0, deleted: 0, failedPages: [] };
+  const summary: SyncSummary = {
+    runId,
+    complete: false,
+    sources: 0,
+    pages: 0,
+    resources: 0,
+    created: 0,
+    updated: 0,
+    deleted: 0,
+    failedPages: [],
+  };
   // Stops the other sources when the inventory cannot be written.
   const stop = new AbortController();
   let writeError: unknown;
@@ -95,15 +111,27 @@ export async function runSync(options: SyncOptions): Promise<SyncSummary> {
   const sources = await provider.plan(target, signal);
   summary.sources = sources.length;
 
-  async function fetchWithRetry(source: DiscoverySource, token: string | undefined, page: number): Promise<DiscoveryPage | FailedPage> {
+  async function fetchWithRetry(
+    source: DiscoverySource,
+    token: string | undefined,
+    page: number,
+  ): Promise<DiscoveryPage | FailedPage> {
     for (let attempt = 1;; attempt++) {
       try {
         return await source.fetchPage(token, both);
       } catch (error) {
         if (both.aborted) throw both.reason;
         const info = toJobErrorInfo(error);
-        const failed: FailedPage = { source: source.name, page, code: info.code, message: info.message, retryable: info.kind === "transient" };
-        if (info.kind === "permanent" || attempt >= pageAttempts || info.code === PAGE_TOKEN_EXPIRED) return failed;
+        const failed: FailedPage = {
+          source: source.name,
+          page,
+          code: info.code,
+          message: info.message,
+          retryable: info.kind === "transient",
+        };
+        if (info.kind === "permanent" || attempt >= pageAttempts || info.code === PAGE_TOKEN_EXPIRED) {
+          return failed;
+        }
         if (info.retryAfterMs !== undefined && info.retryAfterMs > maxRetryAfterMs) return failed;
         const delayMs = backoffDelayMs({
           attempt,
@@ -119,7 +147,9 @@ export async function runSync(options: SyncOptions): Promise<SyncSummary> {
   }
 
   async function write(source: DiscoverySource, page: number, result: DiscoveryPage): Promise<void> {
-    const counts = result.resources.length > 0 ? await inventory.upsert(run, result.resources) : { created: 0, updated: 0 };
+    const counts = result.resources.length > 0
+      ? await inventory.upsert(run, result.resources)
+      : { created: 0, updated: 0 };
     summary.pages++;
     summary.resources += result.resources.length;
     summary.created += counts.created;
@@ -138,7 +168,13 @@ export async function runSync(options: SyncOptions): Promise<SyncSummary> {
         if (result.code === PAGE_TOKEN_EXPIRED && token !== undefined && restarts < MAX_RESTARTS) {
           // The listing moved on without us: read it again from the start (upserts are idempotent).
           restarts++;
-          options.observer?.retry?.({ source: source.name, page, attempt: restarts, delayMs: 0, code: result.code });
+          options.observer?.retry?.({
+            source: source.name,
+            page,
+            attempt: restarts,
+            delayMs: 0,
+            code: result.code,
+          });
           token = undefined;
           page = 0;
           continue;
@@ -155,7 +191,13 @@ export async function runSync(options: SyncOptions): Promise<SyncSummary> {
       });
       if (!result.next) break;
       if (result.next === token) {
-        summary.failedPages.push({ source: source.name, page, code: "PAGINATION_LOOP", message: `page ${page} returned its own token as the next one`, retryable: false });
+        summary.failedPages.push({
+          source: source.name,
+          page,
+          code: "PAGINATION_LOOP",
+          message: `page ${page} returned its own token as the next one`,
+          retryable: false,
+        });
         break;
       }
       token = result.next;
@@ -164,12 +206,15 @@ export async function runSync(options: SyncOptions): Promise<SyncSummary> {
   }
 
   const queue = [...sources];
-  const lanes = Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, queue.length)) }, async () => {
-    for (let source = queue.shift(); source; source = queue.shift()) {
-      if (both.aborted) throw both.reason;
-      await drain(source);
-    }
-  });
+  const lanes = Array.from(
+    { length: Math.max(1, Math.min(options.concurrency ?? 4, queue.length)) },
+    async () => {
+      for (let source = queue.shift(); source; source = queue.shift()) {
+        if (both.aborted) throw both.reason;
+        await drain(source);
+      }
+    },
+  );
   const settled = await Promise.allSettled(lanes);
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
   if (failure) {

@@ -106,6 +106,32 @@ async function assume(options: AccessOptions, signal: AbortSignal): Promise<Acco
   };
 }
 
+/**
+ * The account the credentials belong to (STS GetCallerIdentity): the default
+ * scope of a payload that names none.
+ */
+export async function callerAccount(
+  sts: STSClient,
+  master: SigningCredentials | undefined,
+  signal: AbortSignal,
+): Promise<string> {
+  let account;
+  try {
+    account = (await sts.send(new GetCallerIdentityCommand({}), { abortSignal: signal })).Account;
+  } catch (error) {
+    failure(error, signal, {
+      context: "AWS STS GetCallerIdentity for the default scope",
+      secrets: secretsOf(master),
+    });
+  }
+  if (!account || !/^\d{12}$/.test(account)) {
+    throw new PermanentError("AWS STS GetCallerIdentity answered without an account id", {
+      code: "AWS_NO_ACCOUNT",
+    });
+  }
+  return account;
+}
+
 async function confirmAccount(options: AccessOptions, signal: AbortSignal): Promise<void> {
   const secrets = secretsOf(options.master);
   let account;

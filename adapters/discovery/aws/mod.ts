@@ -21,9 +21,9 @@ import { PermanentError } from "../../../machines/errors.ts";
 import { createStsClient } from "../../aws-iam/client.ts";
 import { SessionCache } from "../../aws-iam/session-cache.ts";
 import type { DiscoveryProvider, DiscoverySource, DiscoveryTarget } from "../provider.ts";
-import { type AccountAccess, masterKeyName, openAccess } from "./access.ts";
+import { type AccountAccess, callerAccount, masterKeyName, openAccess } from "./access.ts";
 import { type AwsEndpoints, endpointOf, type ListingSettings, type SigningCredentials } from "./clients.ts";
-import { parseTargetCredentials } from "./credentials.ts";
+import { type AwsTargetCredentials, parseTargetCredentials } from "./credentials.ts";
 import { ec2Listings } from "./ec2.ts";
 import { elastiCacheListing } from "./elasticache.ts";
 import { lambdaListing } from "./lambda.ts";
@@ -82,6 +82,17 @@ export interface AwsDiscoveryOptions {
 /** The provider, plus `close()` to release its connections and forget its sessions. */
 export type AwsDiscoveryProvider = DiscoveryProvider & { close(): void };
 
+/** The master key of target credentials; undefined: the SDK's default chain. */
+function masterOf(credentials: AwsTargetCredentials): SigningCredentials | undefined {
+  return credentials.accessKeyId && credentials.secretAccessKey
+    ? {
+      accessKeyId: credentials.accessKeyId,
+      secretAccessKey: credentials.secretAccessKey,
+      ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
+    }
+    : undefined;
+}
+
 /** Creates the AWS discovery provider. */
 export function createAwsDiscoveryProvider(options: AwsDiscoveryOptions = {}): AwsDiscoveryProvider {
   const endpoints: AwsEndpoints = typeof options.endpoints === "string"
@@ -126,13 +137,7 @@ export function createAwsDiscoveryProvider(options: AwsDiscoveryOptions = {}): A
       });
     }
     const credentials = parseTargetCredentials(target.credentials, scope);
-    const master = credentials.accessKeyId && credentials.secretAccessKey
-      ? {
-        accessKeyId: credentials.accessKeyId,
-        secretAccessKey: credentials.secretAccessKey,
-        ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
-      }
-      : undefined;
+    const master = masterOf(credentials);
     const namesRole = credentials.roleArn !== undefined || credentials.roleName !== undefined;
     const role = options.assumeRole === false && !namesRole ? undefined : {
       arn: credentials.roleArn ??
@@ -163,9 +168,19 @@ export function createAwsDiscoveryProvider(options: AwsDiscoveryOptions = {}): A
     return listings.map((listing) => toSource(listing, handle));
   }
 
+  /** The account of the credentials (or of the SDK's default chain): STS GetCallerIdentity. */
+  async function defaultScope(
+    raw: Record<string, unknown> | undefined,
+    signal: AbortSignal,
+  ): Promise<string> {
+    const master = masterOf(parseTargetCredentials(raw, "(default)"));
+    return await callerAccount(stsFor(master), master, signal);
+  }
+
   return {
     provider: "aws",
     plan,
+    defaultScope,
     close() {
       sessions.clear();
       for (const sts of stsClients.values()) sts.destroy();

@@ -26,8 +26,39 @@ export interface KubeConfigSourceOptions {
 
 /** Loads a target's kubeconfig and selects `target.scope` as its context. */
 export function loadKubeConfig(target: DiscoveryTarget, options: KubeConfigSourceOptions): LoadedKubeConfig {
+  const config = readKubeConfig(target.credentials, options);
+  return { config: selectContext(config, target.scope), secrets: secretsOf(config.getCurrentUser()) };
+}
+
+/**
+ * The kubeconfig's current context: the default scope of a payload that names
+ * none. A kubeconfig without one is a permanent error listing its contexts.
+ */
+export function currentContextOf(
+  credentials: Record<string, unknown> | undefined,
+  options: KubeConfigSourceOptions,
+): string {
+  const config = readKubeConfig(credentials, options);
+  const current = config.getCurrentContext();
+  if (!current) {
+    const known = config.getContexts().map((c) => `"${c.name}"`).join(", ") || "none";
+    throw new PermanentError(
+      `The kubeconfig has no current context: name one as the scope (contexts: ${known})`,
+      {
+        code: "K8S_CONTEXT_NOT_FOUND",
+      },
+    );
+  }
+  return current;
+}
+
+/** Loads the kubeconfig from the credentials, the configured path, or the default locations. */
+function readKubeConfig(
+  credentials: Record<string, unknown> | undefined,
+  options: KubeConfigSourceOptions,
+): KubeConfig {
   const config = new KubeConfig();
-  const inline = target.credentials?.kubeconfig;
+  const inline = credentials?.kubeconfig;
   if (inline !== undefined) {
     if (typeof inline !== "string" || inline.trim() === "") {
       throw new PermanentError("Kubernetes credentials.kubeconfig must be kubeconfig YAML text", {
@@ -46,7 +77,7 @@ export function loadKubeConfig(target: DiscoveryTarget, options: KubeConfigSourc
   } else {
     guard("default locations", () => config.loadFromDefault());
   }
-  return { config: selectContext(config, target.scope), secrets: secretsOf(config.getCurrentUser()) };
+  return config;
 }
 
 /** Runs a load step; its errors (YAML errors quote the text) become a message without the detail. */

@@ -8,7 +8,7 @@
  */
 import { ValidationError } from "../../../machines/errors.ts";
 import type { DiscoveryProvider, DiscoverySource, DiscoveryTarget } from "../provider.ts";
-import { loadKubeConfig } from "./kubeconfig.ts";
+import { currentContextOf, loadKubeConfig } from "./kubeconfig.ts";
 import { LISTS, listSource, makeClients } from "./sources.ts";
 
 export { KUBERNETES_TYPES, type KubernetesType } from "./resources.ts";
@@ -62,6 +62,14 @@ export function createKubernetesDiscoveryProvider(
         ...(options.now ? { now: options.now } : {}),
       };
       return LISTS.map((list) => listSource(list, ctx));
+    },
+    // deno-lint-ignore require-await -- async so that a bad kubeconfig rejects rather than throws
+    async defaultScope(credentials, signal) {
+      signal.throwIfAborted();
+      return currentContextOf(
+        credentials,
+        options.kubeconfigPath === undefined ? {} : { kubeconfigPath: options.kubeconfigPath },
+      );
     },
   };
 }

@@ -319,6 +319,19 @@ describe("AWS discovery: sync", () => {
     ]);
   });
 
+  it("defaultScope() is the credentials' account, asked of STS GetCallerIdentity with the master key", async () => {
+    const p = provider();
+    const before = aws.calls("GetCallerIdentity").length;
+    assert.equal(await p.defaultScope?.({ ...aws.master }, signal), aws.masterAccount);
+    assert.equal(aws.calls("GetCallerIdentity").length, before + 1);
+    assert.equal(aws.calls("GetCallerIdentity").at(-1)?.accessKeyId, aws.master.accessKeyId);
+    const error = await rejection(
+      p.defaultScope!({ accessKeyId: "AKIAWRONGWRONGWRONG0", secretAccessKey: "x".repeat(40) }, signal),
+    );
+    assert.ok(error instanceof PermanentError);
+    assert.doesNotMatch(error.message, /xxxxxxxx/);
+  });
+
   it("assumeRole false lists with the master credentials, after checking they belong to the account", async () => {
     const p = provider({ assumeRole: false });
     const sources = await p.plan({

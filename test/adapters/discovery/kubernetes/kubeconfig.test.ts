@@ -61,6 +61,21 @@ describe("kubernetes discovery: kubeconfig", () => {
     return k8s.requests[0]?.authorization;
   }
 
+  it("defaultScope() is the kubeconfig's current context, from the credentials or the path", async () => {
+    const provider = createKubernetesDiscoveryProvider({
+      kubeconfigPath: file("ctx.yaml", kubeconfigFor(k8s.url, other, ["staging", "prod"])),
+    });
+    assert.equal(await provider.defaultScope?.(undefined, signal()), "staging");
+    const inline = { kubeconfig: kubeconfigFor(k8s.url, k8s.token, ["eu-1", "prod"]) };
+    assert.equal(await provider.defaultScope?.(inline, signal()), "eu-1");
+    const none = JSON.parse(kubeconfigFor(k8s.url, k8s.token, ["a", "b"])) as Record<string, unknown>;
+    delete none["current-context"];
+    const error = await rejects(provider.defaultScope!({ kubeconfig: JSON.stringify(none) }, signal()));
+    assert.ok(error instanceof PermanentError);
+    assert.match(error.message, /no current context.*"a", "b"/);
+    assert.doesNotMatch(error.message, new RegExp(k8s.token));
+  });
+
   it("credentials.kubeconfig wins over the injected path", async () => {
     const path = file("path.yaml", kubeconfigFor(k8s.url, other));
     const target = {
