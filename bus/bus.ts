@@ -12,7 +12,8 @@
  * - The jobs stream refuses new messages when full (`discard: new`): publish
  *   throws {@link BusFullError}.
  * - Events and logs are append-only streams that can be replayed from the start
- *   and then followed live.
+ *   and then followed live. Each is bounded in total bytes, per job and in age;
+ *   past a bound the oldest records go first (`discard: old`).
  *
  * @module
  */
@@ -109,7 +110,9 @@ export interface Bus {
   /** Publishes raw bytes on any job subject (as `nats pub` would; no validation of the kind). */
   publishRaw(subject: string, data: Uint8Array, options?: PublishOptions): Promise<PublishAck>;
   /** Publishes many events at once (pipelined), in order per job. */
-  publishEvents(events: { jobId: string; data: Uint8Array; msgId?: string; headers?: Headers }[]): Promise<void>;
+  publishEvents(
+    events: { jobId: string; data: Uint8Array; msgId?: string; headers?: Headers }[],
+  ): Promise<void>;
   /** Publishes one log chunk of a job. */
   publishLog(jobId: string, data: Uint8Array, options?: PublishOptions): Promise<void>;
   /** Pulls up to `max` job deliveries from the shared durable consumer. */
@@ -128,6 +131,8 @@ export interface Bus {
   request(subject: string, data: Uint8Array, options?: { timeoutMs?: number }): Promise<Uint8Array>;
   /** Counts of the jobs stream. */
   jobsInfo(): Promise<JobsInfo>;
+  /** What the events or logs stream holds now. */
+  streamInfo(stream: "events" | "logs"): Promise<StreamInfo>;
   /** Deletes every message of the jobs stream (admin and tests: simulates a lost message). */
   purgeJobs(): Promise<void>;
   /** Whether the bus is connected now. */
@@ -158,4 +163,23 @@ export interface BusOptions {
   maxMessageBytes?: number;
   /** Events/logs kept at most this long. Default 7 days. */
   eventsMaxAgeMs?: number;
+  /** Bytes the logs stream keeps, the oldest chunks going first. Default 1 GiB on NATS, 256 MiB in memory. */
+  logsMaxBytes?: number;
+  /**
+   * Chunks the logs stream keeps per job, its oldest going first. Default 262,144: a
+   * chunk as stored takes more than 64 bytes, so a job within the agent's default
+   * 16 MiB output cap never reaches it.
+   */
+  logsMaxChunksPerJob?: number;
+  /** Bytes the events stream keeps, the oldest events going first. Default 1 GiB on NATS, 64 MiB in memory. */
+  eventsMaxBytes?: number;
+  /** Events the events stream keeps per job, its oldest going first. Default 10,000. */
+  eventsMaxPerJob?: number;
+}
+
+/** What an events or logs stream holds now. */
+export interface StreamInfo {
+  messages: number;
+  /** As the implementation counts it against its byte bound (NATS: its stored size). */
+  bytes: number;
 }

@@ -1,8 +1,9 @@
 /**
  * The in-memory Bus: one process, same semantics as the JetStream one (work queue
  * with ack deadlines and redelivery, delayed nak, term, dedupe window, a bounded
- * jobs stream that refuses new work, replayable events and logs). Used by the
- * embedded default and passes the same contract suite as the NATS bus.
+ * jobs stream that refuses new work, replayable events and logs bounded in bytes,
+ * per job and in age). Used by the embedded default and passes the same contract
+ * suite as the NATS bus.
  *
  * @module
  */
@@ -18,11 +19,13 @@ import {
   type PullOptions,
   type Responder,
   type StartAt,
+  type StreamInfo,
   type StreamRecord,
   type Subscription,
 } from "./bus.ts";
-import { subjectsFor, type Subjects } from "./subjects.ts";
+import { type Subjects, subjectsFor } from "./subjects.ts";
 import { MemoryMessaging } from "./memory-messaging.ts";
+import { Fifo, RecordStream } from "./record-stream.ts";
 import { ErrorCode, TroupeError } from "../machines/errors.ts";
 
 interface StoredJob {
@@ -35,19 +38,6 @@ interface StoredJob {
   state: "ready" | "delayed" | "inflight";
 }
 
-/** An append-only stream (events or logs) with live followers. */
-class RecordStream {
-  records: StreamRecord[] = [];
-  followers = new Set<(record: StreamRecord) => void>();
-  #seq = 0;
-  append(subject: string, data: Uint8Array, headers: Headers): StreamRecord {
-    const record = { subject, seq: ++this.#seq, data, headers };
-    this.records.push(record);
-    for (const follower of this.followers) follower(record);
-    return record;
-  }
-}
-
 class MemoryBus implements Bus {
   readonly subjects: Subjects;
   #o: Required<BusOptions>;
@@ -57,12 +47,15 @@ class MemoryBus implements Bus {
   #seq = 0;
   #dedupe = new Map<string, { at: number; seq: number }>();
   #waiters = new Set<() => void>();
-  #events = new RecordStream();
-  #logs = new RecordStream();
+  #events: RecordStream;
+  #logs: RecordStream;
   #closed = false;
   #subscriptions = new Set<Subscription>();
 
   constructor(options: BusOptions = {}) {
+    const given = Object.fromEntries(
+      Object.entries(options).filter(([, value]) => value !== undefined),
+    ) as BusOptions;
     this.#o = {
       namespace: "troupe",
       ackWaitMs: 30_000,
@@ -70,9 +63,25 @@ class MemoryBus implements Bus {
       maxJobMessages: 1_000_000,
       maxMessageBytes: 1024 * 1024,
       eventsMaxAgeMs: 7 * 24 * 3_600_000,
-      ...options,
+      // Held in this process's memory: smaller than the NATS defaults (on disk).
+      logsMaxBytes: 256 * 1024 * 1024,
+      logsMaxChunksPerJob: 262_144,
+      eventsMaxBytes: 64 * 1024 * 1024,
+      eventsMaxPerJob: 10_000,
+      ...given,
     };
     this.subjects = subjectsFor(this.#o.namespace);
+    const maxAgeMs = this.#o.eventsMaxAgeMs;
+    this.#events = new RecordStream({
+      maxBytes: this.#o.eventsMaxBytes,
+      maxPerSubject: this.#o.eventsMaxPerJob,
+      maxAgeMs,
+    });
+    this.#logs = new RecordStream({
+      maxBytes: this.#o.logsMaxBytes,
+      maxPerSubject: this.#o.logsMaxChunksPerJob,
+      maxAgeMs,
+    });
   }
 
   init(): Promise<void> {
@@ -90,10 +99,20 @@ class MemoryBus implements Bus {
   publishRaw(subject: string, data: Uint8Array, options: PublishOptions = {}): Promise<PublishAck> {
     this.#assertOpen();
     if (!subject.startsWith(this.subjects.jobPrefix)) {
-      return Promise.reject(new TroupeError(`Subject "${subject}" is not a job subject of namespace "${this.subjects.namespace}"`, { code: ErrorCode.invalidSubject }));
+      return Promise.reject(
+        new TroupeError(
+          `Subject "${subject}" is not a job subject of namespace "${this.subjects.namespace}"`,
+          { code: ErrorCode.invalidSubject },
+        ),
+      );
     }
     if (data.length > this.#o.maxMessageBytes) {
-      return Promise.reject(new TroupeError(`Message of ${data.length} bytes exceeds the bus limit of ${this.#o.maxMessageBytes} bytes`, { code: ErrorCode.tooLarge }));
+      return Promise.reject(
+        new TroupeError(
+          `Message of ${data.length} bytes exceeds the bus limit of ${this.#o.maxMessageBytes} bytes`,
+          { code: ErrorCode.tooLarge },
+        ),
+      );
     }
     const headers = { ...options.headers };
     const msgId = options.msgId ?? headers["Nats-Msg-Id"];
@@ -101,10 +120,14 @@ class MemoryBus implements Bus {
     if (msgId !== undefined) {
       headers["Nats-Msg-Id"] = msgId;
       const seen = this.#dedupe.get(msgId);
-      if (seen && now - seen.at < this.#o.duplicateWindowMs) return Promise.resolve({ seq: seen.seq, duplicate: true });
+      if (seen && now - seen.at < this.#o.duplicateWindowMs) {
+        return Promise.resolve({ seq: seen.seq, duplicate: true });
+      }
     }
     if (this.#jobs.size >= this.#o.maxJobMessages) {
-      return Promise.reject(new BusFullError(`The jobs stream is full (${this.#o.maxJobMessages} messages); try again later`));
+      return Promise.reject(
+        new BusFullError(`The jobs stream is full (${this.#o.maxJobMessages} messages); try again later`),
+      );
     }
     const seq = ++this.#seq;
     if (msgId !== undefined) {
@@ -225,16 +248,29 @@ class MemoryBus implements Bus {
     });
   }
 
-  publishEvents(events: { jobId: string; data: Uint8Array; msgId?: string; headers?: Headers }[]): Promise<void> {
+  publishEvents(
+    events: { jobId: string; data: Uint8Array; msgId?: string; headers?: Headers }[],
+  ): Promise<void> {
     this.#assertOpen();
     for (const event of events) {
-      this.#events.append(this.subjects.event(event.jobId), event.data, { ...event.headers, ...(event.msgId ? { "Nats-Msg-Id": event.msgId } : {}) });
+      this.#events.append(this.subjects.event(event.jobId), event.data, {
+        ...event.headers,
+        ...(event.msgId ? { "Nats-Msg-Id": event.msgId } : {}),
+      });
     }
     return Promise.resolve();
   }
 
   publishLog(jobId: string, data: Uint8Array, options: PublishOptions = {}): Promise<void> {
     this.#assertOpen();
+    const limit = Math.min(this.#o.maxMessageBytes, this.#o.logsMaxBytes);
+    if (data.length > limit) {
+      return Promise.reject(
+        new TroupeError(`Message of ${data.length} bytes exceeds the logs stream's limit of ${limit} bytes`, {
+          code: ErrorCode.tooLarge,
+        }),
+      );
+    }
     this.#logs.append(this.subjects.log(jobId), data, { ...options.headers });
     return Promise.resolve();
   }
@@ -249,11 +285,11 @@ class MemoryBus implements Bus {
 
   #watch(stream: RecordStream, subject: string | undefined, startAt: StartAt): Subscription {
     const matches = (r: StreamRecord) => subject === undefined || r.subject === subject;
-    const queue: StreamRecord[] = [];
+    const queue = new Fifo<StreamRecord>();
     let wake: (() => void) | undefined;
     let closed = false;
     const after = startAt === "all" ? 0 : startAt === "new" ? Infinity : startAt.afterSeq;
-    if (after !== Infinity) for (const r of stream.records) if (r.seq > after && matches(r)) queue.push(r);
+    if (after !== Infinity) { for (const record of stream.replay(subject, after)) queue.push(record); }
     const follower = (r: StreamRecord) => {
       if (!matches(r)) return;
       queue.push(r);
@@ -292,6 +328,10 @@ class MemoryBus implements Bus {
 
   jobsInfo(): Promise<JobsInfo> {
     return Promise.resolve({ messages: this.#jobs.size });
+  }
+
+  streamInfo(stream: "events" | "logs"): Promise<StreamInfo> {
+    return Promise.resolve((stream === "events" ? this.#events : this.#logs).info());
   }
 
   purgeJobs(): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * The NATS JetStream Bus. Streams `<NS>_JOBS` (work queue, dedupe window,
- * `discard: new`), `<NS>_EVENTS` and `<NS>_LOGS` (limits, max age) are created or
+ * `discard: new`), `<NS>_EVENTS` and `<NS>_LOGS` (limits: max age, max bytes, max
+ * messages per job; `discard: old`) are created or
  * updated idempotently by `init()`; workers share one durable pull consumer.
  * A background `consume()` keeps a bounded buffer that `pullJobs()` drains, so a
  * batch returns as soon as messages are there; nats.js reconnects by itself and
@@ -10,9 +11,16 @@
  *
  * @module
  */
-import { connect, headers as natsHeaders, type MsgHdrs, nanos, type NatsConnection } from "@nats-io/transport-node";
+import {
+  connect,
+  headers as natsHeaders,
+  type MsgHdrs,
+  nanos,
+  type NatsConnection,
+} from "@nats-io/transport-node";
 import {
   AckPolicy,
+  type Consumer,
   type ConsumerMessages,
   DeliverPolicy,
   DiscardPolicy,
@@ -29,18 +37,19 @@ import {
   type Bus,
   BusFullError,
   type BusOptions,
-  type Responder,
   type Headers,
   type JobDelivery,
   type JobsInfo,
   type PublishAck,
   type PublishOptions,
   type PullOptions,
+  type Responder,
   type StartAt,
+  type StreamInfo,
   type StreamRecord,
   type Subscription,
 } from "./bus.ts";
-import { subjectsFor, type Subjects } from "./subjects.ts";
+import { type Subjects, subjectsFor } from "./subjects.ts";
 import { natsRequest, natsServe, natsSubscribe } from "./nats-messaging.ts";
 import { ErrorCode, TransientError, TroupeError } from "../machines/errors.ts";
 
@@ -87,7 +96,10 @@ function publishError(error: unknown, subject: string): Error {
     return new BusFullError(`The jobs stream is full; refused "${subject}" (${message})`, { cause: error });
   }
   if (/message size exceeds|maximum payload/i.test(message)) {
-    return new TroupeError(`Message on "${subject}" is too large for the stream: ${message}`, { code: ErrorCode.tooLarge, cause: error });
+    return new TroupeError(`Message on "${subject}" is too large for the stream: ${message}`, {
+      code: ErrorCode.tooLarge,
+      cause: error,
+    });
   }
   return new TransientError(`Cannot publish on "${subject}": ${message}`, { cause: error });
 }
@@ -117,6 +129,10 @@ class NatsBus implements Bus {
       maxJobMessages: 1_000_000,
       maxMessageBytes: 1024 * 1024,
       eventsMaxAgeMs: 7 * 24 * 3_600_000,
+      logsMaxBytes: 1024 * 1024 * 1024,
+      logsMaxChunksPerJob: 262_144,
+      eventsMaxBytes: 1024 * 1024 * 1024,
+      eventsMaxPerJob: 10_000,
       prefetch: 512,
       ...stripUndefined(options),
     };
@@ -152,7 +168,12 @@ class NatsBus implements Bus {
       max_msg_size: this.#o.maxMessageBytes,
       duplicate_window: nanos(this.#o.duplicateWindowMs),
     });
-    for (const [name, filter] of [[streams.events, this.subjects.eventsFilter], [streams.logs, this.subjects.logsFilter]] as const) {
+    const bounded = [
+      [streams.events, this.subjects.eventsFilter, this.#o.eventsMaxBytes, this.#o.eventsMaxPerJob],
+      [streams.logs, this.subjects.logsFilter, this.#o.logsMaxBytes, this.#o.logsMaxChunksPerJob],
+    ] as const;
+    for (const [name, filter, maxBytes, maxPerJob] of bounded) {
+      // Subjects are `<ns>.events.<jobId>` and `<ns>.logs.<jobId>`: the per-subject cap bounds one job.
       await this.#ensureStream({
         name,
         subjects: [filter],
@@ -160,8 +181,11 @@ class NatsBus implements Bus {
         discard: DiscardPolicy.Old,
         storage: StorageType.File,
         max_age: nanos(this.#o.eventsMaxAgeMs),
-        max_msg_size: this.#o.maxMessageBytes,
-        duplicate_window: nanos(Math.min(this.#o.duplicateWindowMs, 120_000)),
+        max_bytes: maxBytes,
+        max_msgs_per_subject: maxPerJob,
+        max_msg_size: Math.min(this.#o.maxMessageBytes, maxBytes),
+        // JetStream wants the dedupe window within the max age.
+        duplicate_window: nanos(Math.min(this.#o.duplicateWindowMs, 120_000, this.#o.eventsMaxAgeMs)),
       });
     }
     const jsm = await this.#manager();
@@ -177,7 +201,10 @@ class NatsBus implements Bus {
       await jsm.consumers.add(streams.jobs, consumer);
     } catch (error) {
       if (!/already in use|already exists|consumer name already/i.test((error as Error).message)) throw error;
-      await jsm.consumers.update(streams.jobs, this.#durable, { ack_wait: consumer.ack_wait, max_ack_pending: consumer.max_ack_pending });
+      await jsm.consumers.update(streams.jobs, this.#durable, {
+        ack_wait: consumer.ack_wait,
+        max_ack_pending: consumer.max_ack_pending,
+      });
     }
   }
 
@@ -187,12 +214,19 @@ class NatsBus implements Bus {
 
   async publishRaw(subject: string, data: Uint8Array, options: PublishOptions = {}): Promise<PublishAck> {
     if (data.length > this.#o.maxMessageBytes) {
-      throw new TroupeError(`Message of ${data.length} bytes exceeds the bus limit of ${this.#o.maxMessageBytes} bytes`, { code: ErrorCode.tooLarge });
+      throw new TroupeError(
+        `Message of ${data.length} bytes exceeds the bus limit of ${this.#o.maxMessageBytes} bytes`,
+        { code: ErrorCode.tooLarge },
+      );
     }
     const msgId = options.msgId ?? options.headers?.["Nats-Msg-Id"];
     const headers = fromHeaders(options.headers, msgId);
     try {
-      const ack = await this.#js.publish(subject, data, { ...(msgId ? { msgID: msgId } : {}), ...(headers ? { headers } : {}), timeout: 5000 });
+      const ack = await this.#js.publish(subject, data, {
+        ...(msgId ? { msgID: msgId } : {}),
+        ...(headers ? { headers } : {}),
+        timeout: 5000,
+      });
       return { seq: ack.seq, duplicate: ack.duplicate };
     } catch (error) {
       throw publishError(error, subject);
@@ -206,10 +240,13 @@ class NatsBus implements Bus {
    * already committed in PostgreSQL (the audit trail is the truth); their msg id
    * makes a republish by the outbox relay a no-op.
    */
-  async publishEvents(events: { jobId: string; data: Uint8Array; msgId?: string; headers?: Headers }[]): Promise<void> {
+  async publishEvents(
+    events: { jobId: string; data: Uint8Array; msgId?: string; headers?: Headers }[],
+  ): Promise<void> {
     try {
       for (const event of events) {
-        const headers = fromHeaders(event.headers, event.msgId) ?? (event.msgId ? withMsgId(event.msgId) : undefined);
+        const headers = fromHeaders(event.headers, event.msgId) ??
+          (event.msgId ? withMsgId(event.msgId) : undefined);
         this.#nc.publish(this.subjects.event(event.jobId), event.data, headers ? { headers } : undefined);
       }
       await this.#nc.flush();
@@ -222,7 +259,10 @@ class NatsBus implements Bus {
     const subject = this.subjects.log(jobId);
     const headers = fromHeaders(options.headers, options.msgId);
     try {
-      await this.#js.publish(subject, data, { ...(options.msgId ? { msgID: options.msgId } : {}), ...(headers ? { headers } : {}) });
+      await this.#js.publish(subject, data, {
+        ...(options.msgId ? { msgID: options.msgId } : {}),
+        ...(headers ? { headers } : {}),
+      });
     } catch (error) {
       throw publishError(error, subject);
     }
@@ -259,7 +299,11 @@ class NatsBus implements Bus {
         fn();
         return Promise.resolve();
       } catch (error) {
-        return Promise.reject(new TransientError(`Cannot settle message ${msg.seq}: ${(error as Error).message}`, { cause: error }));
+        return Promise.reject(
+          new TransientError(`Cannot settle message ${msg.seq}: ${(error as Error).message}`, {
+            cause: error,
+          }),
+        );
       }
     };
     return {
@@ -286,7 +330,9 @@ class NatsBus implements Bus {
   }
 
   pullJobs(options: PullOptions): Promise<JobDelivery[]> {
-    if (this.#closed) return Promise.reject(new TroupeError("The NATS bus is closed", { code: ErrorCode.unavailable }));
+    if (this.#closed) {
+      return Promise.reject(new TroupeError("The NATS bus is closed", { code: ErrorCode.unavailable }));
+    }
     this.#startConsuming();
     const now = this.#take(options.max);
     if (now.length > 0 || options.expiresMs <= 0) return Promise.resolve(now);
@@ -307,7 +353,11 @@ class NatsBus implements Bus {
   }
 
   watchEvents(jobId: string | undefined, startAt: StartAt = "all"): Subscription {
-    return this.#watch(this.subjects.streams.events, jobId === undefined ? this.subjects.eventsFilter : this.subjects.event(jobId), startAt);
+    return this.#watch(
+      this.subjects.streams.events,
+      jobId === undefined ? this.subjects.eventsFilter : this.subjects.event(jobId),
+      startAt,
+    );
   }
 
   watchLogs(jobId: string, startAt: StartAt = "all"): Subscription {
@@ -316,32 +366,51 @@ class NatsBus implements Bus {
 
   #watch(stream: string, filter: string, startAt: StartAt): Subscription {
     let messages: ConsumerMessages | undefined;
+    let consumer: Consumer | undefined;
     let closed = false;
     const js = this.#js;
     const subscriptions = this.#subscriptions;
+    // An ordered consumer outlives its reader on the server (5 minutes of inactivity):
+    // a reader that goes (an SSE client that disconnects) deletes it at once.
+    const remove = async () => {
+      const made = consumer;
+      consumer = undefined;
+      await made?.delete().catch(() => {});
+    };
     const subscription: Subscription = {
       async close() {
         closed = true;
         subscriptions.delete(subscription);
         await messages?.close();
+        await remove();
       },
       async *[Symbol.asyncIterator]() {
         const options = startAt === "all"
           ? { filter_subjects: filter, deliver_policy: DeliverPolicy.All }
           : startAt === "new"
           ? { filter_subjects: filter, deliver_policy: DeliverPolicy.New }
-          : { filter_subjects: filter, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startAt.afterSeq + 1 };
-        const consumer = await js.consumers.get(stream, options);
-        if (closed) return;
+          : {
+            filter_subjects: filter,
+            deliver_policy: DeliverPolicy.StartSequence,
+            opt_start_seq: startAt.afterSeq + 1,
+          };
+        consumer = await js.consumers.get(stream, options);
+        if (closed) return await remove();
         messages = await consumer.consume();
         try {
           for await (const msg of messages) {
             if (closed) break;
-            const record: StreamRecord = { subject: msg.subject, seq: msg.seq, data: msg.data, headers: toHeaders(msg.headers) };
+            const record: StreamRecord = {
+              subject: msg.subject,
+              seq: msg.seq,
+              data: msg.data,
+              headers: toHeaders(msg.headers),
+            };
             yield record;
           }
         } finally {
           await messages.close();
+          await remove();
         }
       },
     };
@@ -373,6 +442,12 @@ class NatsBus implements Bus {
     const jsm = await this.#manager();
     const info = await jsm.streams.info(this.subjects.streams.jobs);
     return { messages: info.state.messages };
+  }
+
+  async streamInfo(stream: "events" | "logs"): Promise<StreamInfo> {
+    const jsm = await this.#manager();
+    const info = await jsm.streams.info(this.subjects.streams[stream]);
+    return { messages: info.state.messages, bytes: info.state.bytes };
   }
 
   async purgeJobs(): Promise<void> {
@@ -417,7 +492,9 @@ class NatsBus implements Bus {
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
   const out: Partial<T> = {};
-  for (const [key, v] of Object.entries(value)) if (v !== undefined) (out as Record<string, unknown>)[key] = v;
+  for (const [key, v] of Object.entries(value)) {
+    if (v !== undefined) (out as Record<string, unknown>)[key] = v;
+  }
   return out;
 }
 
@@ -436,7 +513,10 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
     });
   } catch (error) {
     const servers = ([] as string[]).concat(options.servers).map((s) => s.replace(/\/\/[^@/]*@/, "//"));
-    throw new TransientError(`Cannot connect to NATS at ${servers.join(",")}: ${(error as Error).message}`, { code: ErrorCode.unavailable, cause: error });
+    throw new TransientError(`Cannot connect to NATS at ${servers.join(",")}: ${(error as Error).message}`, {
+      code: ErrorCode.unavailable,
+      cause: error,
+    });
   }
   const bus = new NatsBus(nc, options);
   bus.watchStatus();

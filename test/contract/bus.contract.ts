@@ -3,7 +3,14 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type Bus, BusFullError, type BusOptions, type JobDelivery, type StreamRecord } from "../../bus/bus.ts";
+import {
+  type Bus,
+  BusFullError,
+  type BusOptions,
+  type JobDelivery,
+  type StreamRecord,
+  type Subscription,
+} from "../../bus/bus.ts";
 import { delay } from "../support/wait.ts";
 
 export interface BusContractOptions {
@@ -33,6 +40,30 @@ async function collect(records: AsyncIterable<StreamRecord>, count: number): Pro
   return out;
 }
 
+/** Reads a subscription until it has been quiet for `quietMs`, then closes it. */
+async function drain(subscription: Subscription, quietMs = 400): Promise<StreamRecord[]> {
+  const out: StreamRecord[] = [];
+  let timer = setTimeout(() => void subscription.close(), quietMs);
+  for await (const r of subscription) {
+    out.push(r);
+    clearTimeout(timer);
+    timer = setTimeout(() => void subscription.close(), quietMs);
+  }
+  clearTimeout(timer);
+  return out;
+}
+
+/** Waits until `read()` gives what `ok` accepts; returns the last value read. */
+async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 8000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!ok(value) && Date.now() < deadline) {
+    await delay(200);
+    value = await read();
+  }
+  return value;
+}
+
 export function runBusContract({ name, create }: BusContractOptions): void {
   describe(`Bus contract: ${name}`, () => {
     const buses: Bus[] = [];
@@ -47,7 +78,10 @@ export function runBusContract({ name, create }: BusContractOptions): void {
 
     it("publishJob() then pullJobs() delivers the message with its subject, headers and first delivery count", async () => {
       const bus = await make();
-      const ack = await bus.publishJob("noop", enc("hello"), { msgId: "m1", headers: { traceparent: "00-abc-def-01" } });
+      const ack = await bus.publishJob("noop", enc("hello"), {
+        msgId: "m1",
+        headers: { traceparent: "00-abc-def-01" },
+      });
       assert.equal(ack.duplicate, false);
       const [d] = await pullAll(bus, 1);
       assert.ok(d);
@@ -172,7 +206,10 @@ export function runBusContract({ name, create }: BusContractOptions): void {
 
     it("replays a job's events then follows live ones, without gaps or repeats", async () => {
       const bus = await make();
-      await bus.publishEvents([{ jobId: "j1", data: enc("e1") }, { jobId: "j2", data: enc("other") }, { jobId: "j1", data: enc("e2") }]);
+      await bus.publishEvents([{ jobId: "j1", data: enc("e1") }, { jobId: "j2", data: enc("other") }, {
+        jobId: "j1",
+        data: enc("e2"),
+      }]);
       const sub = bus.watchEvents("j1", "all");
       const reading = collect(sub, 4);
       await delay(200);
@@ -187,7 +224,10 @@ export function runBusContract({ name, create }: BusContractOptions): void {
 
     it("watches from after a sequence (resume)", async () => {
       const bus = await make();
-      await bus.publishEvents([{ jobId: "r", data: enc("a") }, { jobId: "r", data: enc("b") }, { jobId: "r", data: enc("c") }]);
+      await bus.publishEvents([{ jobId: "r", data: enc("a") }, { jobId: "r", data: enc("b") }, {
+        jobId: "r",
+        data: enc("c"),
+      }]);
       const first = bus.watchEvents("r", "all");
       const all = await collect(first, 3);
       await first.close();
@@ -205,6 +245,81 @@ export function runBusContract({ name, create }: BusContractOptions): void {
       await bus.publishLog("L", enc("line 2"));
       assert.deepEqual((await reading).map((r) => dec(r.data)), ["line 1", "line 2"]);
       await sub.close();
+    });
+
+    it("a logs stream over its byte bound drops the oldest chunks and keeps the newest whole", async () => {
+      const bus = await make({ logsMaxBytes: 8192, maxMessageBytes: 2048 });
+      const chunk = (i: number) => `${String(i).padStart(3, "0")}${"x".repeat(997)}`;
+      for (let i = 0; i < 20; i++) await bus.publishLog("big", enc(chunk(i)));
+      const kept = (await drain(bus.watchLogs("big", "all"))).map((r) => dec(r.data));
+      assert.ok(
+        kept.length >= 4 && kept.length <= 8,
+        `kept ${kept.length} chunks of 1,000 bytes under 8,192`,
+      );
+      assert.deepEqual(
+        kept,
+        Array.from({ length: kept.length }, (_, i) => chunk(20 - kept.length + i)),
+        "the newest, whole and in order",
+      );
+      const info = await bus.streamInfo("logs");
+      assert.equal(info.messages, kept.length);
+      assert.ok(info.bytes <= 8192 && info.bytes >= kept.length * 1000, `${info.bytes} bytes counted`);
+    });
+
+    it("an events stream over its byte bound drops the oldest events", async () => {
+      const bus = await make({ eventsMaxBytes: 8192, maxMessageBytes: 2048 });
+      const event = (i: number) => `${String(i).padStart(3, "0")}${"e".repeat(997)}`;
+      for (let i = 0; i < 20; i++) await bus.publishEvents([{ jobId: `j${i % 3}`, data: enc(event(i)) }]);
+      const kept = await until(
+        async () => (await drain(bus.watchEvents(undefined, "all"))).map((r) => dec(r.data)),
+        (k) => k.at(-1) === event(19),
+      );
+      assert.ok(
+        kept.length >= 4 && kept.length <= 8,
+        `kept ${kept.length} events of 1,000 bytes under 8,192`,
+      );
+      assert.deepEqual(kept, Array.from({ length: kept.length }, (_, i) => event(20 - kept.length + i)));
+      assert.ok((await bus.streamInfo("events")).bytes <= 8192);
+    });
+
+    it("keeps at most logsMaxChunksPerJob chunks and eventsMaxPerJob events per job, the newest, without touching other jobs", async () => {
+      const bus = await make({ logsMaxChunksPerJob: 3, eventsMaxPerJob: 2 });
+      for (let i = 1; i <= 5; i++) {
+        await bus.publishLog("A", enc(`a${i}`));
+        if (i <= 2) await bus.publishLog("B", enc(`b${i}`));
+        await bus.publishEvents([
+          { jobId: "A", data: enc(`ea${i}`) },
+          ...(i === 1 ? [{ jobId: "B", data: enc("eb1") }] : []),
+        ]);
+      }
+      assert.deepEqual((await drain(bus.watchLogs("A", "all"))).map((r) => dec(r.data)), ["a3", "a4", "a5"]);
+      assert.deepEqual((await drain(bus.watchLogs("B", "all"))).map((r) => dec(r.data)), ["b1", "b2"]);
+      const events = await until(
+        async () => (await drain(bus.watchEvents("A", "all"))).map((r) => dec(r.data)),
+        (e) => e.at(-1) === "ea5",
+      );
+      assert.deepEqual(events, ["ea4", "ea5"]);
+      assert.deepEqual((await drain(bus.watchEvents("B", "all"))).map((r) => dec(r.data)), ["eb1"]);
+      assert.equal((await bus.streamInfo("logs")).messages, 5);
+    });
+
+    it("drops events and logs older than eventsMaxAgeMs", async () => {
+      const bus = await make({ eventsMaxAgeMs: 1000, duplicateWindowMs: 1000 });
+      await bus.publishLog("old", enc("old"));
+      await bus.publishEvents([{ jobId: "old", data: enc("old") }]);
+      await delay(1200);
+      await bus.publishLog("old", enc("new"));
+      await bus.publishEvents([{ jobId: "old", data: enc("new") }]);
+      const logs = await until(
+        async () => (await drain(bus.watchLogs("old", "all"), 200)).map((r) => dec(r.data)),
+        (l) => l.join() === "new",
+      );
+      assert.deepEqual(logs, ["new"]);
+      const events = await until(
+        async () => (await drain(bus.watchEvents("old", "all"), 200)).map((r) => dec(r.data)),
+        (e) => e.join() === "new",
+      );
+      assert.deepEqual(events, ["new"]);
     });
 
     it("purgeJobs() empties the jobs stream", async () => {
@@ -235,7 +350,10 @@ export function runBusContract({ name, create }: BusContractOptions): void {
       const got = await collect(all, 2);
       assert.deepEqual(got.map((r) => dec(r.data)), ["a1", "b2"]);
       const mine = await collect(one, 2);
-      assert.deepEqual(mine.map((r) => [r.subject, dec(r.data)]), [[`${ns}.agent.a1.heartbeat`, "a1"], [`${ns}.agent.a1.run`, "run"]]);
+      assert.deepEqual(mine.map((r) => [r.subject, dec(r.data)]), [[`${ns}.agent.a1.heartbeat`, "a1"], [
+        `${ns}.agent.a1.run`,
+        "run",
+      ]]);
       await all.close();
       await one.close();
     });
@@ -248,12 +366,15 @@ export function runBusContract({ name, create }: BusContractOptions): void {
       assert.equal(dec(await bus.request(subject, enc("ping"), { timeoutMs: 2000 })), "re:ping");
       await responder.close();
       await delay(50);
-      await assert.rejects(bus.request(subject, enc("ping"), { timeoutMs: 300 }), (error: Error & { code?: string }) => {
-        assert.equal(error.name, "NoResponderError");
-        assert.equal(error.code, "UNAVAILABLE");
-        assert.match(error.message, /No one answered/);
-        return true;
-      });
+      await assert.rejects(
+        bus.request(subject, enc("ping"), { timeoutMs: 300 }),
+        (error: Error & { code?: string }) => {
+          assert.equal(error.name, "NoResponderError");
+          assert.equal(error.code, "UNAVAILABLE");
+          assert.match(error.message, /No one answered/);
+          return true;
+        },
+      );
     });
   });
 }
