@@ -16,6 +16,8 @@ import { addExecCommands } from "./actors/cli-exec-commands.ts";
 import { addInventoryCommands } from "./actors/cli-inventory-commands.ts";
 import { createGateway } from "./actors/gateway.ts";
 import { positiveInt } from "./actors/cli-options.ts";
+import { cliToken } from "./actors/admin-token.ts";
+import { Role, singleToken } from "./actors/auth.ts";
 import { type ApiCall, directClient, type EventJson, httpCall, httpClient, type JobJson, type JobsClient } from "./actors/jobs-client.ts";
 import { args, environment, exit, onShutdownSignal, writeErr, writeOut } from "./actors/runtime.ts";
 import { startTelemetry } from "./actors/telemetry.ts";
@@ -42,23 +44,30 @@ async function withCore<T>(cfg: Config, fn: (core: Core) => Promise<T>): Promise
   }
 }
 
+/** The CLI's bearer token: TROUPE_TOKEN, else the local admin token file when TROUPE_URL is this machine. */
+function tokenOf(cfg: Config): Promise<string | undefined> {
+  return cliToken({ token: cfg.troupeToken, dataDir: cfg.dataDir, troupeUrl: cfg.troupeUrl });
+}
+
 /** Runs `fn` with a jobs client: direct when NATS_URL is set, else HTTP. */
-function withClient<T>(fn: (client: JobsClient) => Promise<T>): Promise<T> {
+async function withClient<T>(fn: (client: JobsClient) => Promise<T>): Promise<T> {
   const cfg = config();
-  if (!cfg.natsUrl) return fn(httpClient(cfg.troupeUrl, cfg.troupeToken));
-  return withCore(cfg, (core) => fn(directClient(core)));
+  if (!cfg.natsUrl) return await fn(httpClient(cfg.troupeUrl, await tokenOf(cfg)));
+  return await withCore(cfg, (core) => fn(directClient(core)));
 }
 
 /** Runs `fn` with an API caller: the HTTP API at TROUPE_URL, or with NATS_URL the same routes in-process on a local core. */
-function withApi<T>(fn: (call: ApiCall) => Promise<T>): Promise<T> {
+async function withApi<T>(fn: (call: ApiCall) => Promise<T>): Promise<T> {
   const cfg = config();
-  if (!cfg.natsUrl) return fn(httpCall(cfg.troupeUrl, cfg.troupeToken));
-  return withCore(cfg, (core) => {
+  if (!cfg.natsUrl) return await fn(httpCall(cfg.troupeUrl, await tokenOf(cfg)));
+  return await withCore(cfg, (core) => {
+    // The routes check a token even in-process: a throwaway one, known to this call only.
+    const token = crypto.randomUUID();
     const app = createGateway({
       jobs: core.jobs, store: core.store, bus: core.bus, logger: core.logger, maxBodyBytes: cfg.maxPayloadBytes,
-      inventory: { schedules: core.schedules, resources: core.inventory },
+      inventory: { schedules: core.schedules, resources: core.inventory }, tokens: singleToken(Role.admin, token),
     });
-    return fn(httpCall("http://troupe.local", undefined, (url, init) => app.request(url, init)));
+    return fn(httpCall("http://localhost", token, (url, init) => app.request(url, init)));
   });
 }
 
@@ -102,6 +111,16 @@ function parseJsonArg(text: string | undefined, what: string): unknown {
   }
 }
 
+/** Where the local admin token is and a curl line that uses it (never the token itself). */
+function adminTokenBanner(file: { path: string; created: boolean }, scheme: string, port: number): string {
+  const path = /^[\w./-]+$/.test(file.path) ? file.path : `'${file.path.replaceAll("'", `'\\''`)}'`;
+  return [
+    `Admin token ${file.created ? "created in" : "read from"} ${path} (TROUPE_API_TOKENS unset); the CLI on this machine reads it. Try:`,
+    `  curl -H "Authorization: Bearer $(cat ${path})" -H 'Content-Type: application/json' ${scheme}://localhost:${port}/jobs/noop -d '{}'`,
+    "",
+  ].join("\n");
+}
+
 async function runService(roles: Roles, name: string, overrides: Record<string, string> = {}): Promise<void> {
   const cfg = loadConfig({ ...environment(), ...overrides });
   const logger: Logger = createLogger({ level: cfg.logLevel });
@@ -114,6 +133,7 @@ async function runService(roles: Roles, name: string, overrides: Record<string, 
   const telemetry = await startTelemetry(environment(), { logger, serviceName: `troupe-${name}` });
   const core: Core = await openCore(cfg, { logger, env: environment() });
   const system = await startSystem(core, roles);
+  if (system.adminToken && system.server) writeErr(adminTokenBanner(system.adminToken, cfg.tls ? "https" : "http", system.server.port));
   await new Promise<void>((resolve) => {
     onShutdownSignal((signal) => {
       logger.info({ signal }, "Shutting down: finishing in-flight jobs");

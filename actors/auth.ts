@@ -38,6 +38,11 @@ export function parseApiTokens(spec: string | undefined): TokenTable | undefined
   return { entries };
 }
 
+/** A table of one token (the local admin token, an in-process caller's). */
+export function singleToken(role: Role, token: string): TokenTable {
+  return { entries: [{ digest: digest(token), role }] };
+}
+
 /** The role of a presented token, or undefined. Compares against every entry, in constant time each. */
 export function roleOf(table: TokenTable, token: string): Role | undefined {
   const presented = digest(token);
@@ -52,16 +57,17 @@ export function roleOf(table: TokenTable, token: string): Role | undefined {
 const OPEN = new Set(["/healthz", "/readyz"]);
 
 /**
- * Hono middleware: without tokens or a client CA every request passes (the
- * gateway then binds to loopback only). With a client CA, a verified client
- * certificate's OU is the role and an unknown OU is denied everything; with
- * tokens, a bearer token's role. Reads need viewer or admin, writes need admin.
- * Sets `role` and `actor` (who asked, for the audit trail) on the context.
+ * Hono middleware: the control plane is never anonymous. With a client CA, a
+ * verified client certificate's OU is the role and an unknown OU is denied
+ * everything; with tokens, a bearer token's role; with neither, every request
+ * but the probes is refused (the process wiring always supplies tokens: see
+ * admin-token.ts). Reads need viewer or admin, writes need admin. Sets `role`
+ * and `actor` (who asked, for the audit trail) on the context.
  */
 export function requireRole(table: TokenTable | undefined, options: { clientCa?: X509Certificate | undefined } = {}): MiddlewareHandler {
   const { clientCa } = options;
   return async (c, next) => {
-    if ((!table && !clientCa) || OPEN.has(c.req.path)) return await next();
+    if (OPEN.has(c.req.path)) return await next();
     let role: Role | undefined;
     let actor: string | undefined;
     const identity = clientCa ? clientIdentity(c, clientCa) : undefined;
@@ -81,8 +87,8 @@ export function requireRole(table: TokenTable | undefined, options: { clientCa?:
       actor = role ? `token:${role}` : undefined;
     }
     if (!role) {
-      if (table) c.header("WWW-Authenticate", 'Bearer realm="troupe"');
-      const message = table ? "A valid bearer token is required" : "A client certificate is required";
+      if (table || !clientCa) c.header("WWW-Authenticate", 'Bearer realm="troupe"');
+      const message = clientCa && !table ? "A client certificate is required" : "A valid bearer token is required";
       return c.json({ error: { code: "UNAUTHORIZED", message } }, 401);
     }
     const reading = c.req.method === "GET" || c.req.method === "HEAD";

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { ConfigError } from "../machines/errors.ts";
 import { parseApiTokens, type TokenTable } from "./auth.ts";
+import { parseAllowedHosts, parseAllowedOrigins } from "./request-guard.ts";
 import { bool, url } from "./env-values.ts";
 import { type DiscoveryConfig, discoverySchema, toDiscoveryConfig } from "./discovery-config.ts";
 
@@ -23,6 +24,8 @@ const schema = z.object({
   TROUPE_URL: url(["http:", "https:"]).default("http://127.0.0.1:8000"),
   TROUPE_TOKEN: z.string().optional(),
   TROUPE_API_TOKENS: z.string().optional(),
+  TROUPE_ALLOWED_HOSTS: z.string().optional(),
+  TROUPE_ALLOWED_ORIGINS: z.string().optional(),
   AWS_HANDLER_ROLE_NAME: z.string().regex(/^[\w+=,.@-]{1,64}$/, "use 1-64 characters of an IAM role name").default("cSecBridgeIAMHandlerRole"),
   AWS_REGION: z.string().min(1).optional(),
   TROUPE_AGENT_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "use 1-64 letters, digits, _ or -").default("local"),
@@ -65,8 +68,12 @@ export interface Config {
   dataDir: string;
   troupeUrl: string;
   troupeToken: string | undefined;
-  /** Bearer tokens of the HTTP API; undefined: no auth, loopback only. */
+  /** Bearer tokens of the HTTP API; undefined: the local admin token file (admin-token.ts), loopback only. */
   apiTokens: TokenTable | undefined;
+  /** Host names the gateway serves besides localhost and IP literals (TROUPE_ALLOWED_HOSTS). */
+  allowedHosts: string[];
+  /** Origins (besides the request's own) that may write through the gateway (TROUPE_ALLOWED_ORIGINS). */
+  allowedOrigins: string[];
   /** The aws.iam.policy kind: the role assumed in each account, the signing region. */
   aws: { handlerRoleName: string; region: string | undefined };
   /** The exec agent of this process (`troupe agent`, and the local one of `troupe start`). */
@@ -135,6 +142,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     troupeUrl: e.TROUPE_URL,
     troupeToken: e.TROUPE_TOKEN,
     apiTokens: parseApiTokens(e.TROUPE_API_TOKENS),
+    allowedHosts: parseAllowedHosts(e.TROUPE_ALLOWED_HOSTS),
+    allowedOrigins: parseAllowedOrigins(e.TROUPE_ALLOWED_ORIGINS),
     aws: { handlerRoleName: e.AWS_HANDLER_ROLE_NAME, region: e.AWS_REGION },
     agent: {
       name: e.TROUPE_AGENT_NAME,

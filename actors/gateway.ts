@@ -20,6 +20,7 @@ import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import type { X509Certificate } from "node:crypto";
 import { requireRole, type TokenTable } from "./auth.ts";
+import { requestGuard } from "./request-guard.ts";
 import { traceRequests } from "./trace-requests.ts";
 import { logRequests } from "./request-log.ts";
 import { addInventoryRoutes } from "./inventory-routes.ts";
@@ -35,8 +36,12 @@ export interface GatewayOptions {
   maxBodyBytes: number;
   /** Served at /metrics when enabled. */
   metrics?: Metrics;
-  /** Bearer tokens and their roles; undefined: no auth (loopback only) unless a client CA is set. */
+  /** Bearer tokens and their roles; with neither tokens nor a client CA every request but the probes gets 401. */
   tokens?: TokenTable | undefined;
+  /** Host names served besides localhost and IP literals (TROUPE_ALLOWED_HOSTS); see request-guard.ts. */
+  allowedHosts?: readonly string[];
+  /** Origins that may write besides the request's own (TROUPE_ALLOWED_ORIGINS). */
+  allowedOrigins?: readonly string[];
   /** Client certificates must chain to this CA; the OU is the role (mTLS). */
   clientCa?: X509Certificate | undefined;
   /** Exec agents heard lately, for GET /agents. */
@@ -121,6 +126,7 @@ export function createGateway(options: GatewayOptions): Hono {
 
   app.use("*", traceRequests());
   app.use("*", logRequests(logger));
+  app.use("*", requestGuard({ allowedHosts: options.allowedHosts ?? [], allowedOrigins: options.allowedOrigins ?? [] }));
   app.use("*", requireRole(options.tokens, { clientCa: options.clientCa }));
 
   const limit = bodyLimit({

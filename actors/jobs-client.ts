@@ -1,7 +1,7 @@
 /**
  * How the CLI reaches jobs: directly (NATS_URL set: bus and database) or through
- * the HTTP API at TROUPE_URL with TROUPE_TOKEN as bearer token. Both give the same
- * JSON shapes.
+ * the HTTP API at TROUPE_URL with TROUPE_TOKEN (or the local admin token file,
+ * admin-token.ts) as bearer token. Both give the same JSON shapes.
  *
  * @module
  */
@@ -94,7 +94,8 @@ export function httpCall(
 ): ApiCall {
   return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const headers: Record<string, string> = { accept: "application/json" };
-    if (body !== undefined) headers["content-type"] = "application/json";
+    // Every write declares JSON, body or not: the gateway refuses writes without it (request-guard.ts).
+    if (body !== undefined || (method !== "GET" && method !== "HEAD")) headers["content-type"] = "application/json";
     if (token) headers.authorization = `Bearer ${token}`;
     let response: Response;
     try {

@@ -35,6 +35,8 @@ import { createMetrics, type Metrics } from "./metrics.ts";
 import { VERSION } from "./version.ts";
 import { messagingAttributes, SpanKind, traced } from "./tracing.ts";
 import { loadTlsMaterial } from "./tls-material.ts";
+import { type AdminToken, ensureAdminToken } from "./admin-token.ts";
+import { Role, singleToken } from "./auth.ts";
 import { type HttpServer, hostName, pid, runtimeName, serve } from "./runtime.ts";
 
 /** What the discovery kinds need besides the configuration. */
@@ -185,6 +187,8 @@ export interface RunningSystem {
   agent: Agent | undefined;
   scheduler: Scheduler | undefined;
   server: HttpServer | undefined;
+  /** The local admin token file, when the gateway runs without TROUPE_API_TOKENS or a client CA. */
+  adminToken: Omit<AdminToken, "token"> | undefined;
   stop(): Promise<void>;
 }
 
@@ -196,6 +200,7 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
   let server: HttpServer | undefined;
   let agent: Agent | undefined;
   let scheduler: Scheduler | undefined;
+  let adminToken: Omit<AdminToken, "token"> | undefined;
   const { metrics } = core;
   if (roles.worker) {
     worker = new Worker({
@@ -243,11 +248,19 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
   }
   if (roles.gateway) {
     const tls = config.tls ? loadTlsMaterial(config.tls) : undefined;
+    let tokens = config.apiTokens;
+    if (!tokens && !tls?.clientCa) {
+      // Never anonymous, even on loopback: a local admin token that the CLI here reads.
+      const local = await ensureAdminToken(config.dataDir);
+      tokens = singleToken(Role.admin, local.token);
+      adminToken = { path: local.path, created: local.created };
+    }
     const app = createGateway({
+      allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins,
       clientCa: tls?.clientCa,
       agents: () => core.agents.list(),
       inventory: { schedules: core.schedules, resources: core.inventory },
-      jobs: core.jobs, store, bus, logger, maxBodyBytes: config.maxPayloadBytes, metrics, tokens: config.apiTokens, version: VERSION,
+      jobs: core.jobs, store, bus, logger, maxBodyBytes: config.maxPayloadBytes, metrics, tokens, version: VERSION,
       status: () => ({
         version: VERSION,
         runtime: runtimeName,
@@ -262,14 +275,17 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
         logger.warn({ requested: host }, "No TROUPE_API_TOKENS: refusing to listen beyond loopback");
       }
       host = "127.0.0.1";
-      logger.info("No auth configured (TROUPE_API_TOKENS and TLS_CLIENT_CA unset): the HTTP API listens on 127.0.0.1 only");
+      logger.info(
+        { tokenFile: adminToken?.path, created: adminToken?.created },
+        "TROUPE_API_TOKENS and TLS_CLIENT_CA unset: the HTTP API listens on 127.0.0.1 only and takes the admin token in the token file",
+      );
     }
     server = await serve(app.fetch, { port: config.port, hostname: host, tls: tls?.serve });
     const scheme = tls ? "https" : "http";
     logger.info({ port: server.port, host, mtls: Boolean(tls?.clientCa) }, `HTTP API listening on ${scheme}://${host}:${server.port}`);
   }
   return {
-    core, metrics, worker, reconciler, server, agent, scheduler,
+    core, metrics, worker, reconciler, server, agent, scheduler, adminToken,
     async stop() {
       await server?.close();
       await scheduler?.stop();

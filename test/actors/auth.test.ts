@@ -1,11 +1,15 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Hono } from "hono";
 import { parseApiTokens, roleOf } from "../../actors/auth.ts";
 import { loadConfig } from "../../actors/config.ts";
 import { createGateway } from "../../actors/gateway.ts";
-import type { Core } from "../../actors/system.ts";
+import { type Core, startSystem } from "../../actors/system.ts";
 import { ConfigError } from "../../machines/errors.ts";
+import { rawRequest } from "../support/gateway.ts";
 import { backendEnv, openTestCore } from "../support/system.ts";
 
 const ADMIN = "admin-token-0123456789abcdef";
@@ -45,7 +49,7 @@ describe("Gateway with TROUPE_API_TOKENS", () => {
   });
 
   const call = (method: string, path: string, token?: string, body?: string) =>
-    app.request(path, { method, ...(body ? { body } : {}), headers: token ? { authorization: `Bearer ${token}` } : {} });
+    app.request(path, { method, ...(body ? { body } : {}), headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) } });
 
   it("answers 401 with WWW-Authenticate without a valid token, except for probes", async () => {
     const none = await call("GET", "/jobs");
@@ -68,5 +72,62 @@ describe("Gateway with TROUPE_API_TOKENS", () => {
     assert.equal(res.status, 202);
     const [pending] = await core.store.jobEvents("auth-1");
     assert.equal(pending?.data.actor, "token:admin");
+  });
+
+  it("createGateway() without tokens or a client CA answers 401 to everything but the probes", async () => {
+    const open = createGateway({ jobs: core.jobs, store: core.store, bus: core.bus, logger: core.logger, maxBodyBytes: 4096 });
+    const before = (await core.jobs.list({ limit: 1000 })).jobs.length;
+    for (const [method, path] of [["GET", "/jobs"], ["GET", "/status"], ["POST", "/jobs/noop"], ["POST", "/jobs/x/cancel"]] as const) {
+      const res = await open.request(path, { method, headers: { "content-type": "application/json" }, ...(method === "POST" ? { body: "{}" } : {}) });
+      assert.equal(res.status, 401, `${method} ${path}`);
+      assert.equal((await res.json() as { error: { code: string } }).error.code, "UNAUTHORIZED");
+    }
+    assert.equal((await core.jobs.list({ limit: 1000 })).jobs.length, before);
+    assert.equal((await open.request("/healthz")).status, 200);
+  });
+});
+
+describe("startSystem() gateway without TROUPE_API_TOKENS", () => {
+  /** A fast core (NATS + PostgreSQL) with a data folder of its own for the token file. */
+  const systemEnv = async () => {
+    const made = await backendEnv("nats+postgres");
+    const dir = mkdtempSync(join(tmpdir(), "troupe-auth-"));
+    return { env: { ...made.env, TROUPE_DATA_DIR: dir, PORT: "0" }, dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  };
+
+  it("startSystem() gives its gateway a 0600 admin token file in the data folder and answers 401 without it", async () => {
+    const made = await systemEnv();
+    const dir = made.dir;
+    const core = await openTestCore(made.env);
+    const system = await startSystem(core, { gateway: true });
+    try {
+      const file = join(dir, "admin-token");
+      assert.deepEqual(system.adminToken, { path: file, created: true });
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      const token = readFileSync(file, "utf8").trim();
+      assert.match(token, /^[A-Za-z0-9_-]{43,}$/, "32 random bytes or more, base64url");
+      const port = system.server!.port;
+      assert.equal((await rawRequest(port, { path: "/jobs" })).status, 401);
+      assert.equal((await rawRequest(port, { path: "/jobs", headers: { authorization: "Bearer not-the-token-at-all" } })).status, 401);
+      assert.equal((await rawRequest(port, { path: "/jobs", headers: { authorization: `Bearer ${token}` } })).status, 200);
+      assert.equal((await rawRequest(port, { path: "/healthz" })).status, 200);
+    } finally {
+      await system.stop();
+      made.cleanup();
+    }
+  });
+
+  it("startSystem() writes no token file when TROUPE_API_TOKENS is set", async () => {
+    const made = await systemEnv();
+    const core = await openTestCore(made.env, { env: { TROUPE_API_TOKENS: `admin:${ADMIN}` } });
+    const system = await startSystem(core, { gateway: true });
+    try {
+      assert.equal(system.adminToken, undefined);
+      assert.equal(existsSync(join(made.dir, "admin-token")), false);
+      assert.equal((await rawRequest(system.server!.port, { path: "/jobs", headers: { authorization: `Bearer ${ADMIN}` } })).status, 200);
+    } finally {
+      await system.stop();
+      made.cleanup();
+    }
   });
 });

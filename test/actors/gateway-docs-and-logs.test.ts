@@ -4,6 +4,7 @@ import type { Hono } from "hono";
 import { createGateway } from "../../actors/gateway.ts";
 import { type Core, type RunningSystem, startSystem } from "../../actors/system.ts";
 import { encodeLogChunk, type LogChunk } from "../../bus/log-chunk.ts";
+import { asAdmin, TEST_TOKENS } from "../support/gateway.ts";
 import { backendEnv, openTestCore } from "../support/system.ts";
 
 /** Reads an SSE response to its end: the events with their ids. */
@@ -33,11 +34,11 @@ describe("Gateway: /openapi.json and GET /jobs/:id/logs", () => {
     cleanup = made.cleanup;
     core = await openTestCore(made.env);
     system = await startSystem(core, { worker: true });
-    app = createGateway({
+    app = asAdmin(createGateway({
       jobs: core.jobs, store: core.store, bus: core.bus, logger: core.logger, maxBodyBytes: 4096, version: "9.9.9",
       logStream: { pollMs: 20, quietMs: 100 },
-      inventory: { schedules: core.schedules, resources: core.inventory },
-    });
+      inventory: { schedules: core.schedules, resources: core.inventory }, tokens: TEST_TOKENS,
+    }));
   });
   after(async () => {
     await system?.stop();

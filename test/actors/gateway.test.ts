@@ -4,6 +4,7 @@ import type { Hono } from "hono";
 import { createGateway } from "../../actors/gateway.ts";
 import { createMetrics } from "../../actors/metrics.ts";
 import { type Core, type RunningSystem, startSystem } from "../../actors/system.ts";
+import { asAdmin, TEST_TOKENS } from "../support/gateway.ts";
 import { backendEnv, openTestCore } from "../support/system.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -18,7 +19,7 @@ describe("Gateway (HTTP API)", () => {
     cleanup = made.cleanup;
     core = await openTestCore(made.env, { env: { TROUPE_MAX_PAYLOAD_BYTES: "2048" } });
     system = await startSystem(core, { worker: true });
-    app = createGateway({ jobs: core.jobs, store: core.store, bus: core.bus, logger: core.logger, maxBodyBytes: 2048, metrics: system.metrics });
+    app = asAdmin(createGateway({ jobs: core.jobs, store: core.store, bus: core.bus, logger: core.logger, maxBodyBytes: 2048, metrics: system.metrics, tokens: TEST_TOKENS }));
   });
   after(async () => {
     await system?.stop();
@@ -181,7 +182,7 @@ describe("Gateway (HTTP API)", () => {
   });
 
   it("answers 404 at /metrics when METRICS_ENABLED=false", async () => {
-    const off = createGateway({ jobs: core.jobs, store: core.store, bus: core.bus, logger: core.logger, maxBodyBytes: 2048, metrics: createMetrics({ enabled: false }) });
+    const off = asAdmin(createGateway({ jobs: core.jobs, store: core.store, bus: core.bus, logger: core.logger, maxBodyBytes: 2048, metrics: createMetrics({ enabled: false }), tokens: TEST_TOKENS }));
     const res = await off.request("/metrics");
     assert.equal(res.status, 404);
     assert.match((await res.json() as { error: { message: string } }).error.message, /METRICS_ENABLED/);

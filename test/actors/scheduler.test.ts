@@ -11,6 +11,7 @@ import type { Core } from "../../actors/system.ts";
 import { Scheduler } from "../../actors/scheduler.ts";
 import { silentLogger } from "../../actors/logger.ts";
 import { createGateway } from "../../actors/gateway.ts";
+import { asAdmin, TEST_TOKENS } from "../support/gateway.ts";
 import { loadConfig } from "../../actors/config.ts";
 
 describe("Scheduler (NATS + PostgreSQL)", () => {
@@ -113,10 +114,10 @@ describe("Scheduler (NATS + PostgreSQL)", () => {
   });
 
   it("serves /schedules CRUD with validation, and run-now", async () => {
-    const app = createGateway({
+    const app = asAdmin(createGateway({
       jobs: a.jobs, store: a.store, bus: a.bus, logger: silentLogger(), maxBodyBytes: 64 * 1024,
-      inventory: { schedules: a.schedules, resources: a.inventory },
-    });
+      inventory: { schedules: a.schedules, resources: a.inventory }, tokens: TEST_TOKENS,
+    }));
     const call = async (method: string, path: string, body?: unknown) => {
       const response = await app.request(path, { method, headers: { "content-type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
       return { status: response.status, json: await response.json() as Record<string, unknown> };

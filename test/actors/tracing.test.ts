@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { exited, freePort, startCli } from "../support/cli.ts";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "../support/otlp-receiver.ts";
 import { waitFor } from "../support/wait.ts";
+import { localAdminFetch } from "../support/gateway.ts";
 import { type StandIn, startStandIn } from "../adapters/aws-iam/stand-in.ts";
 
 const CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -23,6 +24,7 @@ describe("Traces over OTLP from `troupe start`", () => {
   let base: string;
   let dir: string;
   let aws: StandIn;
+  let api: ReturnType<typeof localAdminFetch>;
 
   before(async () => {
     receiver = await startOtlpReceiver();
@@ -40,6 +42,7 @@ describe("Traces over OTLP from `troupe start`", () => {
       AWS_ENDPOINT_URL: aws.url, AWS_ACCESS_KEY_ID: aws.master.accessKeyId, AWS_SECRET_ACCESS_KEY: aws.master.secretAccessKey,
     });
     await waitFor(async () => (await fetch(`${base}/healthz`)).ok, { timeoutMs: 60_000, what: "troupe start to listen" });
+    api = localAdminFetch(dir);
   });
 
   after(async () => {
@@ -53,13 +56,13 @@ describe("Traces over OTLP from `troupe start`", () => {
   const find = (spans: ReceivedSpan[], name: RegExp) => spans.find((s) => name.test(s.name));
 
   it("a job submitted over HTTP with a traceparent is one trace: request, publish, consume, transitions, handler", async () => {
-    const res = await fetch(`${base}/jobs`, {
+    const res = await api(`${base}/jobs`, {
       method: "POST",
       headers: { "content-type": "application/json", traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01` },
       body: JSON.stringify({ kind: "noop", id: "traced-1", payload: { sleepMs: 5 } }),
     });
     assert.equal(res.status, 202, await res.text());
-    await waitFor(async () => ((await (await fetch(`${base}/jobs/traced-1`)).json()) as { status: string }).status === "success", { what: "the job to succeed" });
+    await waitFor(async () => ((await (await api(`${base}/jobs/traced-1`)).json()) as { status: string }).status === "success", { what: "the job to succeed" });
     const spans = await waitFor(() => {
       const mine = receiver.spans.filter((s) => s.traceId === CALLER_TRACE);
       return mine.some((s) => s.name === "run noop") && mine.some((s) => /^process /.test(s.name)) ? mine : undefined;
@@ -95,14 +98,14 @@ describe("Traces over OTLP from `troupe start`", () => {
   });
 
   it("an AWS job's SDK calls are CLIENT spans under its handler span, with AWS's request id and no credentials", async () => {
-    const res = await fetch(`${base}/jobs/aws.iam.policy`, {
+    const res = await api(`${base}/jobs/aws.iam.policy`, {
       method: "POST",
       headers: { "content-type": "application/json", "Idempotency-Key": "traced-aws" },
       body: JSON.stringify({ action: "attach", accountId: "111122223333", principalType: "role", principalName: "app", policyArn: "arn:aws:iam::aws:policy/ReadOnlyAccess" }),
     });
     assert.equal(res.status, 202, await res.text());
     const job = await waitFor(async () => {
-      const j = (await (await fetch(`${base}/jobs/traced-aws`)).json()) as { status: string; lastError: unknown };
+      const j = (await (await api(`${base}/jobs/traced-aws`)).json()) as { status: string; lastError: unknown };
       return ["success", "failed"].includes(j.status) ? j : undefined;
     }, { what: "the AWS job to end" });
     assert.equal(job.status, "success", JSON.stringify(job.lastError));
@@ -121,13 +124,13 @@ describe("Traces over OTLP from `troupe start`", () => {
   });
 
   it("a retried job keeps every attempt in the job's trace, the failure marked on its span", async () => {
-    const res = await fetch(`${base}/jobs/noop`, {
+    const res = await api(`${base}/jobs/noop`, {
       method: "POST",
       headers: { "content-type": "application/json", "Idempotency-Key": "traced-2" },
       body: JSON.stringify({ failTimes: 1, retryAfterMs: 1 }),
     });
     assert.equal(res.status, 202);
-    await waitFor(async () => ((await (await fetch(`${base}/jobs/traced-2`)).json()) as { status: string }).status === "success", { what: "the job to succeed", timeoutMs: 30_000 });
+    await waitFor(async () => ((await (await api(`${base}/jobs/traced-2`)).json()) as { status: string }).status === "success", { what: "the job to succeed", timeoutMs: 30_000 });
     const processes = await waitFor(() => {
       const found = receiver.spans.filter((s) => /^process /.test(s.name) && s.attributes["troupe.job.id"] === "traced-2");
       return found.length >= 2 ? found : undefined;

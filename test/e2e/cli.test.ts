@@ -4,21 +4,27 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exited, freePort, runCli, startCli } from "../support/cli.ts";
 import { waitFor } from "../support/wait.ts";
+import { rawRequest } from "../support/gateway.ts";
 
 describe("troupe CLI against `troupe start` (embedded default)", () => {
   let server: ReturnType<typeof startCli>;
   let env: Record<string, string>;
   let dir: string;
+  let port: number;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "troupe-e2e-"));
-    const port = await freePort();
-    env = { TROUPE_DATA_DIR: dir, PORT: String(port), TROUPE_URL: `http://127.0.0.1:${port}`, LOG_LEVEL: "info", NATS_URL: "", DATABASE_URL: "" };
+    port = await freePort();
+    // No TROUPE_TOKEN and no TROUPE_API_TOKENS: the CLI finds the admin token file itself.
+    env = {
+      TROUPE_DATA_DIR: dir, PORT: String(port), TROUPE_URL: `http://127.0.0.1:${port}`, LOG_LEVEL: "info", NATS_URL: "", DATABASE_URL: "",
+      TROUPE_TOKEN: "", TROUPE_API_TOKENS: "",
+    };
     server = startCli(["start"], env);
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, { timeoutMs: 60_000, what: "troupe start to listen" });
   });
@@ -29,6 +35,39 @@ describe("troupe CLI against `troupe start` (embedded default)", () => {
       await exited(server).catch(() => {});
     }
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("start keeps an admin token in <data dir>/admin-token (0600), prints where and a curl line, never the token", async () => {
+    const file = join(dir, "admin-token");
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const token = readFileSync(file, "utf8").trim();
+    assert.match(token, /^[A-Za-z0-9_-]{43,}$/);
+    await waitFor(() => server.output().includes("curl -H"), { what: "the start banner" });
+    assert.ok(server.output().includes(`Admin token created in ${file}`), server.output());
+    assert.ok(server.output().includes(`curl -H "Authorization: Bearer $(cat ${file})" -H 'Content-Type: application/json' http://localhost:${port}/jobs/noop -d '{}'`));
+    assert.ok(!server.output().includes(token), "the token itself is never printed");
+    assert.equal((await rawRequest(port, { path: "/jobs" })).status, 401);
+    assert.equal((await rawRequest(port, { path: "/jobs", headers: { authorization: `Bearer ${token}` } })).status, 200);
+  });
+
+  it("refuses the issue 11 probe (foreign Host and Origin, text/plain exec) and runs nothing", async () => {
+    const probe = await rawRequest(port, {
+      method: "POST", path: "/jobs/exec", body: '{"command":["id"]}',
+      headers: { origin: "https://evil.example", host: "rebind.evil.example", "content-type": "text/plain" },
+    });
+    assert.equal(probe.status, 421, probe.body);
+    assert.match(probe.body, /rebind\.evil\.example/);
+    const token = readFileSync(join(dir, "admin-token"), "utf8").trim();
+    const crossOrigin = await rawRequest(port, {
+      method: "POST", path: "/jobs/exec", body: '{"command":["id"]}',
+      headers: { authorization: `Bearer ${token}`, origin: "https://evil.example", "content-type": "application/json" },
+    });
+    assert.equal(crossOrigin.status, 403, crossOrigin.body);
+    const plain = await rawRequest(port, { method: "POST", path: "/jobs/exec", body: '{"command":["id"]}', headers: { authorization: `Bearer ${token}`, "content-type": "text/plain" } });
+    assert.equal(plain.status, 415, plain.body);
+    const listed = await runCli(["list", "--kind", "exec", "--json"], env);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(JSON.parse(listed.stdout).jobs, []);
   });
 
   it("submit --wait follows a job to success and exits 0", async () => {
@@ -107,5 +146,16 @@ describe("troupe CLI against `troupe start` (embedded default)", () => {
     assert.match(server.output(), /Stopped/);
     // Deno's child_process reports the signal instead of the exit code of a child that handled it.
     if (!("Deno" in globalThis)) assert.equal(code, 0, server.output());
+  });
+
+  it("a second start on the same data folder reuses the admin token file", async () => {
+    const file = join(dir, "admin-token");
+    const token = readFileSync(file, "utf8").trim();
+    server = startCli(["start"], env);
+    await waitFor(() => server.output().includes("curl -H"), { timeoutMs: 60_000, what: "the second start's banner" });
+    assert.ok(server.output().includes(`Admin token read from ${file}`), server.output());
+    assert.equal(readFileSync(file, "utf8").trim(), token);
+    const r = await runCli(["status", "cli-ok"], env);
+    assert.equal(r.code, 0, r.stderr);
   });
 });

@@ -63,7 +63,7 @@ describe("Secrets stay out of logs, metrics and traces", () => {
     assert.equal(submit.status, 202, await submit.text());
     assert.equal((await fetch(`${base}/jobs`, { headers: auth(SECRETS.wrong) })).status, 401);
     assert.equal((await fetch(`${base}/jobs/noop`, { method: "POST", headers: auth(SECRETS.viewer), body: "{}" })).status, 403);
-    assert.equal((await fetch(`${base}/jobs/x`, { method: "POST", headers: { authorization: SECRETS.wrong }, body: "{" })).status, 401);
+    assert.equal((await fetch(`${base}/jobs/x`, { method: "POST", headers: { authorization: SECRETS.wrong, "content-type": "application/json" }, body: "{" })).status, 401);
     const failing = await fetch(`${base}/jobs/noop`, { method: "POST", headers: auth(SECRETS.admin), body: '{"failTimes":5,"failWith":"permanent"}' });
     assert.equal(failing.status, 202);
     await waitFor(async () => {
