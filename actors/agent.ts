@@ -16,7 +16,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, statSync } from "node:fs";
 import type { Bus, Responder } from "../bus/bus.ts";
 import { type AgentInfo, type AgentJobState, decodeMessage, encodeMessage, type ExecOutcome, type JobRef, type RunRequest } from "../bus/agent-protocol.ts";
-import { encodeLogChunk } from "../bus/log-chunk.ts";
+import { encodeLogChunk, type LogChunk } from "../bus/log-chunk.ts";
 import { validateAgentName } from "../bus/subjects.ts";
 import { type IsolationReport, probeIsolation, type SandboxedProcess, type SandboxResult, startSandboxedProcess } from "../adapters/exec/mod.ts";
 import { PermanentError, TroupeError } from "../machines/errors.ts";
@@ -139,31 +139,46 @@ export class Agent {
       bus.publishLog(jobId, data, { msgId }).catch((error) => logger.warn({ err: error, jobId }, "Cannot publish a log chunk"));
     };
     let lastSeq = 0;
+    // The cap counts chunks as stored (JSON, where a NUL byte takes six), the closing note included;
+    // reaching it stops the command: its job fails with OUTPUT_LIMIT whatever it would have done.
+    const limit = this.#o.maxOutputBytes;
+    const note = `[troupe] output reached the cap of ${limit} bytes: the command is stopped and the rest dropped\n`;
+    const sizeOf = (seq: number, stream: LogChunk["stream"], text: string) =>
+      encodeLogChunk({ jobId, seq, stream, text, at: new Date().toISOString() }).data.byteLength;
+    const capReached = new AbortController();
     const proc = await startSandboxedProcess(request.spec, {
       jobId: sandboxName(jobId),
       workRoot: this.#o.workRoot,
       isolation: this.#o.isolation,
-      maxOutputBytes: this.#o.maxOutputBytes,
+      maxOutputBytes: Math.max(0, limit - sizeOf(Number.MAX_SAFE_INTEGER, "system", note)),
+      measureOutput: (chunk) => sizeOf(chunk.seq + 1, chunk.stream, decoder.decode(chunk.data)),
       stopGraceMs: this.#o.stopGraceMs,
       onOutput: (chunk) => {
         lastSeq = chunk.seq + 1;
         publish(lastSeq, chunk.stream, decoder.decode(chunk.data));
       },
-      onTruncated: ({ limitBytes }) => publish(++lastSeq, "system", `[troupe] output over ${limitBytes} bytes: the rest is dropped\n`),
+      onTruncated: () => {
+        publish(++lastSeq, "system", note);
+        capReached.abort();
+      },
     });
+    const stopAtCap = () => void proc.stop({ graceMs: this.#o.stopGraceMs });
+    if (capReached.signal.aborted) stopAtCap();
+    else capReached.signal.addEventListener("abort", stopAtCap, { once: true });
     this.#running.set(jobId, proc);
     logger.info({ jobId, agent: this.name, pid: proc.pid, applied: proc.applied }, "Command started");
-    void proc.result.then((result) => this.#finished(jobId, result));
+    void proc.result.then((result) => this.#finished(jobId, result, { limit, overCap: capReached.signal.aborted }));
     return { state: "running", reattached: false, applied: { ...proc.applied } };
   }
 
-  #finished(jobId: string, result: SandboxResult): void {
+  #finished(jobId: string, result: SandboxResult, output: { limit: number; overCap: boolean }): void {
     this.#running.delete(jobId);
     // The protocol's copy of the result: what a job's result records (not the agent's own leftovers).
     const { leftovers: _leftovers, forwardedBytes: _forwarded, applied, ...rest } = result;
-    const outcome: ExecOutcome = { ...rest, applied: { ...applied }, agent: this.name };
+    const outcome: ExecOutcome = { ...rest, applied: { ...applied }, agent: this.name, outputLimitBytes: output.limit };
+    if (output.overCap && outcome.stoppedBy !== "timeout") outcome.stoppedBy = "output-limit";
     this.#done.set(jobId, { outcome, at: Date.now() });
-    this.#o.logger.info({ jobId, agent: this.name, exitCode: result.exitCode, signal: result.signal, oomKilled: result.oomKilled, stoppedBy: result.stoppedBy }, "Command ended");
+    this.#o.logger.info({ jobId, agent: this.name, exitCode: result.exitCode, signal: result.signal, oomKilled: result.oomKilled, stoppedBy: outcome.stoppedBy }, "Command ended");
   }
 
   async #stop(ref: JobRef): Promise<AgentJobState> {

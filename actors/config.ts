@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { ConfigError } from "../machines/errors.ts";
+import type { BusOptions } from "../bus/bus.ts";
 import { parseApiTokens, type TokenTable } from "./auth.ts";
 import { parseAllowedHosts, parseAllowedOrigins } from "./request-guard.ts";
 import { bool, url } from "./env-values.ts";
@@ -53,6 +54,9 @@ const schema = z.object({
   TROUPE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   TROUPE_DUPLICATE_WINDOW_MS: z.coerce.number().int().min(1000).default(120_000),
   TROUPE_MAX_JOB_MESSAGES: z.coerce.number().int().min(1).default(1_000_000),
+  TROUPE_LOGS_MAX_BYTES: z.coerce.number().int().min(65_536).optional(),
+  TROUPE_LOGS_MAX_CHUNKS_PER_JOB: z.coerce.number().int().min(1).optional(),
+  TROUPE_EVENTS_MAX_BYTES: z.coerce.number().int().min(65_536).optional(),
 });
 
 /** Every variable the configuration reads (besides the standard OTEL_* ones, read by the SDK). */
@@ -96,6 +100,12 @@ export interface Config {
   shutdownGraceMs: number;
   duplicateWindowMs: number;
   maxJobMessages: number;
+  /**
+   * Bounds of the events and logs streams (TROUPE_LOGS_MAX_BYTES, TROUPE_EVENTS_MAX_BYTES: unset, the
+   * bus's own defaults; TROUPE_LOGS_MAX_CHUNKS_PER_JOB: unset, the agent's output cap / 64, as a stored
+   * chunk takes more than 64 bytes).
+   */
+  streams: Pick<BusOptions, "logsMaxBytes" | "logsMaxChunksPerJob" | "eventsMaxBytes">;
   /** Discovery: default schedules, credentials, endpoints. */
   discovery: DiscoveryConfig;
 }
@@ -169,6 +179,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     shutdownGraceMs: e.TROUPE_SHUTDOWN_GRACE_MS,
     duplicateWindowMs: e.TROUPE_DUPLICATE_WINDOW_MS,
     maxJobMessages: e.TROUPE_MAX_JOB_MESSAGES,
+    streams: {
+      logsMaxChunksPerJob: e.TROUPE_LOGS_MAX_CHUNKS_PER_JOB ?? Math.ceil(e.TROUPE_AGENT_MAX_OUTPUT_BYTES / 64),
+      ...(e.TROUPE_LOGS_MAX_BYTES === undefined ? {} : { logsMaxBytes: e.TROUPE_LOGS_MAX_BYTES }),
+      ...(e.TROUPE_EVENTS_MAX_BYTES === undefined ? {} : { eventsMaxBytes: e.TROUPE_EVENTS_MAX_BYTES }),
+    },
     discovery: toDiscoveryConfig(parsedDiscovery.data),
   };
 }

@@ -139,6 +139,7 @@ export async function openCore(
       ackWaitMs: config.ackWaitMs,
       duplicateWindowMs: config.duplicateWindowMs,
       maxJobMessages: config.maxJobMessages,
+      ...config.streams,
     };
     const bus = config.natsUrl
       ? await createNatsBus({ ...busOptions, servers: config.natsUrl.split(","), name: "troupe", ...config.nats, onStatus: logBusStatus(logger) })

@@ -28,10 +28,15 @@ export interface ExecOutcome {
   cpuSeconds: number | null;
   peakMemoryBytes: number | null;
   durationMs: number;
-  stoppedBy?: "stop" | "timeout";
+  /** `output-limit`: the agent stopped it when its output reached the cap. */
+  stoppedBy?: "stop" | "timeout" | "output-limit";
+  /** Bytes the command wrote, kept or not. */
   outputBytes: number;
+  /** Its output reached the cap: the rest was dropped. */
   outputTruncated: boolean;
   droppedBytes: number;
+  /** The agent's output cap, counted as the log chunks are stored (absent from older agents). */
+  outputLimitBytes?: number;
   /** Each limit and how it was enforced. */
   applied: Record<string, unknown>;
   agent: string;

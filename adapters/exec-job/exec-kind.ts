@@ -52,6 +52,13 @@ export function outcomeToResult(outcome: ExecOutcome, timeoutMs: number | undefi
   if (outcome.oomKilled) {
     throw new PermanentError(`Command was killed by the kernel for exceeding its memory limit (exit code ${outcome.exitCode})`, { code: "OOM_KILLED" });
   }
+  if (outcome.stoppedBy === "output-limit" || outcome.outputTruncated) {
+    const how = outcome.stoppedBy === "output-limit" ? "the command was stopped" : `the command ${outcome.exitCode === null ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`}`;
+    throw new PermanentError(
+      `Command output reached the cap of ${outcome.outputLimitBytes ?? "?"} bytes as stored and ${how} (${outcome.outputBytes} bytes written, ${outcome.droppedBytes} dropped)`,
+      { code: "OUTPUT_LIMIT" },
+    );
+  }
   if (outcome.stoppedBy === "stop") throw new PermanentError("Command was stopped", { code: "STOPPED" });
   if (outcome.exitCode !== 0) {
     const how = outcome.exitCode === null ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`;

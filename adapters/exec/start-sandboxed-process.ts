@@ -47,8 +47,10 @@ export interface SandboxOptions {
   onOutput?: (chunk: OutputChunk) => void;
   /** Called once when output passes `maxOutputBytes`. */
   onTruncated?: (truncation: OutputTruncation) => void;
-  /** Cap on forwarded output, stdout and stderr together. Default 16 MiB. */
+  /** Cap on forwarded output, stdout and stderr together, as `measureOutput` counts it. Default 16 MiB. */
   maxOutputBytes?: number;
+  /** What a chunk costs against `maxOutputBytes` (its stored size). Default: its byte length. */
+  measureOutput?: (chunk: OutputChunk) => number;
   /** Time between SIGTERM and SIGKILL when stopping. Default 10 s. */
   stopGraceMs?: number;
   /** Aborting it stops the command. */
@@ -125,6 +127,7 @@ export async function startSandboxedProcess(input: unknown, options: SandboxOpti
       maxBytes: options.maxOutputBytes ?? 16 * 1024 * 1024,
       ...(options.onOutput === undefined ? {} : { onOutput: options.onOutput }),
       ...(options.onTruncated === undefined ? {} : { onTruncated: options.onTruncated }),
+      ...(options.measureOutput === undefined ? {} : { measure: options.measureOutput }),
     });
     child.stdout?.on("data", (data: Uint8Array) => capture.push("stdout", data));
     child.stderr?.on("data", (data: Uint8Array) => capture.push("stderr", data));
