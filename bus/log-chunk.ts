@@ -2,7 +2,9 @@
  * The message published on `<ns>.logs.<jobId>`: one chunk of a job's output.
  * `seq` numbers a job's chunks from 1 without gaps across stdout and stderr, so a
  * follower sees a gap or a repeat at once; `stream` "system" carries notes such
- * as the output cap being reached.
+ * as the output cap being reached. The agent's output cap counts chunks in this
+ * encoding (JSON: a NUL byte of output takes six bytes here), so it bounds what
+ * the logs stream stores.
  *
  * @module
  */
