@@ -12,6 +12,7 @@ import { SCHEDULE_ID_PATTERN, scheduleToJson, type SqlSchedules } from "../adapt
 import { ErrorCode, TroupeError, ValidationError } from "../machines/errors.ts";
 import { parseIntervalSeconds } from "./discovery-config.ts";
 import { readJson } from "./json-body.ts";
+import { assertStorableJson, findJsonViolation } from "../bus/json-value-rules.ts";
 import type { KindRegistry } from "./kind-registry.ts";
 import { PROVIDERS } from "../adapters/discovery/provider.ts";
 
@@ -25,7 +26,7 @@ export const scheduleCreateSchema = z.strictObject({
   id: z.string().regex(SCHEDULE_ID_PATTERN, "use 1-64 letters, digits, _ or -"),
   kind: z.string().min(1),
   payload: z.unknown().optional(),
-  org: z.string().min(1).max(200).optional(),
+  org: z.string().min(1).max(200).refine((v) => !findJsonViolation(v), "holds U+0000 or a lone surrogate").optional(),
   interval,
   enabled: z.boolean().optional(),
   nextRunAt: z.iso.datetime({ offset: true }).optional().describe("First run; default now"),
@@ -61,7 +62,11 @@ const notFound = (what: string) => new TroupeError(`${what} not found`, { code: 
 /** Adds the schedule and inventory routes. */
 export function addInventoryRoutes(app: Hono, options: { schedules: SqlSchedules; inventory: SqlInventory; kinds: KindRegistry; limit: MiddlewareHandler }): void {
   const { schedules, inventory, kinds, limit } = options;
-  const checkJob = (kind: string, payload: unknown) => kinds.validate(kind, payload);
+  const checkJob = (kind: string, payload: unknown) => {
+    // What PostgreSQL cannot store (U+0000, lone surrogates, nesting over 64) is a 422, not a 500.
+    assertStorableJson(payload, { path: "payload" });
+    return kinds.validate(kind, payload);
+  };
 
   app.get("/schedules", async (c) => {
     const enabled = c.req.query("enabled");

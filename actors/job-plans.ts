@@ -7,6 +7,7 @@
  */
 import type { JobDelivery } from "../bus/bus.ts";
 import type { ParsedJobMessage } from "../bus/envelope.ts";
+import { storableText } from "../bus/json-value-rules.ts";
 import type { JobRow, NewJob, TransitionWrite } from "../adapters/postgres/store.ts";
 import type { JobStatus } from "../machines/job-status.ts";
 import { type JobErrorInfo, toJobErrorInfo } from "../machines/errors.ts";
@@ -15,8 +16,8 @@ import {
   createJobSnapshot,
   type JobEvent,
   type JobSnapshot,
-  persistJob,
   type PersistedJob,
+  persistJob,
   restoreJob,
 } from "../machines/job-machine.ts";
 import type { KindRegistry } from "./kind-registry.ts";
@@ -47,12 +48,21 @@ export interface StartPlan {
 
 /**
  * Plans a new job from its message: the row to insert, born failed when the
- * message or payload is bad, and started at once (admit-and-start) when it is due
+ * message or payload is bad (its payload is not stored then), and started at once (admit-and-start) when it is due
  * and its kind has no concurrency limit.
  */
-export function planNewJob(id: string, parsed: ParsedJobMessage, delivery: JobDelivery, ctx: PlanContext): NewJobPlan {
-  const actor = delivery.headers[ACTOR_HEADER];
-  const eventData: Record<string, unknown> = actor ? { source: "api", actor, seq: delivery.seq } : { source: "bus", seq: delivery.seq };
+export function planNewJob(
+  id: string,
+  parsed: ParsedJobMessage,
+  delivery: JobDelivery,
+  ctx: PlanContext,
+): NewJobPlan {
+  // A header may hold U+0000 (NATS allows it); the audit row must still be storable.
+  const header = delivery.headers[ACTOR_HEADER];
+  const actor = header ? storableText(header.slice(0, 200)) : undefined;
+  const eventData: Record<string, unknown> = actor
+    ? { source: "api", actor, seq: delivery.seq }
+    : { source: "bus", seq: delivery.seq };
   if (!parsed.ok) {
     return {
       job: {
@@ -61,7 +71,9 @@ export function planNewJob(id: string, parsed: ParsedJobMessage, delivery: JobDe
         payload: null,
         maxAttempts: 1,
         eventData,
-        failed: { error: { kind: "permanent", code: parsed.code, message: parsed.message } satisfies JobErrorInfo },
+        failed: {
+          error: { kind: "permanent", code: parsed.code, message: parsed.message } satisfies JobErrorInfo,
+        },
       },
     };
   }
@@ -85,10 +97,18 @@ export function planNewJob(id: string, parsed: ParsedJobMessage, delivery: JobDe
     return { job };
   }
   // Due now, no per-kind limit: admit and start in one statement if the id is new.
-  if (envelope.runAt !== undefined || kind?.concurrency !== undefined || delivery.deliveryCount > ctx.maxDeliveries) {
+  if (
+    envelope.runAt !== undefined || kind?.concurrency !== undefined ||
+    delivery.deliveryCount > ctx.maxDeliveries
+  ) {
     return { job };
   }
-  let snapshot = createJobSnapshot({ id, kind: envelope.kind, maxAttempts: job.maxAttempts, backoff: ctx.backoff });
+  let snapshot = createJobSnapshot({
+    id,
+    kind: envelope.kind,
+    maxAttempts: job.maxAttempts,
+    backoff: ctx.backoff,
+  });
   snapshot = applyJobEvent(snapshot, { type: "job.lock", workerId: ctx.workerId, leaseVersion: 1 }).snapshot;
   snapshot = applyJobEvent(snapshot, { type: "job.start" }).snapshot;
   const persisted = persistJob(snapshot);
@@ -113,7 +133,9 @@ export function planStart(row: JobRow, delivery: JobDelivery, ctx: PlanContext):
   const events: TransitionWrite["events"] = [];
   const step = (event: JobEvent, data: Record<string, unknown>) => {
     const next = applyJobEvent(snapshot, event);
-    if (!next.changed) throw new Error(`Job "${row.id}": event "${event.type}" not accepted in state "${next.status}"`);
+    if (!next.changed) {
+      throw new Error(`Job "${row.id}": event "${event.type}" not accepted in state "${next.status}"`);
+    }
     snapshot = next.snapshot;
     events.push({ status: next.status, data });
   };
@@ -123,7 +145,10 @@ export function planStart(row: JobRow, delivery: JobDelivery, ctx: PlanContext):
   const from = snapshot.value as JobStatus;
   if (from === "retry") step({ type: "backoff.elapsed" }, {});
   if (from === "locked" || from === "running") {
-    step({ type: "job.takeover", workerId: ctx.workerId, leaseVersion: row.leaseVersion }, { ...lease, takeover: true });
+    step({ type: "job.takeover", workerId: ctx.workerId, leaseVersion: row.leaseVersion }, {
+      ...lease,
+      takeover: true,
+    });
   } else {
     step({ type: "job.lock", workerId: ctx.workerId, leaseVersion: row.leaseVersion }, lease);
   }
@@ -139,7 +164,8 @@ export function planStart(row: JobRow, delivery: JobDelivery, ctx: PlanContext):
       rejection = {
         kind: "permanent",
         code: "MAX_DELIVERIES",
-        message: `Message delivered ${delivery.deliveryCount} times without completing (limit ${ctx.maxDeliveries})`,
+        message:
+          `Message delivered ${delivery.deliveryCount} times without completing (limit ${ctx.maxDeliveries})`,
       };
     }
     if (rejection) step({ type: "job.reject", error: rejection }, { error: rejection });

@@ -3,6 +3,9 @@
  * direct access): submit, read, list, cancel. A submission is validated against
  * its kind's schema, published with its id as msg id, then admitted to
  * PostgreSQL so it can be read at once (the worker would admit it anyway).
+ * What PostgreSQL could not store (U+0000, lone surrogates, nesting deeper than
+ * 64: bus/json-value-rules.ts) and messages over the size limit are refused
+ * before anything is published.
  *
  * @module
  */
@@ -12,6 +15,7 @@ import type { KindRegistry } from "./kind-registry.ts";
 import type { OutboxPublisher } from "./outbox-publisher.ts";
 import type { Logger } from "./logger.ts";
 import { encodeEnvelope } from "../bus/envelope.ts";
+import { assertStorableJson } from "../bus/json-value-rules.ts";
 import { validateJobId } from "../bus/subjects.ts";
 import { ErrorCode, TroupeError, ValidationError } from "../machines/errors.ts";
 import { isFinalStatus } from "../machines/job-status.ts";
@@ -55,14 +59,25 @@ export class JobService {
   #outbox: OutboxPublisher;
   #log: Logger;
   #defaults: { maxAttempts: number };
+  #maxPayloadBytes: number | undefined;
 
-  constructor(options: { bus: Bus; store: Store; kinds: KindRegistry; outbox: OutboxPublisher; logger: Logger; maxAttempts: number }) {
+  /** `maxPayloadBytes`: the largest job message (the worker's limit); unset, no limit here. */
+  constructor(options: {
+    bus: Bus;
+    store: Store;
+    kinds: KindRegistry;
+    outbox: OutboxPublisher;
+    logger: Logger;
+    maxAttempts: number;
+    maxPayloadBytes?: number;
+  }) {
     this.#bus = options.bus;
     this.#store = options.store;
     this.#kinds = options.kinds;
     this.#outbox = options.outbox;
     this.#log = options.logger;
     this.#defaults = { maxAttempts: options.maxAttempts };
+    this.#maxPayloadBytes = options.maxPayloadBytes;
   }
 
   get kinds(): KindRegistry {
@@ -73,6 +88,10 @@ export class JobService {
   async submit(request: SubmitRequest): Promise<SubmitResult> {
     const definition = this.#kinds.require(request.kind);
     const id = request.id === undefined ? crypto.randomUUID() : validateJobId(request.id);
+    // Before the schema and the encoder: both recurse, and neither knows what PostgreSQL refuses.
+    assertStorableJson(id, { path: "id", what: "Job" });
+    if (request.org !== undefined) assertStorableJson(request.org, { path: "org", what: "Job" });
+    assertStorableJson(request.payload, { path: "payload" });
     const payload = request.payload ?? null;
     this.#kinds.validate(request.kind, request.payload);
     let runAt: Date | undefined;
@@ -84,13 +103,17 @@ export class JobService {
     if (existing) return { id, duplicate: true, job: existing };
     const maxAttempts = request.maxAttempts ?? definition.maxAttempts ?? this.#defaults.maxAttempts;
     const envelope = { id, payload, maxAttempts, ...optional({ timeoutMs: request.timeoutMs, runAt, org: request.org }) };
+    const data = encodeEnvelope(envelope);
+    if (this.#maxPayloadBytes !== undefined && data.length > this.#maxPayloadBytes) {
+      throw new TroupeError(`Job message of ${data.length} bytes exceeds the limit of ${this.#maxPayloadBytes} bytes`, { code: ErrorCode.tooLarge });
+    }
     // Who asked travels with the message too, for when the worker admits it first;
     // so does the trace (`traceparent`), so the worker's spans join the request's.
     const { span, headers } = startPublishSpan(this.#bus.subjects.job(request.kind), { jobId: id, msgId: id });
     if (request.actor) headers[ACTOR_HEADER] = request.actor;
     let ack;
     try {
-      ack = await this.#bus.publishJob(request.kind, encodeEnvelope(envelope), { msgId: id, headers });
+      ack = await this.#bus.publishJob(request.kind, data, { msgId: id, headers });
       endSpan(span);
     } catch (error) {
       endSpan(span, error);

@@ -151,7 +151,7 @@ export async function openCore(
       options.kinds ?? builtinKinds(config, logger, agentLinkOf(bus, agents), { inventory, metrics, ...(options.env ? { env: options.env } : {}) }),
     );
     const outbox = new OutboxPublisher({ bus, store, logger });
-    const jobs = new JobService({ bus, store, kinds, outbox, logger, maxAttempts: config.maxAttempts });
+    const jobs = new JobService({ bus, store, kinds, outbox, logger, maxAttempts: config.maxAttempts, maxPayloadBytes: config.maxPayloadBytes });
     return {
       config, logger, bus, store, db, inventory, schedules, metrics, kinds, outbox, jobs, agents,
       async close() {

@@ -7,6 +7,9 @@
  * Per batch: one admit statement, one lock statement, one commit of the
  * `locked`/`running` transitions; handlers run concurrently; their outcomes are
  * committed in batches too. Each job keeps its own machine snapshot and audit rows.
+ * When the admit statement fails for any reason but a lost connection, the rows
+ * are admitted one by one, so one row PostgreSQL refuses holds back no other
+ * (actors/admit-separately.ts).
  *
  * @module
  */
@@ -14,7 +17,10 @@ import type { Bus, JobDelivery } from "../bus/bus.ts";
 import type { JobRow, NewJob, Store, TransitionWrite } from "../adapters/postgres/store.ts";
 import type { JobStatus } from "../machines/job-status.ts";
 import { AbortWhy, JobAbort, type JobOutcome } from "../machines/job-kind.ts";
-import { encodeEnvelope, type ParsedJobMessage, parseJobMessage } from "../bus/envelope.ts";
+import { encodeEnvelope, type ParsedJobMessage, parseJobMessage, storableHeaders } from "../bus/envelope.ts";
+import { storableText } from "../bus/json-value-rules.ts";
+import { classifyStoreError } from "../adapters/postgres/classify.ts";
+import { admitSeparately } from "./admit-separately.ts";
 import { ErrorCode, toJobErrorInfo } from "../machines/errors.ts";
 import { applyJobEvent, type JobEvent, type JobSnapshot, persistJob } from "../machines/job-machine.ts";
 import type { KindRegistry } from "./kind-registry.ts";
@@ -103,7 +109,15 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export class Worker {
   readonly id: string;
   readonly stats: WorkerStats = {
-    received: 0, started: 0, succeeded: 0, failed: 0, retried: 0, duplicates: 0, rejected: 0, fenced: 0, deferred: 0,
+    received: 0,
+    started: 0,
+    succeeded: 0,
+    failed: 0,
+    retried: 0,
+    duplicates: 0,
+    rejected: 0,
+    fenced: 0,
+    deferred: 0,
   };
   #o: Required<Omit<WorkerOptions, "heartbeatMs">> & { heartbeatMs: number };
   #slotsUsed = 0;
@@ -198,7 +212,9 @@ export class Worker {
       this.#admitting++;
       const batch = this.#processBatch(deliveries).catch(async (error) => {
         this.#o.logger.error({ err: error }, "Batch failed unexpectedly; its messages will be redelivered");
-        await Promise.all(deliveries.filter((d) => !this.#handedOff.has(d)).map((d) => this.#settle(d, { nakMs: 1000 })));
+        await Promise.all(
+          deliveries.filter((d) => !this.#handedOff.has(d)).map((d) => this.#settle(d, { nakMs: 1000 })),
+        );
       }).finally(() => {
         this.#admitting--;
         for (const wake of this.#admitWaiters.splice(0)) wake();
@@ -215,7 +231,11 @@ export class Worker {
   }
 
   /** Settles a delivery that will not run here. */
-  async #settle(delivery: JobDelivery, how: "ack" | "term" | { nakMs: number }, reason?: string): Promise<void> {
+  async #settle(
+    delivery: JobDelivery,
+    how: "ack" | "term" | { nakMs: number },
+    reason?: string,
+  ): Promise<void> {
     if (this.#settled.has(delivery)) return;
     this.#settled.add(delivery);
     try {
@@ -223,7 +243,10 @@ export class Worker {
       else if (how === "term") await delivery.term(reason);
       else await delivery.nak(how.nakMs);
     } catch (error) {
-      this.#o.logger.warn({ err: error, seq: delivery.seq }, "Cannot settle a job message; it will be redelivered");
+      this.#o.logger.warn(
+        { err: error, seq: delivery.seq },
+        "Cannot settle a job message; it will be redelivered",
+      );
     } finally {
       this.#releaseSlots(1);
     }
@@ -254,7 +277,12 @@ export class Worker {
     const starts = new Map<string, { snapshot: JobSnapshot; payload: unknown; job: NewJob }>();
     for (const delivery of deliveries) {
       const parsed = parseJobMessage(
-        { kind: bus.subjects.kindOf(delivery.subject), data: delivery.data, headers: delivery.headers, seq: delivery.seq },
+        {
+          kind: bus.subjects.kindOf(delivery.subject),
+          data: delivery.data,
+          headers: delivery.headers,
+          seq: delivery.seq,
+        },
         { maxPayloadBytes: this.#o.maxPayloadBytes },
       );
       const id = parsed.ok ? parsed.envelope.id : parsed.id;
@@ -262,11 +290,11 @@ export class Worker {
         this.stats.rejected++;
         this.#o.metrics.rejected(parsed.ok ? "no_id" : parsed.code.toLowerCase());
         const reason = parsed.ok ? "no id" : `${parsed.code}: ${parsed.message}`;
-        logger.warn({ subject: delivery.subject, seq: delivery.seq, reason }, "Rejected a job message without a usable id");
-        await store.recordRejected({ subject: delivery.subject, reason, seq: delivery.seq, headers: delivery.headers })
-          .catch((error) => logger.error({ err: error }, "Cannot record a rejected message"));
-        // Recorded: ack removes it from the work queue (a term would leave it stored there).
-        await this.#settle(delivery, "ack");
+        logger.warn(
+          { subject: storableText(delivery.subject), seq: delivery.seq, reason },
+          "Rejected a job message without a usable id",
+        );
+        await this.#recordRejected(delivery, reason);
         continue;
       }
       if (byId.has(id)) {
@@ -284,27 +312,69 @@ export class Worker {
 
     // 2. Admit: insert what is new (born failed when the message is bad).
     let admitted: Set<string>;
+    /** Ids settled during admission (refused or to deliver again): nothing more to do for them. */
+    const settled = new Set<string>();
     try {
       const result = await store.admit(newJobs);
       this.#o.outbox.enqueue(result.events);
       admitted = new Set(result.inserted);
     } catch (error) {
-      logger.warn({ err: error, count: byId.size }, "Cannot admit jobs; their messages will be redelivered");
-      await Promise.all([...byId.values()].map(({ delivery }) => this.#settle(delivery, { nakMs: 1000 })));
-      return;
+      if (classifyStoreError(error) === "transient") {
+        logger.warn(
+          { err: error, count: byId.size },
+          "Cannot admit jobs; their messages will be redelivered",
+        );
+        await Promise.all([...byId.values()].map(({ delivery }) => this.#settle(delivery, { nakMs: 1000 })));
+        return;
+      }
+      logger.warn(
+        { err: error, count: byId.size },
+        "Cannot admit a batch of jobs; admitting them one by one",
+      );
+      const each = await admitSeparately(store, newJobs);
+      this.#o.outbox.enqueue(each.events);
+      admitted = each.inserted;
+      for (const [id, { reason, stored }] of each.refused) {
+        const { delivery, parsed } = byId.get(id)!;
+        settled.add(id);
+        this.#o.metrics.rejected("unstorable");
+        logger.warn({ jobId: id, stored }, reason);
+        if (stored === "unrecorded") {
+          this.stats.rejected++;
+          await this.#recordRejected(delivery, reason);
+        } else {
+          this.stats.failed++;
+          this.#o.metrics.jobFinished(
+            parsed.ok ? parsed.envelope.kind : (parsed.kind ?? "unknown"),
+            "failed",
+            0,
+          );
+          await this.#settle(delivery, "ack");
+        }
+      }
+      for (const id of each.retry) {
+        settled.add(id);
+        await this.#settle(byId.get(id)!.delivery, { nakMs: 1000 });
+      }
     }
     const toLock: string[] = [];
     for (const [id, { delivery, parsed }] of byId) {
+      if (settled.has(id)) continue;
       const start = starts.get(id);
       if (start && admitted.has(id)) {
-        this.#run({
-          id,
-          kind: start.job.kind,
-          maxAttempts: start.job.maxAttempts,
-          timeoutMs: start.job.timeoutMs ?? null,
-          org: start.job.org ?? null,
-          leaseVersion: 1,
-        }, start.snapshot, delivery, start.payload);
+        this.#run(
+          {
+            id,
+            kind: start.job.kind,
+            maxAttempts: start.job.maxAttempts,
+            timeoutMs: start.job.timeoutMs ?? null,
+            org: start.job.org ?? null,
+            leaseVersion: 1,
+          },
+          start.snapshot,
+          delivery,
+          start.payload,
+        );
         continue;
       }
       if (!parsed.ok && admitted.has(id)) {
@@ -336,25 +406,39 @@ export class Worker {
     try {
       results = await store.lock(toLock.map((id) => ({ id, workerId: this.id, leaseMs: this.#o.leaseMs })));
     } catch (error) {
-      logger.warn({ err: error, count: toLock.length }, "Cannot lock jobs; their messages will be redelivered");
+      logger.warn(
+        { err: error, count: toLock.length },
+        "Cannot lock jobs; their messages will be redelivered",
+      );
       await Promise.all(toLock.map((id) => this.#settle(byId.get(id)!.delivery, { nakMs: 1000 })));
       return;
     }
     const writes: TransitionWrite[] = [];
-    const starting: { row: JobRow; write: TransitionWrite; snapshot: JobSnapshot; delivery: JobDelivery; payload: unknown }[] = [];
+    const starting: {
+      row: JobRow;
+      write: TransitionWrite;
+      snapshot: JobSnapshot;
+      delivery: JobDelivery;
+      payload: unknown;
+    }[] = [];
     for (const result of results) {
       const { delivery } = byId.get(result.id)!;
       if (!result.locked) {
         if (result.reason === "final") {
           this.stats.duplicates++;
-          logger.debug({ jobId: result.id, status: result.status }, "Dropped a duplicate delivery of a finished job");
+          logger.debug(
+            { jobId: result.id, status: result.status },
+            "Dropped a duplicate delivery of a finished job",
+          );
           await this.#settle(delivery, "ack");
         } else if (result.reason === "missing") {
           logger.warn({ jobId: result.id }, "Dropped a message whose job row is missing");
           await this.#settle(delivery, "ack");
         } else {
           this.stats.deferred++;
-          await this.#settle(delivery, { nakMs: Math.max(50, Math.min(result.retryInMs ?? 1000, 60_000) + 20) });
+          await this.#settle(delivery, {
+            nakMs: Math.max(50, Math.min(result.retryInMs ?? 1000, 60_000) + 20),
+          });
         }
         continue;
       }
@@ -362,7 +446,10 @@ export class Worker {
       try {
         plan = planStart(result.job, delivery, this.#o);
       } catch (error) {
-        logger.error({ err: error, jobId: result.id }, "Cannot plan the job's next transition; its message will be redelivered");
+        logger.error(
+          { err: error, jobId: result.id },
+          "Cannot plan the job's next transition; its message will be redelivered",
+        );
         await this.#settle(delivery, { nakMs: 5000 });
         continue;
       }
@@ -378,7 +465,10 @@ export class Worker {
       this.#o.outbox.enqueue(committed.events);
       accepted = new Set(committed.accepted);
     } catch (error) {
-      logger.warn({ err: error, count: writes.length }, "Cannot commit locks; their messages will be redelivered");
+      logger.warn(
+        { err: error, count: writes.length },
+        "Cannot commit locks; their messages will be redelivered",
+      );
       await Promise.all(writes.map((w) => this.#settle(byId.get(w.id)!.delivery, { nakMs: 1000 })));
       return;
     }
@@ -400,14 +490,37 @@ export class Worker {
     }
   }
 
-  #run(row: RunTarget, snapshot: JobSnapshot, delivery: JobDelivery, payload: unknown, kindReserved = false): void {
+  /** Records a message that cannot become a job (storable metadata only, never its body), then acks it. */
+  async #recordRejected(delivery: JobDelivery, reason: string): Promise<void> {
+    await this.#o.store.recordRejected({
+      subject: storableText(delivery.subject),
+      reason: storableText(reason),
+      seq: delivery.seq,
+      headers: storableHeaders(delivery.headers),
+    }).catch((error) => this.#o.logger.error({ err: error }, "Cannot record a rejected message"));
+    // Recorded: ack removes it from the work queue (a term would leave it stored there).
+    await this.#settle(delivery, "ack");
+  }
+
+  #run(
+    row: RunTarget,
+    snapshot: JobSnapshot,
+    delivery: JobDelivery,
+    payload: unknown,
+    kindReserved = false,
+  ): void {
     const definition = this.#o.kinds.require(row.kind);
     const controller = new AbortController();
     const timeoutMs = row.timeoutMs ?? definition.timeoutMs ?? this.#o.timeoutMs;
     const attempt = snapshot.context.attempts;
     const jobTrace = new JobTrace({
-      jobId: row.id, kind: row.kind, subject: delivery.subject, headers: delivery.headers, attempt,
-      deliveryCount: delivery.deliveryCount, consumer: this.#o.bus.subjects.streams.jobs,
+      jobId: row.id,
+      kind: row.kind,
+      subject: delivery.subject,
+      headers: delivery.headers,
+      attempt,
+      deliveryCount: delivery.deliveryCount,
+      consumer: this.#o.bus.subjects.streams.jobs,
     });
     jobTrace.transition("locked", { "troupe.worker.id": this.id, "troupe.lease.version": row.leaseVersion });
     jobTrace.transition("running", { "troupe.job.attempt": attempt });
@@ -433,7 +546,13 @@ export class Worker {
     this.#o.metrics.attemptStarted(row.kind);
     const promise: Promise<JobOutcome | void> = jobTrace.run(() =>
       definition.run({
-        id: row.id, kind: row.kind, attempt, maxAttempts: row.maxAttempts, payload, org: row.org, signal: controller.signal,
+        id: row.id,
+        kind: row.kind,
+        attempt,
+        maxAttempts: row.maxAttempts,
+        payload,
+        org: row.org,
+        signal: controller.signal,
       })
     );
     promise.then(
@@ -483,11 +602,19 @@ export class Worker {
     job.trace.end(next.status, outcome.ok ? undefined : (data.error as { code: string; message: string }));
     // A hot path: build the line only when it is written.
     if (this.#o.logger.isLevelEnabled("debug")) {
-      this.#o.logger.debug({ ...job.trace.ids(), jobId: job.id, kind: job.kind, status: next.status, ...data }, `Job attempt ended: ${next.status}`);
+      this.#o.logger.debug({
+        ...job.trace.ids(),
+        jobId: job.id,
+        kind: job.kind,
+        status: next.status,
+        ...data,
+      }, `Job attempt ended: ${next.status}`);
     }
     this.#completions.push({ job, write, status: next.status });
     if (this.#completions.length >= this.#o.batchSize) void this.#flushCompletions();
-    else if (!this.#completionTimer) this.#completionTimer = setTimeout(() => void this.#flushCompletions(), 1);
+    else if (!this.#completionTimer) {
+      this.#completionTimer = setTimeout(() => void this.#flushCompletions(), 1);
+    }
   }
 
   async #flushCompletions(): Promise<void> {
@@ -539,7 +666,10 @@ export class Worker {
       this.#finish(job);
       if (!accepted.has(job.id)) {
         this.stats.fenced++;
-        logger.warn({ jobId: job.id, leaseVersion: job.leaseVersion }, "Outcome refused: the lease was taken or the job cancelled");
+        logger.warn(
+          { jobId: job.id, leaseVersion: job.leaseVersion },
+          "Outcome refused: the lease was taken or the job cancelled",
+        );
         this.#releaseSlots(1);
         continue;
       }
@@ -556,7 +686,10 @@ export class Worker {
     // A retry is a new message with a new msg id, or the dedupe window would swallow it.
     await Promise.all(retries.map(async ({ job, write }) => {
       try {
-        await bus.publishJob(job.kind, encodeEnvelope({ id: job.id }), { msgId: `${job.id}:${write.attempts + 1}`, headers: job.trace.headers() });
+        await bus.publishJob(job.kind, encodeEnvelope({ id: job.id }), {
+          msgId: `${job.id}:${write.attempts + 1}`,
+          headers: job.trace.headers(),
+        });
       } catch (error) {
         logger.warn({ err: error, jobId: job.id }, "Cannot republish a retry; the reconciler will");
       }
@@ -580,7 +713,12 @@ export class Worker {
     if (jobs.length === 0) return;
     let held: Set<string>;
     try {
-      held = new Set(await this.#o.store.heartbeat(jobs.map((j) => ({ id: j.id, leaseVersion: j.leaseVersion })), this.#o.leaseMs));
+      held = new Set(
+        await this.#o.store.heartbeat(
+          jobs.map((j) => ({ id: j.id, leaseVersion: j.leaseVersion })),
+          this.#o.leaseMs,
+        ),
+      );
     } catch (error) {
       this.#o.logger.warn({ err: error }, "Cannot extend leases now");
       return;
@@ -594,11 +732,16 @@ export class Worker {
       job.abandoned = true;
       this.#finish(job);
       const current = await this.#o.store.getJob(job.id).catch(() => undefined);
-      job.controller.abort(current?.status === "cancelled"
-        ? new JobAbort(AbortWhy.cancel, `Job "${job.id}" was cancelled`)
-        : new JobAbort(AbortWhy.leaseLost, `Lease of job "${job.id}" lost: another worker took it over`));
+      job.controller.abort(
+        current?.status === "cancelled"
+          ? new JobAbort(AbortWhy.cancel, `Job "${job.id}" was cancelled`)
+          : new JobAbort(AbortWhy.leaseLost, `Lease of job "${job.id}" lost: another worker took it over`),
+      );
       this.#o.logger.info({ jobId: job.id, status: current?.status }, "Lease lost; stopped the job here");
-      if (current && (current.status === "cancelled" || current.status === "success" || current.status === "failed")) {
+      if (
+        current &&
+        (current.status === "cancelled" || current.status === "success" || current.status === "failed")
+      ) {
         await this.#settle(job.delivery, "ack");
       } else {
         this.#releaseSlots(1);

@@ -5,11 +5,24 @@
  * else the `Nats-Msg-Id` header, else derived from the stream sequence (so a
  * redelivery of the same message maps to the same job).
  *
+ * A body PostgreSQL could not store (U+0000 or a lone surrogate in a string or
+ * key, nesting deeper than 64) is refused here with the rule and the JSON path
+ * (see json-value-rules.ts), so it becomes a failed job without its payload
+ * instead of a message the worker can never admit. No message of a refusal
+ * quotes the body's text.
+ *
  * @module
  */
 import { z } from "zod";
 import { ErrorCode } from "../machines/errors.ts";
 import { validateJobId, validateKind } from "./subjects.ts";
+import {
+  describeJsonSyntaxError,
+  findJsonViolation,
+  type JsonRule,
+  type JsonViolation,
+  storableText,
+} from "./json-value-rules.ts";
 
 /** A parsed, valid envelope. */
 export interface JobEnvelope {
@@ -32,6 +45,8 @@ export type ParsedJobMessage =
     kind?: string;
     code: string;
     message: string;
+    /** For a body that cannot be stored: the rule it breaks. */
+    rule?: JsonRule;
   };
 
 const envelopeSchema = z.strictObject({
@@ -56,7 +71,7 @@ export interface RawJobMessage {
 const decoder = new TextDecoder();
 
 function usableId(id: unknown): string | undefined {
-  if (typeof id !== "string") return undefined;
+  if (typeof id !== "string" || !id.isWellFormed()) return undefined;
   try {
     return validateJobId(id);
   } catch {
@@ -75,13 +90,21 @@ export function derivedJobId(seq: number, data: Uint8Array): string {
 }
 
 /** Parses a job message; never throws. */
-export function parseJobMessage(message: RawJobMessage, options: { maxPayloadBytes: number }): ParsedJobMessage {
+export function parseJobMessage(
+  message: RawJobMessage,
+  options: { maxPayloadBytes: number },
+): ParsedJobMessage {
   const headerId = message.headers["Nats-Msg-Id"];
   let kind: string | undefined;
   try {
     kind = message.kind === undefined ? undefined : validateKind(message.kind);
   } catch (error) {
-    return { ok: false, ...optionalId(usableId(headerId)), code: ErrorCode.invalidSubject, message: (error as Error).message };
+    return {
+      ok: false,
+      ...optionalId(usableId(headerId)),
+      code: ErrorCode.invalidSubject,
+      message: (error as Error).message,
+    };
   }
   if (kind === undefined) {
     return { ok: false, code: ErrorCode.invalidSubject, message: "Message is not on a job subject" };
@@ -92,13 +115,13 @@ export function parseJobMessage(message: RawJobMessage, options: { maxPayloadByt
   try {
     body = text.trim() === "" ? {} : JSON.parse(text);
   } catch (error) {
-    parseError = (error as Error).message;
+    parseError = describeJsonSyntaxError(error);
   }
   const bodyId = body !== null && typeof body === "object" && !Array.isArray(body)
     ? (body as Record<string, unknown>).id
     : undefined;
   if (bodyId !== undefined && usableId(bodyId) === undefined) {
-    const shown = typeof bodyId === "string" ? `"${bodyId.slice(0, 80)}"` : typeof bodyId;
+    const shown = typeof bodyId === "string" ? quoted(bodyId) : typeof bodyId;
     return {
       ok: false,
       kind,
@@ -107,7 +130,12 @@ export function parseJobMessage(message: RawJobMessage, options: { maxPayloadByt
     };
   }
   if (headerId !== undefined && bodyId === undefined && usableId(headerId) === undefined) {
-    return { ok: false, kind, code: ErrorCode.validation, message: `Invalid Nats-Msg-Id "${headerId.slice(0, 80)}" as job id` };
+    return {
+      ok: false,
+      kind,
+      code: ErrorCode.validation,
+      message: `Invalid Nats-Msg-Id ${quoted(headerId)} as job id`,
+    };
   }
   const id = usableId(bodyId) ?? usableId(headerId) ?? derivedJobId(message.seq, message.data);
   if (message.data.length > options.maxPayloadBytes) {
@@ -116,11 +144,16 @@ export function parseJobMessage(message: RawJobMessage, options: { maxPayloadByt
       id,
       kind,
       code: ErrorCode.tooLarge,
-      message: `Message of ${message.data.length} bytes exceeds the limit of ${options.maxPayloadBytes} bytes`,
+      message:
+        `Message of ${message.data.length} bytes exceeds the limit of ${options.maxPayloadBytes} bytes`,
     };
   }
   if (parseError !== undefined) {
     return { ok: false, id, kind, code: ErrorCode.malformed, message: `Malformed JSON body: ${parseError}` };
+  }
+  const refused = findBodyViolation(body);
+  if (refused) {
+    return { ok: false, id, kind, code: ErrorCode.validation, message: refused.message, rule: refused.rule };
   }
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     return { ok: true, envelope: { id, kind, payload: body } };
@@ -128,9 +161,17 @@ export function parseJobMessage(message: RawJobMessage, options: { maxPayloadByt
   const parsed = envelopeSchema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const path = issue?.path.length ? issue.path.join(".") : (issue as { keys?: string[] })?.keys?.join(", ") ?? "body";
+    const path = issue?.path.length
+      ? issue.path.join(".")
+      : (issue as { keys?: string[] })?.keys?.join(", ") ?? "body";
     const hint = issue?.code === "unrecognized_keys" ? ' (put the job\'s input under "payload")' : "";
-    return { ok: false, id, kind, code: ErrorCode.validation, message: `Invalid envelope field ${path}: ${issue?.message ?? "invalid"}${hint}` };
+    return {
+      ok: false,
+      id,
+      kind,
+      code: ErrorCode.validation,
+      message: `Invalid envelope field ${path}: ${issue?.message ?? "invalid"}${hint}`,
+    };
   }
   const value = parsed.data;
   const envelope: JobEnvelope = { id, kind, payload: value.payload };
@@ -139,6 +180,40 @@ export function parseJobMessage(message: RawJobMessage, options: { maxPayloadByt
   if (value.runAt !== undefined) envelope.runAt = new Date(value.runAt);
   if (value.org !== undefined) envelope.org = value.org;
   return { ok: true, envelope };
+}
+
+/**
+ * The first storage rule a body breaks: a body that is not an object is the
+ * payload; in an envelope each field is checked on its own, so the payload's
+ * depth counts from the payload, as over HTTP.
+ */
+export function findBodyViolation(body: unknown): JsonViolation | undefined {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    return findJsonViolation(body, { path: "payload" });
+  }
+  for (const [key, value] of Object.entries(body)) {
+    if (findJsonViolation(key)) return findJsonViolation({ [key]: null }, { path: "", what: "Message" });
+    const found = findJsonViolation(value, { path: key, what: key === "payload" ? "Payload" : "Message" });
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Message headers made storable for the audit of a rejected message: U+0000 and
+ * lone surrogates replaced, at most 50 headers of at most 1,000 characters.
+ */
+export function storableHeaders(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers).slice(0, 50)) {
+    out[storableText(key.slice(0, 200))] = storableText(String(value).slice(0, 1000));
+  }
+  return out;
+}
+
+/** An id quoted for a message: storable text, at most 80 characters. */
+function quoted(id: string): string {
+  return `"${storableText(id.slice(0, 80))}"`;
 }
 
 function optionalId(id: string | undefined): { id?: string } {
