@@ -12,7 +12,7 @@ import { Command, CommanderError, Option } from "commander";
 import { type Config, loadConfig } from "./actors/config.ts";
 import { createLogger, type Logger } from "./actors/logger.ts";
 import { type Core, openCore, type Roles, startSystem } from "./actors/system.ts";
-import { addExecCommands } from "./actors/cli-exec-commands.ts";
+import { addExecCommands, hostNetworkHelp } from "./actors/cli-exec-commands.ts";
 import { addInventoryCommands } from "./actors/cli-inventory-commands.ts";
 import { createGateway } from "./actors/gateway.ts";
 import { positiveInt } from "./actors/cli-options.ts";
@@ -160,7 +160,14 @@ function buildProgram(): Command {
 
   program.command("start")
     .description("Run everything in one process: gateway, worker, reconciler, scheduler, local agent (embedded default without NATS_URL and DATABASE_URL)")
-    .action(() => runService({ worker: true, gateway: true, reconciler: true, agent: true, scheduler: true }, "start"));
+    .option("--host-network", `for the local agent: ${hostNetworkHelp}`)
+    .action((flags: { hostNetwork?: boolean }) =>
+      runService(
+        { worker: true, gateway: true, reconciler: true, agent: true, scheduler: true },
+        "start",
+        flags.hostNetwork ? { TROUPE_AGENT_HOST_NETWORK: "true" } : {},
+      )
+    );
 
   program.command("scheduler")
     .description("Run a scheduler: fires due schedules (several may run; they never fire a slot twice)")
@@ -293,6 +300,7 @@ function buildProgram(): Command {
       if (options.name) overrides.TROUPE_AGENT_NAME = options.name;
       if (options.labels) overrides.TROUPE_AGENT_LABELS = options.labels;
       if (options.workRoot) overrides.TROUPE_AGENT_WORK_ROOT = options.workRoot;
+      if (options.hostNetwork) overrides.TROUPE_AGENT_HOST_NETWORK = "true";
       await runService({ agent: true }, "agent", overrides);
     },
   });

@@ -18,7 +18,7 @@ import type { Bus, Responder } from "../bus/bus.ts";
 import { type AgentInfo, type AgentJobState, decodeMessage, encodeMessage, type ExecOutcome, type JobRef, type RunRequest } from "../bus/agent-protocol.ts";
 import { encodeLogChunk, type LogChunk } from "../bus/log-chunk.ts";
 import { validateAgentName } from "../bus/subjects.ts";
-import { type IsolationReport, probeIsolation, type SandboxedProcess, type SandboxResult, startSandboxedProcess } from "../adapters/exec/mod.ts";
+import { type IsolationReport, type LimitCeilings, probeIsolation, type SandboxedProcess, type SandboxResult, startSandboxedProcess } from "../adapters/exec/mod.ts";
 import { PermanentError, TroupeError } from "../machines/errors.ts";
 import type { Logger } from "./logger.ts";
 
@@ -38,7 +38,17 @@ export interface AgentOptions {
   stopGraceMs?: number;
   /** How long an ended command's outcome is kept for a re-attaching worker. Default 15 minutes. */
   keepDoneMs?: number;
+  /**
+   * Let a job ask for network "host" (`--host-network`), which exposes the host's loopback
+   * services (the API, NATS, PostgreSQL) to its command. Default false.
+   */
+  hostNetwork?: boolean;
+  /** The most a job may ask of pids, memory and disk, and what it gets when it asks nothing. Default `defaultAgentLimits`. */
+  maxLimits?: LimitCeilings;
 }
+
+/** An agent's ceilings when none are configured: 512 processes, 1024 MiB of memory, writable directories of 512 MiB. */
+export const defaultAgentLimits: Readonly<Required<LimitCeilings>> = { pids: 512, memoryMB: 1024, diskMB: 512 };
 
 interface Finished {
   outcome: ExecOutcome;
@@ -67,7 +77,7 @@ export class Agent {
 
   constructor(options: AgentOptions) {
     this.name = validateAgentName(options.name);
-    this.#o = { labels: {}, isolation: true, heartbeatMs: 2000, maxOutputBytes: 16 * 1024 * 1024, stopGraceMs: 5000, keepDoneMs: 15 * 60_000, ...options };
+    this.#o = { labels: {}, isolation: true, heartbeatMs: 2000, maxOutputBytes: 16 * 1024 * 1024, stopGraceMs: 5000, keepDoneMs: 15 * 60_000, hostNetwork: false, maxLimits: { ...defaultAgentLimits }, ...options };
   }
 
   /** What the host can do, as found at start. */
@@ -81,7 +91,9 @@ export class Agent {
     // The sandbox runs as an unprivileged uid: it must be able to reach its own root below this one.
     mkdirSync(this.#o.workRoot, { recursive: true });
     chmodSync(this.#o.workRoot, statSync(this.#o.workRoot).mode | 0o711);
-    this.#report = await probeIsolation({ workRoot: this.#o.workRoot });
+    this.#report = await probeIsolation({ workRoot: this.#o.workRoot, hostNetwork: this.#o.hostNetwork });
+    // Without a sandbox a command shares the host's network, whatever it asks.
+    if (!this.#o.isolation) this.#report.network = { ...this.#report.network, modes: ["host"] };
     if (this.#o.isolation && !this.#report.bwrap.usable) {
       this.#refusal = `Isolation is unavailable on agent "${this.name}": ${this.#report.bwrap.reason ?? "bubblewrap not usable"}; start it with --no-isolation to run commands without a sandbox`;
       logger.warn({ agent: this.name }, this.#refusal);
@@ -108,7 +120,14 @@ export class Agent {
     } catch (error) {
       const permanent = error instanceof PermanentError;
       const code = error instanceof TroupeError ? error.code : "AGENT_ERROR";
-      return encodeMessage({ state: "refused", error: { code, message: (error as Error).message, permanent } } satisfies AgentJobState);
+      // A system error's message names host paths (the work root): it stays in the agent's log.
+      let message = (error as Error).message;
+      if (!(error instanceof TroupeError)) {
+        this.#o.logger.warn({ err: error, agent: this.name }, "Agent request failed");
+        const system = (error as { code?: unknown }).code;
+        message = `Agent "${this.name}" failed${typeof system === "string" ? ` (${system})` : ""}: see its log`;
+      }
+      return encodeMessage({ state: "refused", error: { code, message, permanent } } satisfies AgentJobState);
     }
   }
 
@@ -150,6 +169,8 @@ export class Agent {
       jobId: sandboxName(jobId),
       workRoot: this.#o.workRoot,
       isolation: this.#o.isolation,
+      allowHostNetwork: this.#o.hostNetwork,
+      maxLimits: this.#o.maxLimits,
       maxOutputBytes: Math.max(0, limit - sizeOf(Number.MAX_SAFE_INTEGER, "system", note)),
       measureOutput: (chunk) => sizeOf(chunk.seq + 1, chunk.stream, decoder.decode(chunk.data)),
       stopGraceMs: this.#o.stopGraceMs,
@@ -192,7 +213,7 @@ export class Agent {
     for (const [jobId, done] of this.#done) if (now - done.at > this.#o.keepDoneMs) this.#done.delete(jobId);
     const info: AgentInfo = {
       name: this.name, host: this.#o.host, labels: this.#o.labels, isolation: this.#o.isolation,
-      capabilities: (this.#report ?? {}) as unknown as Record<string, unknown>,
+      capabilities: { ...this.#report, maxLimits: this.#o.maxLimits } as unknown as Record<string, unknown>,
       running: this.#running.size, startedAt: this.#startedAt, at: new Date(now).toISOString(),
     };
     await this.#o.bus.publish(this.#o.bus.subjects.agent(this.name, "heartbeat"), encodeMessage(info)).catch(() => {});

@@ -1,14 +1,14 @@
 /**
  * The CLI's exec commands, with the flags users know from similar tools:
  * `troupe run [--agent NAME] [--label k=v] [--max-cpu=PCT] [--max-memory=MB]
- * [--max-iobps=BPS] [--max-pids=N] [--timeout=SECONDS] [--env K=V] [--cwd DIR]
- * [--no-network] [--detach] -- CMD ARGS...` (follows the output, exits with the
+ * [--max-iobps=BPS] [--max-pids=N] [--max-disk=MB] [--timeout=SECONDS] [--env K=V] [--cwd DIR]
+ * [--network none|outbound|host] [--no-network] [--detach] -- CMD ARGS...` (follows the output, exits with the
  * command's exit code), `troupe logs [-f] ID`, `troupe stop ID`, `troupe agents`,
  * and `troupe agent` (serve commands on this host).
  *
  * @module
  */
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { keyValue, positiveInt } from "./cli-options.ts";
 import type { JobsClient } from "./jobs-client.ts";
 import { writeErr, writeOut } from "./runtime.ts";
@@ -18,10 +18,14 @@ export interface ExecCommandDeps {
   withClient<T>(fn: (client: JobsClient) => Promise<T>): Promise<T>;
   print(value: unknown): void;
   setExit(code: number): void;
-  runAgent(options: { name?: string; labels?: string; isolation: boolean; workRoot?: string }): Promise<void>;
+  runAgent(options: { name?: string; labels?: string; isolation: boolean; workRoot?: string; hostNetwork?: boolean }): Promise<void>;
 }
 
 const positive = (flag: string) => (value: string) => positiveInt(value, flag);
+
+/** Help of `--host-network` (`troupe agent`, `troupe start`). */
+export const hostNetworkHelp = "let jobs ask for the host's network (network \"host\", TROUPE_AGENT_HOST_NETWORK=true): " +
+  "this exposes the host's loopback services (the Troupe API, NATS, PostgreSQL) to every such command";
 
 /** The exit code `troupe run` ends with for a finished exec job. */
 export function exitCodeOfJob(job: { status: string; result?: unknown; lastError?: unknown }): number {
@@ -42,10 +46,12 @@ interface RunFlags {
   maxMemory?: number;
   maxIobps?: number;
   maxPids?: number;
+  maxDisk?: number;
   timeout?: number;
   env?: Record<string, string>;
   cwd?: string;
-  network: boolean;
+  /** A mode from --network, false from --no-network. */
+  network?: string | false;
   detach?: boolean;
 }
 
@@ -62,10 +68,15 @@ export function addExecCommands(program: Command, deps: ExecCommandDeps): void {
     .option("--max-memory <mb>", "memory limit in MiB (the kernel kills beyond it)", positive("--max-memory"))
     .option("--max-iobps <bps>", "disk read/write bytes per second", positive("--max-iobps"))
     .option("--max-pids <n>", "most processes at once", positive("--max-pids"))
+    .option("--max-disk <mb>", "size in MiB of each writable directory (/work, /tmp, home: kept in memory)", positive("--max-disk"))
     .option("--timeout <seconds>", "stop the command after this long", positive("--timeout"))
     .option("--env <K=V>", "environment variable (repeatable)", keyValue("--env"))
     .option("--cwd <dir>", "working directory inside the sandbox's work dir")
-    .option("--no-network", "no network at all (default: host networking)")
+    .addOption(
+      new Option("--network <mode>", "none: loopback only; outbound (default): own network namespace, outbound connections only; host: the host's network (agents started with --host-network)")
+        .choices(["none", "outbound", "host"]),
+    )
+    .option("--no-network", "no network at all (--network none)")
     .option("--detach", "print the job id and return at once")
     .action(async (command: string[], flags: RunFlags) => {
       const limits = {
@@ -73,6 +84,7 @@ export function addExecCommands(program: Command, deps: ExecCommandDeps): void {
         ...(flags.maxMemory ? { memoryMB: flags.maxMemory } : {}),
         ...(flags.maxIobps ? { ioBps: flags.maxIobps } : {}),
         ...(flags.maxPids ? { pids: flags.maxPids } : {}),
+        ...(flags.maxDisk ? { diskMB: flags.maxDisk } : {}),
       };
       const payload = {
         command,
@@ -82,7 +94,7 @@ export function addExecCommands(program: Command, deps: ExecCommandDeps): void {
         ...(flags.timeout ? { timeoutMs: flags.timeout * 1000 } : {}),
         ...(flags.env ? { env: flags.env } : {}),
         ...(flags.cwd ? { cwd: flags.cwd } : {}),
-        ...(flags.network === false ? { network: false } : {}),
+        ...(flags.network === false ? { network: "none" } : typeof flags.network === "string" ? { network: flags.network } : {}),
       };
       await withClient(async (client) => {
         const { id } = await client.submit({ kind: "exec", payload });
@@ -129,8 +141,10 @@ export function addExecCommands(program: Command, deps: ExecCommandDeps): void {
         if (agents.length === 0) return print("No agents");
         for (const a of agents) {
           const labels = Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(",");
-          const cgroup = (a.capabilities as { cgroup?: { version?: string } }).cgroup?.version ?? "?";
-          print(`${a.name.padEnd(20)} ${a.host.padEnd(20)} running=${a.running} isolation=${a.isolation ? "bwrap" : "off"} cgroup=${cgroup} ${labels}`);
+          const capabilities = a.capabilities as { cgroup?: { version?: string }; network?: { modes?: string[] } };
+          const cgroup = capabilities.cgroup?.version ?? "?";
+          const network = capabilities.network?.modes?.join(",") || "?";
+          print(`${a.name.padEnd(20)} ${a.host.padEnd(20)} running=${a.running} isolation=${a.isolation ? "bwrap" : "off"} cgroup=${cgroup} network=${network} ${labels}`);
         }
       });
     });
@@ -141,9 +155,11 @@ export function addExecCommands(program: Command, deps: ExecCommandDeps): void {
     .option("--labels <k=v,...>", "labels jobs may select it by")
     .option("--work-root <dir>", "where each job's filesystem root is made")
     .option("--no-isolation", "run commands without a sandbox (only where bubblewrap cannot run)")
-    .action((flags: { name?: string; labels?: string; workRoot?: string; isolation: boolean }) =>
+    .option("--host-network", hostNetworkHelp)
+    .action((flags: { name?: string; labels?: string; workRoot?: string; isolation: boolean; hostNetwork?: boolean }) =>
       deps.runAgent({
         isolation: flags.isolation,
+        ...(flags.hostNetwork ? { hostNetwork: true } : {}),
         ...(flags.name ? { name: flags.name } : {}),
         ...(flags.labels ? { labels: flags.labels } : {}),
         ...(flags.workRoot ? { workRoot: flags.workRoot } : {}),

@@ -34,6 +34,10 @@ const schema = z.object({
   TROUPE_AGENT_WORK_ROOT: z.string().min(1).optional(),
   TROUPE_AGENT_ISOLATION: bool.default(true),
   TROUPE_AGENT_MAX_OUTPUT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
+  TROUPE_AGENT_HOST_NETWORK: bool.default(false),
+  TROUPE_AGENT_MAX_PIDS: z.coerce.number().int().min(0).max(4_194_304).default(512),
+  TROUPE_AGENT_MAX_MEMORY_MB: z.coerce.number().int().min(0).max(1_048_576).refine((n) => n === 0 || n >= 4, "use 0 (no ceiling) or at least 4").default(1024),
+  TROUPE_AGENT_MAX_DISK_MB: z.coerce.number().int().min(0).max(1_048_576).default(512),
   TLS_CERT: z.string().optional(),
   TLS_KEY: z.string().optional(),
   TLS_CLIENT_CA: z.string().optional(),
@@ -81,7 +85,17 @@ export interface Config {
   /** The aws.iam.policy kind: the role assumed in each account, the signing region. */
   aws: { handlerRoleName: string; region: string | undefined };
   /** The exec agent of this process (`troupe agent`, and the local one of `troupe start`). */
-  agent: { name: string; labels: Record<string, string>; workRoot: string; isolation: boolean; maxOutputBytes: number };
+  agent: {
+    name: string;
+    labels: Record<string, string>;
+    workRoot: string;
+    isolation: boolean;
+    maxOutputBytes: number;
+    /** Jobs may ask for network "host" (TROUPE_AGENT_HOST_NETWORK, `--host-network`). */
+    hostNetwork: boolean;
+    /** The most a job may ask, and its default: TROUPE_AGENT_MAX_PIDS, _MAX_MEMORY_MB, _MAX_DISK_MB (0: no ceiling). */
+    maxLimits: { pids: number; memoryMB: number; diskMB: number };
+  };
   /** HTTPS material (file paths or inline PEM); `clientCa` turns on mutual TLS. */
   tls: { cert: string; key: string; clientCa: string | undefined } | undefined;
   port: number;
@@ -161,6 +175,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       workRoot: e.TROUPE_AGENT_WORK_ROOT ?? `${e.TROUPE_DATA_DIR}/exec`,
       isolation: e.TROUPE_AGENT_ISOLATION,
       maxOutputBytes: e.TROUPE_AGENT_MAX_OUTPUT_BYTES,
+      hostNetwork: e.TROUPE_AGENT_HOST_NETWORK,
+      maxLimits: { pids: e.TROUPE_AGENT_MAX_PIDS, memoryMB: e.TROUPE_AGENT_MAX_MEMORY_MB, diskMB: e.TROUPE_AGENT_MAX_DISK_MB },
     },
     tls: e.TLS_CERT && e.TLS_KEY ? { cert: e.TLS_CERT, key: e.TLS_KEY, clientCa: e.TLS_CLIENT_CA } : undefined,
     port: e.PORT,

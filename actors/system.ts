@@ -230,6 +230,7 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
     const made = new Agent({
       bus, logger, name: config.agent.name, host: await hostName(), labels: config.agent.labels,
       workRoot: resolve(config.agent.workRoot), isolation: config.agent.isolation, maxOutputBytes: config.agent.maxOutputBytes,
+      hostNetwork: config.agent.hostNetwork, maxLimits: config.agent.maxLimits,
     });
     try {
       await made.start();

@@ -15,7 +15,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { limitUnavailable, systemCode } from "./exec-errors.ts";
-import type { Limits } from "./command-spec.ts";
+import type { CgroupLimits, Limits } from "./command-spec.ts";
 
 /** How one limit was applied: its value and the cgroup file(s) that enforce it. */
 export interface AppliedLimit {
@@ -30,20 +30,31 @@ function write(limit: string, dir: string, file: string, value: string): void {
   try {
     writeFileSync(join(dir, file), value);
   } catch (error) {
-    throw limitUnavailable(limit, `writing "${value}" to "${join(dir, file)}" failed (${systemCode(error)})`, error);
+    throw limitUnavailable(
+      limit,
+      `writing "${value}" to "${join(dir, file)}" failed (${systemCode(error)})`,
+      error,
+    );
   }
 }
 
 const mib = 1024 * 1024;
 
 /** Writes limits into v1 hierarchies (`dirs` by hierarchy name, made by the caller). */
-export function writeV1Limits(dirs: Partial<Record<string, string>>, limits: Limits, ioDevice?: string): AppliedLimits {
+export function writeV1Limits(
+  dirs: Partial<Record<string, string>>,
+  limits: CgroupLimits,
+  ioDevice?: string,
+): AppliedLimits {
   const applied: AppliedLimits = {};
   if (limits.cpuPercent !== undefined && dirs.cpu !== undefined) {
     const period = Number(readFileSync(join(dirs.cpu, "cpu.cfs_period_us"), "utf8")) || 100_000;
     const quota = Math.max(1000, Math.round((period * limits.cpuPercent) / 100));
     write("cpuPercent", dirs.cpu, "cpu.cfs_quota_us", String(quota));
-    applied.cpuPercent = { value: limits.cpuPercent, via: `cgroup v1 cpu.cfs_quota_us ${quota} per cpu.cfs_period_us ${period}` };
+    applied.cpuPercent = {
+      value: limits.cpuPercent,
+      via: `cgroup v1 cpu.cfs_quota_us ${quota} per cpu.cfs_period_us ${period}`,
+    };
   }
   if (limits.memoryMB !== undefined && dirs.memory !== undefined) {
     const bytes = String(limits.memoryMB * mib);
@@ -61,7 +72,8 @@ export function writeV1Limits(dirs: Partial<Record<string, string>>, limits: Lim
     write("ioBps", dirs.blkio, "blkio.throttle.write_bps_device", `${ioDevice} ${limits.ioBps}`);
     applied.ioBps = {
       value: limits.ioBps,
-      via: `cgroup v1 blkio.throttle.read_bps_device and write_bps_device on ${ioDevice} (direct I/O; v1 cannot throttle buffered writeback)`,
+      via:
+        `cgroup v1 blkio.throttle.read_bps_device and write_bps_device on ${ioDevice} (direct I/O; v1 cannot throttle buffered writeback)`,
     };
   }
   if (limits.pids !== undefined && dirs.pids !== undefined) {
@@ -72,7 +84,7 @@ export function writeV1Limits(dirs: Partial<Record<string, string>>, limits: Lim
 }
 
 /** Writes limits into a v2 cgroup directory whose controllers the caller enabled. */
-export function writeV2Limits(dir: string, limits: Limits, ioDevice?: string): AppliedLimits {
+export function writeV2Limits(dir: string, limits: CgroupLimits, ioDevice?: string): AppliedLimits {
   const applied: AppliedLimits = {};
   if (limits.cpuPercent !== undefined) {
     const period = 100_000;

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { ErrorCode, PermanentError } from "../../machines/errors.ts";
 import type { CgroupLayout, V1Hierarchy } from "./cgroup-layout.ts";
-import type { Limits } from "./command-spec.ts";
+import type { CgroupLimits } from "./command-spec.ts";
 import { writeV1Limits, writeV2Limits } from "./cgroup-limits.ts";
 import type { AppliedLimits } from "./cgroup-limits.ts";
 import { readCgroupStats } from "./cgroup-stats.ts";
@@ -29,14 +29,19 @@ export interface CreateJobCgroupOptions {
   name: string;
   /** Directory (in every hierarchy) under which job cgroups are made. Default `troupe`. */
   parent?: string;
-  limits?: Limits;
+  limits?: CgroupLimits;
   /** `major:minor` of the device to throttle; needed when `limits.ioBps` is set. */
   ioDevice?: string;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const v1Needs: Record<keyof Limits, V1Hierarchy> = { cpuPercent: "cpu", memoryMB: "memory", ioBps: "blkio", pids: "pids" };
+const v1Needs: Record<keyof CgroupLimits, V1Hierarchy> = {
+  cpuPercent: "cpu",
+  memoryMB: "memory",
+  ioBps: "blkio",
+  pids: "pids",
+};
 const v2Needs = { cpuPercent: "cpu", memoryMB: "memory", ioBps: "io", pids: "pids" } as const;
 
 /** A job's cgroup (one directory per v1 hierarchy, or one v2 directory). */
@@ -59,7 +64,7 @@ export class JobCgroup {
   static create(options: CreateJobCgroupOptions): JobCgroup | undefined {
     const { layout, name, limits = {} } = options;
     const parent = options.parent ?? "troupe";
-    const asked = (Object.keys(limits) as (keyof Limits)[]).filter((k) => limits[k] !== undefined);
+    const asked = (Object.keys(v1Needs) as (keyof CgroupLimits)[]).filter((k) => limits[k] !== undefined);
     if (asked.includes("ioBps") && options.ioDevice === undefined) {
       throw limitUnavailable("ioBps", "the work dir is not on a block device the kernel can throttle");
     }
@@ -73,7 +78,10 @@ export class JobCgroup {
       if (layout.version === "v2") {
         for (const limit of asked) {
           if (!layout.controllers.includes(v2Needs[limit])) {
-            throw limitUnavailable(limit, `cgroup v2 at "${layout.root}" does not offer the ${v2Needs[limit]} controller`);
+            throw limitUnavailable(
+              limit,
+              `cgroup v2 at "${layout.root}" does not offer the ${v2Needs[limit]} controller`,
+            );
           }
         }
         const required = asked.map((limit) => v2Needs[limit]);
@@ -84,7 +92,11 @@ export class JobCgroup {
               writeFileSync(join(dir, "cgroup.subtree_control"), `+${controller}`);
             } catch (error) {
               if (required.includes(controller)) {
-                throw limitUnavailable(asked[required.indexOf(controller)] as string, `cannot enable the ${controller} controller in "${dir}" (${systemCode(error)})`, error);
+                throw limitUnavailable(
+                  asked[required.indexOf(controller)] as string,
+                  `cannot enable the ${controller} controller in "${dir}" (${systemCode(error)})`,
+                  error,
+                );
               }
             }
           }
@@ -97,13 +109,19 @@ export class JobCgroup {
         for (const limit of asked) {
           const hierarchy = v1Needs[limit];
           const root = layout.hierarchies[hierarchy];
-          if (root === undefined) throw limitUnavailable(limit, `no cgroup v1 ${hierarchy} hierarchy under "${layout.root}"`);
+          if (root === undefined) {
+            throw limitUnavailable(limit, `no cgroup v1 ${hierarchy} hierarchy under "${layout.root}"`);
+          }
           try {
             dirs[hierarchy] = join(root, parent, name);
             mkdirSync(dirs[hierarchy], { recursive: true });
           } catch (error) {
             delete dirs[hierarchy];
-            throw limitUnavailable(limit, `cannot create a cgroup in "${join(root, parent)}" (${systemCode(error)})`, error);
+            throw limitUnavailable(
+              limit,
+              `cannot create a cgroup in "${join(root, parent)}" (${systemCode(error)})`,
+              error,
+            );
           }
         }
         // Accounting and the freezer are welcome but optional.
@@ -208,7 +226,10 @@ export class JobCgroup {
   /** Refuses to share a cgroup (and its limits) with a job of the same id still running. */
   #assertVacant(name: string): void {
     if (this.pids().length > 0) {
-      throw new PermanentError(`Job "${name}" is already running in cgroup "${Object.values(this.#dirs)[0]}"`, { code: ErrorCode.conflict });
+      throw new PermanentError(
+        `Job "${name}" is already running in cgroup "${Object.values(this.#dirs)[0]}"`,
+        { code: ErrorCode.conflict },
+      );
     }
   }
 

@@ -26,7 +26,25 @@ export const limitsSchema = z.strictObject({
   ioBps: z.number().int().min(4096).max(100 * 1024 ** 3).optional(),
   /** Most processes and threads alive at once, the sandbox's own two included. */
   pids: z.number().int().min(1).max(4_194_304).optional(),
+  /**
+   * Size in MiB of each writable directory (`/work`, `/tmp`, `/home/troupe`,
+   * `/dev/shm`): each is then a tmpfs of that size, kept in memory and counted
+   * in the memory limit. Sandboxed commands only.
+   */
+  diskMB: z.number().int().min(1).max(1_048_576).optional(),
 });
+
+/**
+ * How a sandboxed command reaches the network: `none` (its own loopback only),
+ * `outbound` (its own network namespace with outbound connections through
+ * user-mode networking; never the host's loopback or the host's own
+ * addresses), `host` (the host's network, loopback services included; only on
+ * an agent that allows it).
+ */
+export type NetworkMode = "none" | "outbound" | "host";
+
+/** The network modes, in order of exposure. */
+export const networkModes: readonly NetworkMode[] = ["none", "outbound", "host"];
 
 /** A command to run: validated input of `startSandboxedProcess()`. */
 export const commandSpecSchema = z.strictObject({
@@ -39,10 +57,16 @@ export const commandSpecSchema = z.strictObject({
         ctx.addIssue({
           code: "custom",
           path: [name],
-          message: `Environment variable name ${JSON.stringify(name)} is not allowed: use letters, digits and _`,
+          message: `Environment variable name ${
+            JSON.stringify(name)
+          } is not allowed: use letters, digits and _`,
         });
       } else if (value.includes("\0")) {
-        ctx.addIssue({ code: "custom", path: [name], message: `Environment variable "${name}" contains NUL` });
+        ctx.addIssue({
+          code: "custom",
+          path: [name],
+          message: `Environment variable "${name}" contains NUL`,
+        });
       }
     }
   }),
@@ -50,7 +74,10 @@ export const commandSpecSchema = z.strictObject({
   cwd: noNul.optional().transform((cwd, ctx) => {
     const normal = posix.normalize(cwd ?? ".");
     if (posix.isAbsolute(normal) || normal === ".." || normal.startsWith("../")) {
-      ctx.addIssue({ code: "custom", message: `Working directory ${JSON.stringify(cwd)} leaves the work dir` });
+      ctx.addIssue({
+        code: "custom",
+        message: `Working directory ${JSON.stringify(cwd)} leaves the work dir`,
+      });
       return z.NEVER;
     }
     return normal === "." ? "" : normal.replace(/\/$/, "");
@@ -58,8 +85,8 @@ export const commandSpecSchema = z.strictObject({
   stdin: z.string().max(16 * 1024 * 1024).optional(),
   limits: limitsSchema.optional(),
   timeoutMs: z.number().int().min(1).max(7 * 24 * 3_600_000).optional(),
-  /** Host networking when true (the default); no network at all when false. */
-  network: z.boolean().optional(),
+  /** A `NetworkMode`; `false` is `none`, `true` and absent are `outbound` (the default). */
+  network: z.union([z.boolean(), z.enum(["none", "outbound", "host"])]).optional(),
 });
 
 /** A command spec as callers write it. */
@@ -68,6 +95,15 @@ export type CommandSpecInput = z.input<typeof commandSpecSchema>;
 export type CommandSpec = z.output<typeof commandSpecSchema>;
 /** Validated limits. */
 export type Limits = z.output<typeof limitsSchema>;
+/** The limits a cgroup enforces (all but `diskMB`, which the sandbox's tmpfs sizes enforce). */
+export type CgroupLimits = Omit<Limits, "diskMB">;
+
+/** The network mode a spec's `network` field asks for. */
+export function networkModeOf(network: CommandSpec["network"]): NetworkMode {
+  if (network === false) return "none";
+  if (network === true || network === undefined) return "outbound";
+  return network;
+}
 
 /**
  * Validates a command spec, throwing a `ValidationError` whose `field` is the

@@ -15,6 +15,10 @@ export const ExecErrorCode = {
   isolationUnavailable: "ISOLATION_UNAVAILABLE",
   /** The process could not be started, or not inside its cgroup. */
   spawnFailed: "SPAWN_FAILED",
+  /** A limit asked for is above what the agent allows. */
+  limitOverMaximum: "LIMIT_OVER_MAXIMUM",
+  /** The network mode asked for is not offered here (not allowed, or its tools are missing). */
+  networkUnavailable: "NETWORK_UNAVAILABLE",
 } as const;
 /** An exec adapter error code. */
 export type ExecErrorCode = (typeof ExecErrorCode)[keyof typeof ExecErrorCode];
@@ -26,5 +30,8 @@ export function systemCode(error: unknown): string {
 
 /** Refuses a limit the host cannot enforce, saying why. */
 export function limitUnavailable(limit: string, why: string, cause?: unknown): PermanentError {
-  return new PermanentError(`Cannot enforce limit "${limit}": ${why}`, { code: ExecErrorCode.limitUnavailable, cause });
+  return new PermanentError(`Cannot enforce limit "${limit}": ${why}`, {
+    code: ExecErrorCode.limitUnavailable,
+    cause,
+  });
 }

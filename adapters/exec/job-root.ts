@@ -37,12 +37,13 @@ function isInside(path: string, dir: string): boolean {
  * uid, must search every directory above the job's.
  */
 function assertReachable(workRoot: string, owner: number): void {
-  for (let dir = workRoot; ; dir = dirname(dir)) {
+  for (let dir = workRoot;; dir = dirname(dir)) {
     const stat = statSync(dir);
     const searchable = stat.uid === owner ? (stat.mode & 0o100) !== 0 : (stat.mode & 0o001) !== 0;
     if (!searchable) {
+      // No host path in the message: job results and the API show it.
       throw new PermanentError(
-        `Work root "${workRoot}" is out of reach of the sandbox uid ${owner}: "${dir}" is not searchable by others`,
+        `The agent's work root is out of reach of the sandbox uid ${owner}: a directory above it is not searchable by others (chmod o+x)`,
         { code: ExecErrorCode.isolationUnavailable },
       );
     }
@@ -74,7 +75,11 @@ export function removeJobRoot(root: JobRoot): void {
  * the host and must land inside the work dir; the answer is the real path and
  * its path relative to the work dir (which is what the sandbox sees).
  */
-export function resolveWorkCwd(workDir: string, cwd: string, owner?: number): { host: string; relative: string } {
+export function resolveWorkCwd(
+  workDir: string,
+  cwd: string,
+  owner?: number,
+): { host: string; relative: string } {
   const realWork = realpathSync(workDir);
   let current = realWork;
   for (const part of cwd.split("/").filter((p) => p !== "" && p !== ".")) {
@@ -94,10 +99,15 @@ export function resolveWorkCwd(workDir: string, cwd: string, owner?: number): { 
       try {
         target = realpathSync(next);
       } catch {
-        throw new ValidationError(`Working directory "${cwd}" goes through a dangling symlink "${part}"`, { field: "cwd" });
+        throw new ValidationError(`Working directory "${cwd}" goes through a dangling symlink "${part}"`, {
+          field: "cwd",
+        });
       }
       if (!isInside(target, realWork)) {
-        throw new ValidationError(`Working directory "${cwd}" leaves the work dir through symlink "${part}"`, { field: "cwd" });
+        throw new ValidationError(
+          `Working directory "${cwd}" leaves the work dir through symlink "${part}"`,
+          { field: "cwd" },
+        );
       }
       current = target;
     } else {

@@ -17,10 +17,14 @@ export const joinedMessage = "joined";
 export const joinFailedPrefix = "cannot-join ";
 
 // fd 3 reports; before exec, bash closes every other inherited descriptor but
-// 0-2 and 4 (bwrap's --args), so nothing of the agent leaks into the sandbox.
+// 0-2, 4 (bwrap's --args) and those the caller keeps (bwrap's info and block
+// fds), so nothing of the agent leaks into the sandbox.
 const joinLoop = `for f; do case $f in --) break;; esac; ` +
   `echo "$$" > "$f" || { echo "${joinFailedPrefix}$f" >&3; exit 125; }; shift; done; shift`;
-const closeFds = `for p in /proc/$$/fd/*; do n=\${p##*/}; case $n in 0|1|2|3|4) ;; *) exec {n}>&- ;; esac; done`;
+const closeFds = (keep: readonly number[]) =>
+  `for p in /proc/$$/fd/*; do n=\${p##*/}; case $n in ${
+    [0, 1, 2, 3, 4, ...keep].join("|")
+  }) ;; *) exec {n}>&- ;; esac; done`;
 const report = `echo ${joinedMessage} >&3; exec 3>&-; exec "$@"`;
 
 /** Options of `buildJoinCommand()`. */
@@ -34,6 +38,8 @@ export interface JoinCommandOptions {
    * sandbox, whose environment the caller controls.
    */
   closeInheritedFds: boolean;
+  /** Descriptors above 4 left open for the sandbox (integers chosen by the caller, never input). */
+  keepFds?: readonly number[];
 }
 
 /**
@@ -47,7 +53,10 @@ export interface JoinCommandOptions {
  * ```
  */
 export function buildJoinCommand(options: JoinCommandOptions): { file: string; args: string[] } {
-  const script = options.closeInheritedFds ? `${joinLoop}; ${closeFds}; ${report}` : `${joinLoop}; ${report}`;
+  const keep = (options.keepFds ?? []).filter((fd) => Number.isInteger(fd) && fd > 4);
+  const script = options.closeInheritedFds
+    ? `${joinLoop}; ${closeFds(keep)}; ${report}`
+    : `${joinLoop}; ${report}`;
   const file = options.closeInheritedFds ? "/bin/bash" : "/bin/sh";
   return { file, args: ["-c", script, "troupe-join", ...options.procsFiles, "--", ...options.argv] };
 }

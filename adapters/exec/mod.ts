@@ -1,7 +1,8 @@
 /**
  * Sandboxed processes for remote exec agents: run a command on this Linux host
  * isolated by bubblewrap (its own filesystem root, pid/ipc/uts/user
- * namespaces, optionally no network, an unprivileged uid), limited by cgroups
+ * namespaces, a network namespace of its own with outbound connections only or
+ * no network at all, an unprivileged uid), limited by cgroups
  * (CPU, memory, I/O, pids; v2, or v1 where that is what the host has) from its
  * first instruction, with live numbered output under a cap, stop and timeout.
  *
@@ -11,7 +12,7 @@
  *
  * const report = await probeIsolation({ workRoot: "/var/lib/troupe/jobs" }); // register with the agent
  * const proc = await startSandboxedProcess(
- *   { command: ["sh", "-c", "make && make test"], limits: { cpuPercent: 100, memoryMB: 512, pids: 256 }, network: false },
+ *   { command: ["sh", "-c", "make && make test"], limits: { cpuPercent: 100, memoryMB: 512, pids: 256, diskMB: 256 }, network: "none" },
  *   { jobId: "j-42", workRoot: "/var/lib/troupe/jobs", onOutput: ({ seq, stream, data }) => publish(seq, stream, data) },
  * );
  * setTimeout(() => proc.stop({ graceMs: 5000 }), 60_000);
@@ -19,8 +20,16 @@
  * ```
  * @module
  */
-export { commandSpecSchema, limitsSchema, parseCommandSpec } from "./command-spec.ts";
-export type { CommandSpec, CommandSpecInput, Limits } from "./command-spec.ts";
+export {
+  commandSpecSchema,
+  limitsSchema,
+  networkModeOf,
+  networkModes,
+  parseCommandSpec,
+} from "./command-spec.ts";
+export type { CommandSpec, CommandSpecInput, Limits, NetworkMode } from "./command-spec.ts";
+export { applyLimitCeilings, ceilingVariables } from "./limit-ceilings.ts";
+export type { LimitCeilings } from "./limit-ceilings.ts";
 export { startSandboxedProcess } from "./start-sandboxed-process.ts";
 export type { SandboxOptions } from "./start-sandboxed-process.ts";
 export { SandboxedProcess } from "./sandboxed-process.ts";

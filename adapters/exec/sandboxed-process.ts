@@ -17,8 +17,10 @@ import type { ChildProcess } from "node:child_process";
 import process from "node:process";
 import type { JobCgroup } from "./cgroup.ts";
 import type { AppliedLimits } from "./cgroup-limits.ts";
+import type { NetworkMode } from "./command-spec.ts";
 import type { JobRoot } from "./job-root.ts";
 import { removeJobRoot } from "./job-root.ts";
+import type { OutboundNetwork } from "./outbound-network.ts";
 import type { OutputCapture, OutputTotals } from "./output-capture.ts";
 
 /** How a command ended and what it used. */
@@ -41,6 +43,8 @@ export interface SandboxResult extends OutputTotals {
   stoppedBy?: "stop" | "timeout";
   /** The limits it ran under. */
   applied: AppliedLimits;
+  /** The network it had. */
+  network: NetworkMode;
   /** What could not be removed afterwards (a cgroup with a process stuck in the kernel). */
   leftovers?: string[];
 }
@@ -58,6 +62,12 @@ export interface SandboxedProcessInit {
   capture: OutputCapture;
   started: number;
   isolated: boolean;
+  /** The network mode granted. */
+  network: NetworkMode;
+  /** Limits enforced outside the cgroup (the disk limit's tmpfs sizes). */
+  applied?: AppliedLimits;
+  /** The sandbox's user-mode network (`outbound`), stopped when the command ended. */
+  outbound?: OutboundNetwork;
   stopGraceMs: number;
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -74,8 +84,10 @@ export class SandboxedProcess {
   /** Pid of the spawned process (bwrap's monitor when isolated), leader of its process group. */
   readonly pid: number;
   readonly jobId: string;
-  /** Each limit and the cgroup file that enforces it. */
+  /** Each limit and what enforces it (a cgroup file, a tmpfs size). */
   readonly applied: AppliedLimits;
+  /** The network mode it runs with. */
+  readonly network: NetworkMode;
   /** Settles once the command ended and its cgroup and root were removed; never rejects. */
   readonly result: Promise<SandboxResult>;
   readonly #init: SandboxedProcessInit;
@@ -88,11 +100,14 @@ export class SandboxedProcess {
     this.#init = init;
     this.pid = init.child.pid as number;
     this.jobId = init.jobId;
-    this.applied = init.cgroup?.applied ?? {};
+    this.applied = { ...init.cgroup?.applied, ...init.applied };
+    this.network = init.network;
     this.#exited = init.exit.then(() => {
       this.#hasExited = true;
     });
-    const timer = init.timeoutMs === undefined ? undefined : setTimeout(() => this.#stop("timeout", init.stopGraceMs), init.timeoutMs);
+    const timer = init.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => this.#stop("timeout", init.stopGraceMs), init.timeoutMs);
     const onAbort = () => this.#stop("stop", init.stopGraceMs);
     init.signal?.addEventListener("abort", onAbort, { once: true });
     this.result = init.exit.then(async ([exitCode, signal]) => {
@@ -168,6 +183,7 @@ export class SandboxedProcess {
     const { child, cgroup, capture, jobRoot } = this.#init;
     // The job is its whole process tree: nothing it started may outlive it.
     await this.#killAll();
+    this.#init.outbound?.stop();
     const drain = sleep(2000);
     await Promise.race([this.#init.closed, drain.promise]);
     drain.cancel();
@@ -175,13 +191,23 @@ export class SandboxedProcess {
     child.stderr?.destroy();
     const stats = cgroup?.stats() ?? { cpuSeconds: null, peakMemoryBytes: null, oomKilled: false };
     const leftovers: string[] = [];
-    if (cgroup !== undefined && !(await cgroup.remove())) leftovers.push(...Object.values(cgroup.dirs) as string[]);
+    if (cgroup !== undefined && !(await cgroup.remove())) {
+      leftovers.push(...Object.values(cgroup.dirs) as string[]);
+    }
     try {
       removeJobRoot(jobRoot);
     } catch {
       leftovers.push(jobRoot.root);
     }
-    const result: SandboxResult = { exitCode, signal, ...stats, ...capture.totals, durationMs, applied: this.applied };
+    const result: SandboxResult = {
+      exitCode,
+      signal,
+      ...stats,
+      ...capture.totals,
+      durationMs,
+      applied: this.applied,
+      network: this.network,
+    };
     if (this.#stoppedBy !== undefined) result.stoppedBy = this.#stoppedBy;
     if (leftovers.length > 0) result.leftovers = leftovers;
     return result;

@@ -18,8 +18,10 @@
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import process from "node:process";
+import type { Readable } from "node:stream";
 import { ErrorCode, PermanentError, ValidationError } from "../../machines/errors.ts";
 import { findBlockDevice } from "./block-device.ts";
 import { JobCgroup } from "./cgroup.ts";
@@ -29,7 +31,12 @@ import { ExecErrorCode } from "./exec-errors.ts";
 import { dropPrivileges, probeBwrap } from "./isolation-probe.ts";
 import { createJobRoot, removeJobRoot, resolveWorkCwd } from "./job-root.ts";
 import type { JobRoot } from "./job-root.ts";
-import { planLaunch } from "./launch-plan.ts";
+import { planLaunch, setupFds } from "./launch-plan.ts";
+import { applyLimitCeilings } from "./limit-ceilings.ts";
+import type { LimitCeilings } from "./limit-ceilings.ts";
+import { resolveNetwork } from "./network-policy.ts";
+import { connectOutbound, hostAddresses, outboundResolvConf, readSandboxPid } from "./outbound-network.ts";
+import type { OutboundNetwork } from "./outbound-network.ts";
 import { OutputCapture } from "./output-capture.ts";
 import type { OutputChunk, OutputTruncation } from "./output-capture.ts";
 import { SandboxedProcess } from "./sandboxed-process.ts";
@@ -65,6 +72,12 @@ export interface SandboxOptions {
   sandboxUid?: number;
   /** Host paths shown read-only in the sandbox. Default `defaultSystemPaths`. */
   systemPaths?: readonly string[];
+  /** Allow a job to ask for network `host` (the agent's `--host-network`). Default false. */
+  allowHostNetwork?: boolean;
+  /** For network `outbound`. Default: `slirp4netns` on `PATH`. */
+  slirp4netnsPath?: string;
+  /** The most a job may ask of pids, memory and disk, and what it gets when it asks nothing. Default: no ceilings. */
+  maxLimits?: LimitCeilings;
 }
 
 const jobIdPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -74,43 +87,93 @@ const jobIdPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
  * `ValidationError` (bad spec or job id) or a `PermanentError` (no bubblewrap,
  * a limit that cannot be enforced, a failed spawn), leaving nothing behind.
  */
-export async function startSandboxedProcess(input: unknown, options: SandboxOptions): Promise<SandboxedProcess> {
+export async function startSandboxedProcess(
+  input: unknown,
+  options: SandboxOptions,
+): Promise<SandboxedProcess> {
   const spec = parseCommandSpec(input);
   const { jobId } = options;
   if (!jobIdPattern.test(jobId)) {
-    throw new ValidationError(`Job id ${JSON.stringify(jobId)} cannot name a sandbox: use up to 128 letters, digits, ".", "_" or "-"`, { field: "jobId" });
+    throw new ValidationError(
+      `Job id ${JSON.stringify(jobId)} cannot name a sandbox: use up to 128 letters, digits, ".", "_" or "-"`,
+      { field: "jobId" },
+    );
   }
-  if (options.signal?.aborted) throw new PermanentError(`Job "${jobId}" was stopped before it started`, { code: ErrorCode.cancelled });
+  if (options.signal?.aborted) {
+    throw new PermanentError(`Job "${jobId}" was stopped before it started`, { code: ErrorCode.cancelled });
+  }
   const isolation = options.isolation ?? true;
   const uid = options.sandboxUid ?? 65534;
   let sandbox;
   if (isolation) {
-    const bwrap = await probeBwrap({ sandboxUid: uid, ...(options.bwrapPath === undefined ? {} : { bwrapPath: options.bwrapPath }) });
+    const bwrap = await probeBwrap({
+      sandboxUid: uid,
+      ...(options.bwrapPath === undefined ? {} : { bwrapPath: options.bwrapPath }),
+    });
     if (!bwrap.usable || bwrap.path === undefined) {
-      throw new PermanentError(`Cannot isolate job "${jobId}": ${bwrap.reason}`, { code: ExecErrorCode.isolationUnavailable });
+      throw new PermanentError(`Cannot isolate job "${jobId}": ${bwrap.reason}`, {
+        code: ExecErrorCode.isolationUnavailable,
+      });
     }
-    const systemPaths = describeSystemPaths(options.systemPaths === undefined ? {} : { paths: options.systemPaths });
-    sandbox = { bwrapPath: bwrap.path, dropPrivileges: dropPrivileges(bwrap.setprivPath, uid), uid, systemPaths };
+    const systemPaths = describeSystemPaths(
+      options.systemPaths === undefined ? {} : { paths: options.systemPaths },
+    );
+    sandbox = {
+      bwrapPath: bwrap.path,
+      dropPrivileges: dropPrivileges(bwrap.setprivPath, uid),
+      uid,
+      systemPaths,
+    };
   }
+  const network = resolveNetwork(spec.network, {
+    jobId,
+    isolated: sandbox !== undefined,
+    allowHostNetwork: options.allowHostNetwork ?? false,
+    ...(options.slirp4netnsPath === undefined ? {} : { slirp4netnsPath: options.slirp4netnsPath }),
+  });
+  const limits = applyLimitCeilings(spec.limits ?? {}, options.maxLimits ?? {}, {
+    isolated: sandbox !== undefined,
+  });
   const owner = sandbox !== undefined && process.getuid?.() === 0 ? uid : undefined;
   mkdirSync(options.workRoot, { recursive: true, mode: 0o711 });
   // The cgroup first: it refuses a job id that is still running before its root is touched.
-  const ioDevice = spec.limits?.ioBps === undefined ? undefined : findBlockDevice(options.workRoot);
+  const ioDevice = limits.ioBps === undefined ? undefined : findBlockDevice(options.workRoot);
   const cgroup = JobCgroup.create({
     layout: detectCgroupLayout(options.cgroupRoot === undefined ? {} : { root: options.cgroupRoot }),
     name: jobId,
-    limits: spec.limits ?? {},
+    limits,
     ...(options.cgroupParent === undefined ? {} : { parent: options.cgroupParent }),
     ...(ioDevice === undefined ? {} : { ioDevice }),
   });
   let jobRoot: JobRoot | undefined;
   let child: ChildProcess | undefined;
+  let outbound: OutboundNetwork | undefined;
   try {
     jobRoot = createJobRoot({ workRoot: options.workRoot, jobId, ...(owner === undefined ? {} : { owner }) });
-    const cwd = resolveWorkCwd(jobRoot.work, spec.cwd ?? "", owner);
+    // With a disk limit the sandbox's /work is an empty tmpfs: its cwd is made there, not on the host.
+    const diskBytes = sandbox === undefined || limits.diskMB === undefined
+      ? undefined
+      : limits.diskMB * 1024 * 1024;
+    const cwd = diskBytes === undefined
+      ? resolveWorkCwd(jobRoot.work, spec.cwd ?? "", owner)
+      : { relative: spec.cwd ?? "", host: jobRoot.work };
+    const blocked = network.mode === "outbound" ? hostAddresses() : [];
+    const resolvText = network.mode === "outbound"
+      ? outboundResolvConf("/etc/resolv.conf", blocked)
+      : undefined;
+    const resolvConf = resolvText === undefined ? undefined : join(jobRoot.root, "resolv.conf");
+    if (resolvConf !== undefined) writeFileSync(resolvConf, resolvText as string, { mode: 0o644 });
     const plan = planLaunch({
-      jobId, argv: spec.command, env: spec.env ?? {}, cwd: cwd.relative, hostCwd: cwd.host,
-      network: spec.network ?? true, jobRoot, procsFiles: cgroup?.procsFiles ?? [],
+      jobId,
+      argv: spec.command,
+      env: spec.env ?? {},
+      cwd: cwd.relative,
+      hostCwd: cwd.host,
+      network: network.mode,
+      jobRoot,
+      procsFiles: cgroup?.procsFiles ?? [],
+      ...(diskBytes === undefined ? {} : { diskBytes }),
+      ...(resolvConf === undefined ? {} : { resolvConf }),
       ...(sandbox === undefined ? {} : { sandbox }),
     });
     const started = performance.now();
@@ -118,10 +181,24 @@ export async function startSandboxedProcess(input: unknown, options: SandboxOpti
       cwd: plan.cwd,
       env: plan.env,
       detached: true,
-      stdio: [spec.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe", "pipe", ...(plan.fd4 === undefined ? [] : ["pipe" as const])],
+      stdio: [
+        spec.stdin === undefined ? "ignore" : "pipe",
+        "pipe",
+        "pipe",
+        "pipe",
+        ...(plan.fd4 === undefined ? [] : ["pipe" as const]),
+        ...(plan.networkSetup ? ["pipe" as const, "pipe" as const] : []),
+      ],
     });
+    // bwrap's report of the sandbox's pid (outbound): listened to from the start, awaited once joined.
+    const sandboxPid = plan.networkSetup
+      ? readSandboxPid((child.stdio as unknown[])[setupFds.info] as Readable, jobId)
+      : undefined;
+    sandboxPid?.catch(() => {});
     const spawned = child;
-    const exit = new Promise<[number | null, string | null]>((resolve) => spawned.once("exit", (code, signal) => resolve([code, signal])));
+    const exit = new Promise<[number | null, string | null]>((resolve) =>
+      spawned.once("exit", (code, signal) => resolve([code, signal]))
+    );
     const closed = new Promise<void>((resolve) => spawned.once("close", () => resolve()));
     const capture = new OutputCapture({
       maxBytes: options.maxOutputBytes ?? 16 * 1024 * 1024,
@@ -141,13 +218,38 @@ export async function startSandboxedProcess(input: unknown, options: SandboxOpti
       child.stdin?.end(spec.stdin);
     }
     await waitForJoin(child, jobId);
+    if (sandboxPid !== undefined && network.tools !== undefined) {
+      outbound = await connectOutbound({ pid: await sandboxPid, jobId, tools: network.tools, blocked });
+      const block = (child.stdio as unknown[])[setupFds.block] as NodeJS.WritableStream;
+      block.on("error", () => {});
+      block.end("1");
+    }
+    const applied = diskBytes === undefined ? {} : {
+      diskMB: {
+        value: limits.diskMB as number,
+        via:
+          "tmpfs size of /work, /tmp, /home/troupe and /dev/shm (kept in memory, counted in the memory limit)",
+      },
+    };
     return new SandboxedProcess({
-      child, exit, closed, jobId, jobRoot, cgroup, capture, started, isolated: sandbox !== undefined,
+      child,
+      exit,
+      closed,
+      jobId,
+      jobRoot,
+      cgroup,
+      capture,
+      started,
+      isolated: sandbox !== undefined,
+      network: network.mode,
+      applied,
+      ...(outbound === undefined ? {} : { outbound }),
       stopGraceMs: options.stopGraceMs ?? 10_000,
       ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
   } catch (error) {
+    outbound?.stop();
     if (child?.pid !== undefined) {
       try {
         process.kill(-child.pid, "SIGKILL");

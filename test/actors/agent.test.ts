@@ -25,7 +25,12 @@ describe("exec jobs on an agent (embedded, real sandbox)", () => {
     cleanup = made.cleanup;
     workRoot = mkdtempSync(join(tmpdir(), "troupe-agent-"));
     core = await openTestCore(made.env, {
-      env: { TROUPE_AGENT_NAME: "a1", TROUPE_AGENT_LABELS: "zone=test,os=linux", TROUPE_AGENT_WORK_ROOT: workRoot, TROUPE_SHUTDOWN_GRACE_MS: "0" },
+      env: {
+        TROUPE_AGENT_NAME: "a1",
+        TROUPE_AGENT_LABELS: "zone=test,os=linux",
+        TROUPE_AGENT_WORK_ROOT: workRoot,
+        TROUPE_SHUTDOWN_GRACE_MS: "0",
+      },
     });
     system = await startSystem(core, { worker: true, reconciler: true, agent: true });
     await waitFor(() => core.agents.isAlive("a1"), { what: "the agent's first heartbeat" });
@@ -36,7 +41,8 @@ describe("exec jobs on an agent (embedded, real sandbox)", () => {
     rmSync(workRoot, { recursive: true, force: true });
   });
 
-  const submit = async (payload: unknown, id?: string) => (await core.jobs.submit({ kind: "exec", payload, ...(id ? { id } : {}) })).id;
+  const submit = async (payload: unknown, id?: string) =>
+    (await core.jobs.submit({ kind: "exec", payload, ...(id ? { id } : {}) })).id;
   const final = (id: string, timeoutMs = 20_000) =>
     waitFor(async () => {
       const job = await core.store.getJob(id);
@@ -52,7 +58,10 @@ describe("exec jobs on an agent (embedded, real sandbox)", () => {
   };
 
   it("runs argv without a shell on the agent chosen by labels, records the outcome and streams the output", async () => {
-    const id = await submit({ labels: { zone: "test" }, command: ["echo", "$(id)", "; rm -rf /", "`whoami`"] });
+    const id = await submit({
+      labels: { zone: "test" },
+      command: ["echo", "$(id)", "; rm -rf /", "`whoami`"],
+    });
     const job = await final(id);
     assert.equal(job.status, "success", JSON.stringify(job.lastError));
     const result = job.result as { exitCode: number; agent: string; cpuSeconds: number | null };
@@ -72,7 +81,13 @@ describe("exec jobs on an agent (embedded, real sandbox)", () => {
   });
 
   it("fails a command the kernel OOM-kills under its memory limit", async () => {
-    const job = await final(await submit({ agent: "a1", command: ["bash", "-c", "set -o pipefail; head -c 200000000 /dev/zero | tail -n 1 | wc -c"], limits: { memoryMB: 64 } }));
+    const job = await final(
+      await submit({
+        agent: "a1",
+        command: ["bash", "-c", "set -o pipefail; head -c 200000000 /dev/zero | tail -n 1 | wc -c"],
+        limits: { memoryMB: 64 },
+      }),
+    );
     assert.equal(job.status, "failed");
     assert.equal((job.lastError as { code: string }).code, "OOM_KILLED");
   });
@@ -84,23 +99,94 @@ describe("exec jobs on an agent (embedded, real sandbox)", () => {
 
   it("cancel stops the command on the agent and the job ends cancelled", async () => {
     const id = await submit({ agent: "a1", command: ["sh", "-c", "echo up; sleep 30"] });
-    await waitFor(async () => (await logsOf(id)).some((l) => l.text.includes("up")), { what: "the command to start" });
+    await waitFor(async () => (await logsOf(id)).some((l) => l.text.includes("up")), {
+      what: "the command to start",
+    });
     await core.jobs.cancel(id);
     const job = await final(id);
     assert.equal(job.status, "cancelled");
     const status = await waitFor(async () => {
-      const reply = JSON.parse(new TextDecoder().decode(await core.bus.request(core.bus.subjects.agent("a1", "status"), new TextEncoder().encode(JSON.stringify({ jobId: id })), { timeoutMs: 2000 })));
+      const reply = JSON.parse(
+        new TextDecoder().decode(
+          await core.bus.request(
+            core.bus.subjects.agent("a1", "status"),
+            new TextEncoder().encode(JSON.stringify({ jobId: id })),
+            { timeoutMs: 2000 },
+          ),
+        ),
+      );
       return reply.state === "done" ? reply : undefined;
     }, { timeoutMs: 15_000, what: "the agent to report the command stopped" });
     assert.equal(status.outcome.stoppedBy, "stop");
   });
 
+  it("the agent gives a job that asks nothing its default limits and refuses one asking past them", async () => {
+    const job = await final(await submit({ agent: "a1", command: ["true"] }));
+    assert.equal(job.status, "success", JSON.stringify(job.lastError));
+    const result = job.result as { applied: Record<string, { value: number }>; network: string };
+    assert.deepEqual([
+      result.applied.pids?.value,
+      result.applied.memoryMB?.value,
+      result.applied.diskMB?.value,
+    ], [512, 1024, 512]);
+    assert.equal(result.network, "outbound");
+    const over = await final(await submit({ agent: "a1", command: ["true"], limits: { memoryMB: 4096 } }));
+    assert.equal(over.status, "failed");
+    assert.equal(over.attempts, 1);
+    assert.equal((over.lastError as { code: string }).code, "LIMIT_OVER_MAXIMUM");
+    assert.match(
+      (over.lastError as { message: string }).message,
+      /Limit "memoryMB" of 4096 is over this agent's maximum of 1024/,
+    );
+  });
+
+  it("the agent refuses host networking unless started with --host-network, and advertises the modes it offers", async () => {
+    const job = await final(await submit({ agent: "a1", command: ["true"], network: "host" }));
+    assert.equal(job.status, "failed");
+    assert.equal((job.lastError as { code: string }).code, "NETWORK_UNAVAILABLE");
+    assert.match((job.lastError as { message: string }).message, /does not allow: .*--host-network/);
+    const a1 = core.agents.list().find((a) => a.name === "a1");
+    const capabilities = a1?.capabilities as { network?: { modes: string[] }; maxLimits?: unknown };
+    assert.deepEqual(capabilities.network?.modes, ["none", "outbound"]);
+    assert.deepEqual(capabilities.maxLimits, { pids: 512, memoryMB: 1024, diskMB: 512 });
+    const { Agent } = await import("../../actors/agent.ts");
+    const open = new Agent({
+      bus: core.bus,
+      logger: core.logger,
+      name: "a3",
+      host: "test",
+      workRoot,
+      heartbeatMs: 200,
+      hostNetwork: true,
+      maxLimits: { pids: 64 },
+    });
+    await open.start();
+    try {
+      assert.deepEqual(open.capabilities?.network.modes, ["none", "outbound", "host"]);
+      const host = await final(await submit({ agent: "a3", command: ["true"], network: "host" }));
+      assert.equal(host.status, "success", JSON.stringify(host.lastError));
+      assert.equal((host.result as { network: string }).network, "host");
+      assert.equal((host.result as { applied: { pids: { value: number } } }).applied.pids.value, 64);
+    } finally {
+      await open.stop();
+    }
+  });
+
   it("an agent that dies mid-run fails its job with AGENT_LOST", async () => {
     const { Agent } = await import("../../actors/agent.ts");
-    const doomed = new Agent({ bus: core.bus, logger: core.logger, name: "a2", host: "test", workRoot, heartbeatMs: 200 });
+    const doomed = new Agent({
+      bus: core.bus,
+      logger: core.logger,
+      name: "a2",
+      host: "test",
+      workRoot,
+      heartbeatMs: 200,
+    });
     await doomed.start();
     const id = await submit({ agent: "a2", command: ["sh", "-c", "echo up; sleep 30"] });
-    await waitFor(async () => (await logsOf(id)).some((l) => l.text.includes("up")), { what: "the command to start" });
+    await waitFor(async () => (await logsOf(id)).some((l) => l.text.includes("up")), {
+      what: "the command to start",
+    });
     await doomed.stop();
     const job = await final(id, 30_000);
     assert.equal(job.status, "failed");
@@ -110,7 +196,9 @@ describe("exec jobs on an agent (embedded, real sandbox)", () => {
 
   it("a job whose worker goes away mid-run is re-attached by the next worker, never run twice", async () => {
     const id = await submit({ agent: "a1", command: ["sh", "-c", "echo start; sleep 2; echo end"] });
-    await waitFor(async () => (await logsOf(id)).some((l) => l.text.includes("start")), { what: "the command to start" });
+    await waitFor(async () => (await logsOf(id)).some((l) => l.text.includes("start")), {
+      what: "the command to start",
+    });
     await system.worker!.stop({ graceMs: 0 });
     const successor = await startSystem(core, { worker: true });
     try {

@@ -49,46 +49,90 @@ describe("startSandboxedProcess() isolation", () => {
     const script = [
       "ls /root 2>/dev/null && echo root-visible",
       "ls /home",
-      "touch /work/w /tmp/t \"$HOME/h\" && echo writable",
+      'touch /work/w /tmp/t "$HOME/h" && echo writable',
       "touch /usr/x 2>/dev/null || echo usr-readonly",
       "touch /etc/x 2>/dev/null || echo etc-readonly",
-      "echo \"$PWD $HOME $TMPDIR\"",
+      'echo "$PWD $HOME $TMPDIR"',
     ].join("; ");
     const { stdout, result } = await run(["sh", "-c", script]);
     assert.equal(result.exitCode, 0);
-    assert.deepEqual(stdout.trim().split("\n"), ["troupe", "writable", "usr-readonly", "etc-readonly", "/work /home/troupe /tmp"]);
+    assert.deepEqual(stdout.trim().split("\n"), [
+      "troupe",
+      "writable",
+      "usr-readonly",
+      "etc-readonly",
+      "/work /home/troupe /tmp",
+    ]);
   });
 
   it("cannot see another job's directory", async () => {
     const other = jobId("other");
-    const otherProc = await startSandboxedProcess({ command: ["sh", "-c", "echo secret > /work/s; sleep 5"] }, {
-      jobId: other,
-      workRoot: workRoot.path,
-    });
+    const otherProc = await startSandboxedProcess(
+      { command: ["sh", "-c", "echo secret > /work/s; sleep 5"] },
+      {
+        jobId: other,
+        workRoot: workRoot.path,
+      },
+    );
     const otherWork = join(workRoot.path, other, "work");
-    for (let i = 0; i < 100 && !existsSync(join(otherWork, "s")); i++) await new Promise((r) => setTimeout(r, 20));
-    const { stdout } = await run(["sh", "-c", `cat ${otherWork}/s 2>&1; ls ${workRoot.path} 2>&1; ls -A /work`]);
+    for (let i = 0; i < 100 && !existsSync(join(otherWork, "s")); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const { stdout } = await run([
+      "sh",
+      "-c",
+      `cat ${otherWork}/s 2>&1; ls ${workRoot.path} 2>&1; ls -A /work`,
+    ]);
     assert.doesNotMatch(stdout, /^secret/m);
     assert.match(stdout, /No such file or directory/);
     await otherProc.stop({ graceMs: 100 });
   });
 
-  it("reaches a host TCP server with network on, and cannot with network off", async () => {
+  it("reaches a host TCP server on 127.0.0.1 only with host networking, allowed by the agent; not with network on or off", async () => {
     const received: string[] = [];
     const server = createServer((socket) => socket.on("data", (d) => received.push(String(d))));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as AddressInfo;
     try {
       const connect = ["bash", "-c", `echo hello > /dev/tcp/127.0.0.1/${port}`];
-      const on = await run(connect, { network: true });
-      assert.equal(on.result.exitCode, 0, on.stderr);
-      const off = await run(connect, { network: false });
-      assert.notEqual(off.result.exitCode, 0);
-      assert.match(off.stderr, /refused|unreachable/i);
+      const host = await runToEnd({ command: connect, network: "host" }, {
+        jobId: jobId("iso"),
+        workRoot: workRoot.path,
+        allowHostNetwork: true,
+      });
+      assert.equal(host.result.exitCode, 0, host.stderr);
+      for (const network of [true, false]) {
+        const denied = await run(connect, { network });
+        assert.notEqual(denied.result.exitCode, 0);
+        assert.match(denied.stderr, /refused|unreachable/i);
+      }
       assert.deepEqual(received, ["hello\n"]);
     } finally {
       server.close();
     }
+  });
+
+  it("shows the command no host path: not in its pid 1's environment, nor (with a disk limit) in its mount table", async () => {
+    const script = "tr '\\0' '\\n' < /proc/1/environ; echo; cat /proc/self/mountinfo";
+    for (const network of ["outbound", "none"] as const) {
+      const { stdout, result } = await runToEnd({
+        command: ["sh", "-c", script],
+        network,
+        limits: { diskMB: 4 },
+      }, {
+        jobId: jobId("paths"),
+        workRoot: workRoot.path,
+      });
+      assert.equal(result.exitCode, 0);
+      assert.match(stdout, /^PWD=\/$/m, "the sandbox's pid 1 starts in /");
+      assert.ok(!stdout.includes(workRoot.path), `no host path of the job's root:\n${stdout}`);
+    }
+    // Without a disk limit the job's directories are bind mounts, whose host paths the mount table shows.
+    const bound = await run(["sh", "-c", script]);
+    assert.ok(
+      !bound.stdout.split("\n\n")[0]?.includes(workRoot.path),
+      "pid 1's environment holds no host path",
+    );
   });
 
   it("passes argv literally, with no shell in between", async () => {
@@ -133,7 +177,11 @@ describe("startSandboxedProcess() isolation", () => {
     writeFileSync(join(work, "inside", "f"), "");
     symlinkSync("/etc", join(work, "out"));
     symlinkSync(join(work, "inside"), join(work, "in"));
-    await assert.rejects(run(["pwd"], { cwd: "out" }, id), { name: "ValidationError", field: "cwd", message: /symlink "out"/ });
+    await assert.rejects(run(["pwd"], { cwd: "out" }, id), {
+      name: "ValidationError",
+      field: "cwd",
+      message: /symlink "out"/,
+    });
     assert.equal(existsSync(join(workRoot.path, id)), false, "a refused job leaves nothing behind");
     mkdirSync(join(work, "inside"), { recursive: true });
     symlinkSync(join(work, "inside"), join(work, "in"));

@@ -18,7 +18,10 @@ describe("startSandboxedProcess() lifecycle", () => {
   const options = (prefix: string) => ({ jobId: jobId(prefix), workRoot: workRoot.path });
 
   it("stop() ends a command that honours SIGTERM at once, and removes its cgroup and root", async () => {
-    const proc = await startSandboxedProcess({ command: ["sleep", "100"], limits: { pids: 16 } }, options("term"));
+    const proc = await startSandboxedProcess(
+      { command: ["sleep", "100"], limits: { pids: 16 } },
+      options("term"),
+    );
     const dirs = Object.values(proc.cgroupDirs) as string[];
     assert.ok(dirs.length > 0 && dirs.every((dir) => existsSync(dir)));
     assert.ok(existsSync(proc.jobRoot.root));
@@ -31,7 +34,13 @@ describe("startSandboxedProcess() lifecycle", () => {
   });
 
   it("stop() SIGKILLs a command that ignores SIGTERM once the grace is over", async () => {
-    const proc = await startSandboxedProcess({ command: ["sh", "-c", "trap '' TERM; sleep 100"] }, options("kill"));
+    let out = "";
+    const proc = await startSandboxedProcess(
+      { command: ["sh", "-c", "trap '' TERM; echo ready; sleep 100"] },
+      { ...options("kill"), onOutput: (chunk) => (out += new TextDecoder().decode(chunk.data)) },
+    );
+    // Its trap must be set first: a SIGTERM before it ends the shell (the sandbox may still be starting).
+    for (let i = 0; i < 200 && !out.includes("ready"); i++) await new Promise((resolve) => setTimeout(resolve, 10));
     const result = await proc.stop({ graceMs: 300 });
     assert.equal(result.stoppedBy, "stop");
     assert.equal(result.signal, "SIGKILL");
@@ -48,15 +57,26 @@ describe("startSandboxedProcess() lifecycle", () => {
 
   it("stops a command when its abort signal fires", async () => {
     const controller = new AbortController();
-    const proc = await startSandboxedProcess({ command: ["sleep", "100"] }, { ...options("abort"), signal: controller.signal });
+    const proc = await startSandboxedProcess({ command: ["sleep", "100"] }, {
+      ...options("abort"),
+      signal: controller.signal,
+    });
     controller.abort();
     const result = await proc.result;
     assert.equal(result.stoppedBy, "stop");
   });
 
   it("reports a normal exit code, output in order and no stoppedBy", async () => {
-    const { result, stdout, stderr } = await runToEnd({ command: ["sh", "-c", "echo out; echo err >&2; exit 3"] }, options("exit"));
-    assert.deepEqual([result.exitCode, result.signal, result.stoppedBy, stdout, stderr], [3, null, undefined, "out\n", "err\n"]);
+    const { result, stdout, stderr } = await runToEnd({
+      command: ["sh", "-c", "echo out; echo err >&2; exit 3"],
+    }, options("exit"));
+    assert.deepEqual([result.exitCode, result.signal, result.stoppedBy, stdout, stderr], [
+      3,
+      null,
+      undefined,
+      "out\n",
+      "err\n",
+    ]);
     assert.ok(result.cpuSeconds !== null && result.cpuSeconds >= 0);
   });
 
@@ -91,8 +111,16 @@ describe("startSandboxedProcess() lifecycle", () => {
   it("refuses isolation when bubblewrap is missing, saying why", async () => {
     const id = jobId("nobwrap");
     await assert.rejects(
-      startSandboxedProcess({ command: ["true"] }, { jobId: id, workRoot: workRoot.path, bwrapPath: "/nonexistent/bwrap" }),
-      { name: "PermanentError", code: "ISOLATION_UNAVAILABLE", message: /Cannot isolate job ".+": bwrap fails its self-check/ },
+      startSandboxedProcess({ command: ["true"] }, {
+        jobId: id,
+        workRoot: workRoot.path,
+        bwrapPath: "/nonexistent/bwrap",
+      }),
+      {
+        name: "PermanentError",
+        code: "ISOLATION_UNAVAILABLE",
+        message: /Cannot isolate job ".+": bwrap fails its self-check/,
+      },
     );
     assert.equal(existsSync(join(workRoot.path, id)), false);
   });
@@ -103,14 +131,29 @@ describe("startSandboxedProcess() lifecycle", () => {
     writeFileSync(join(fake, "memory", "cgroup.procs"), "");
     try {
       await assert.rejects(
-        startSandboxedProcess({ command: ["true"], limits: { pids: 8 } }, { ...options("nopids"), cgroupRoot: fake }),
-        { code: "LIMIT_UNAVAILABLE", message: /^Cannot enforce limit "pids": no cgroup v1 pids hierarchy under ".+"$/ },
+        startSandboxedProcess({ command: ["true"], limits: { pids: 8 } }, {
+          ...options("nopids"),
+          cgroupRoot: fake,
+        }),
+        {
+          code: "LIMIT_UNAVAILABLE",
+          message: /^Cannot enforce limit "pids": no cgroup v1 pids hierarchy under ".+"$/,
+        },
       );
       await assert.rejects(
-        startSandboxedProcess({ command: ["true"], limits: { memoryMB: 64 } }, { ...options("nocg"), cgroupRoot: join(fake, "absent") }),
-        { code: "LIMIT_UNAVAILABLE", message: /^Cannot enforce limit "memoryMB": No cgroup filesystem at ".+absent"$/ },
+        startSandboxedProcess({ command: ["true"], limits: { memoryMB: 64 } }, {
+          ...options("nocg"),
+          cgroupRoot: join(fake, "absent"),
+        }),
+        {
+          code: "LIMIT_UNAVAILABLE",
+          message: /^Cannot enforce limit "memoryMB": No cgroup filesystem at ".+absent"$/,
+        },
       );
-      const { result } = await runToEnd({ command: ["true"] }, { ...options("nolimits"), cgroupRoot: join(fake, "absent") });
+      const { result } = await runToEnd({ command: ["true"] }, {
+        ...options("nolimits"),
+        cgroupRoot: join(fake, "absent"),
+      });
       assert.deepEqual([result.exitCode, result.applied, result.cpuSeconds], [0, {}, null]);
     } finally {
       rmSync(fake, { recursive: true, force: true });
@@ -122,7 +165,10 @@ describe("startSandboxedProcess() lifecycle", () => {
     try {
       chmodSync(shm, 0o711);
       await assert.rejects(
-        startSandboxedProcess({ command: ["true"], limits: { ioBps: 1 << 20 } }, { jobId: jobId("io"), workRoot: shm }),
+        startSandboxedProcess({ command: ["true"], limits: { ioBps: 1 << 20 } }, {
+          jobId: jobId("io"),
+          workRoot: shm,
+        }),
         { code: "LIMIT_UNAVAILABLE", message: /"ioBps": the work dir is not on a block device/ },
       );
     } finally {
@@ -130,25 +176,46 @@ describe("startSandboxedProcess() lifecycle", () => {
     }
   });
 
-  it("refuses a work root the sandbox uid cannot reach", async () => {
+  it("refuses a work root the sandbox uid cannot reach, naming no host path (job results show the message)", async () => {
     const closed = mkdtempSync(join(workRoot.path, "closed-"));
     chmodSync(closed, 0o700);
-    await assert.rejects(
-      startSandboxedProcess({ command: ["true"] }, { jobId: jobId("reach"), workRoot: closed }),
-      { code: "ISOLATION_UNAVAILABLE", message: /is out of reach of the sandbox uid 65534: ".+closed-\w+" is not searchable by others$/ },
+    const refusal = await startSandboxedProcess({ command: ["true"] }, {
+      jobId: jobId("reach"),
+      workRoot: closed,
+    }).then(
+      () => assert.fail("it started"),
+      (error: Error & { code?: string }) => error,
     );
+    assert.equal(refusal.code, "ISOLATION_UNAVAILABLE");
+    assert.match(
+      refusal.message,
+      /^The agent's work root is out of reach of the sandbox uid 65534: a directory above it is not searchable by others/,
+    );
+    assert.ok(!refusal.message.includes(workRoot.path) && !refusal.message.includes("/tmp"), refusal.message);
   });
 
   it("refuses to start a job id that is still running, leaving the running one alone", async () => {
     const id = jobId("twice");
-    const first = await startSandboxedProcess({ command: ["sleep", "100"], limits: { pids: 8 } }, { jobId: id, workRoot: workRoot.path });
+    const first = await startSandboxedProcess({ command: ["sleep", "100"], limits: { pids: 8 } }, {
+      jobId: id,
+      workRoot: workRoot.path,
+    });
     await assert.rejects(
-      startSandboxedProcess({ command: ["true"], limits: { pids: 1000 } }, { jobId: id, workRoot: workRoot.path }),
-      { code: "CONFLICT", message: new RegExp(`^Job "${id}" is already running in cgroup ".+/troupe/${id}"$`) },
+      startSandboxedProcess({ command: ["true"], limits: { pids: 1000 } }, {
+        jobId: id,
+        workRoot: workRoot.path,
+      }),
+      {
+        code: "CONFLICT",
+        message: new RegExp(`^Job "${id}" is already running in cgroup ".+/troupe/${id}"$`),
+      },
     );
     assert.ok(first.pids().length > 0);
     assert.ok(existsSync(first.jobRoot.work));
-    assert.equal(readFileSync(join(first.cgroupDirs.pids ?? first.cgroupDirs.v2 ?? "", "pids.max"), "utf8").trim(), "8");
+    assert.equal(
+      readFileSync(join(first.cgroupDirs.pids ?? first.cgroupDirs.v2 ?? "", "pids.max"), "utf8").trim(),
+      "8",
+    );
     await first.stop({ graceMs: 100 });
   });
 
