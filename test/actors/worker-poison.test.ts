@@ -72,6 +72,9 @@ for (const backend of ["embedded", "nats+postgres"] as Backend[]) {
       await publish(`{"id":"p-deep","payload":${deepList(50_000, SECRET)}}`);
       await publish({ id: "p-big", payload: { result: SECRET.repeat(MAX_PAYLOAD / SECRET.length) } });
       await publish({ payload: { note: `${SECRET}\u0000` } });
+      await publish({ payload: { result: [`\ud800${SECRET}`] } });
+      await publish(`{"payload":${deepList(10_000, SECRET)}}`);
+      await publish({ payload: { result: SECRET.repeat(MAX_PAYLOAD / SECRET.length) } });
       await publish({ id: `bad\u0000id`, payload: { note: SECRET } });
       await publish({ payload: { note: SECRET } }, { "Nats-Msg-Id": `hdr\u0000id` });
       await publish({ id: "t-refused", payload: { result: { note: SECRET, marker: "refuse-me" } } });
@@ -120,14 +123,24 @@ for (const backend of ["embedded", "nats+postgres"] as Backend[]) {
       }
     });
 
-    it("fails a poison message without an id under its derived id", async () => {
+    it("fails each poison message without an id under its derived id", async () => {
+      const patterns = [
+        /holds U\+0000/,
+        /holds a lone UTF-16 surrogate/,
+        /deeper than 64 levels/,
+        /exceeds the limit of 262144 bytes/,
+      ];
       const failed = await waitFor(async () => {
         const { jobs } = await core.store.listJobs({ status: "failed", kind: "noop", limit: 100 });
-        return jobs.find((j: JobRow) =>
-          /^m\d+-/.test(j.id) && /holds U\+0000/.test(JSON.stringify(j.lastError))
-        );
-      }, { what: "the id-less poison message to fail" });
-      assert.equal(failed.payload, null);
+        const derived = jobs.filter((j: JobRow) => /^m\d+-/.test(j.id));
+        return derived.length >= patterns.length ? derived : undefined;
+      }, { what: "the id-less poison messages to fail" });
+      for (const pattern of patterns) {
+        const job = failed.find((j) => pattern.test((j.lastError as { message: string }).message));
+        assert.ok(job, `a derived-id job failed with ${pattern}`);
+        assert.equal(job.payload, null);
+        assert.equal(job.attempts, 0);
+      }
     });
 
     it("records messages whose id holds U+0000 as rejected, in storable text", async () => {
