@@ -34,7 +34,13 @@ export function decodeLogChunk(jobId: string, data: Uint8Array): LogChunk {
   try {
     const value = JSON.parse(text) as Partial<LogChunk>;
     if (typeof value.seq === "number" && typeof value.text === "string" && typeof value.stream === "string") {
-      return { jobId, seq: value.seq, stream: value.stream as LogChunk["stream"], text: value.text, at: String(value.at ?? "") };
+      return {
+        jobId,
+        seq: value.seq,
+        stream: value.stream as LogChunk["stream"],
+        text: value.text,
+        at: String(value.at ?? ""),
+      };
     }
   } catch {
     // not JSON: fall through
