@@ -21,6 +21,7 @@ import { Role, singleToken } from "./actors/auth.ts";
 import { type ApiCall, directClient, type EventJson, httpCall, httpClient, type JobJson, type JobsClient } from "./actors/jobs-client.ts";
 import { args, environment, exit, onShutdownSignal, writeErr, writeOut } from "./actors/runtime.ts";
 import { startTelemetry } from "./actors/telemetry.ts";
+import { printable, printableJson } from "./actors/printable.ts";
 import { ConfigError, ErrorCode, PermanentError, TroupeError } from "./machines/errors.ts";
 import { isFinalStatus } from "./machines/job-status.ts";
 
@@ -31,7 +32,8 @@ function config(): Config {
 }
 
 function print(value: unknown): void {
-  writeOut(`${typeof value === "string" ? value : JSON.stringify(value, null, 2)}\n`);
+  // Ids, kinds, names and errors come from others: no control character reaches the terminal.
+  writeOut(`${typeof value === "string" ? printable(value) : printableJson(value)}\n`);
 }
 
 /** Runs `fn` on a local core (NATS + PostgreSQL directly), quiet unless LOG_LEVEL asks for more, and closes it. */
@@ -224,7 +226,7 @@ function buildProgram(): Command {
           print(result.duplicate ? `${result.id} (already submitted)` : result.id);
           return;
         }
-        writeErr(`${result.id}${result.duplicate ? " (already submitted)" : ""}\n`);
+        writeErr(`${printable(result.id)}${result.duplicate ? " (already submitted)" : ""}\n`);
         const job = await follow(client, result.id, { print: true });
         if (job.status !== "success") setExit(1);
       });
@@ -336,7 +338,7 @@ async function main(): Promise<void> {
     if (error instanceof CommanderError) {
       exit(error.exitCode === 0 ? 0 : 2);
     }
-    writeErr(`troupe: ${(error as Error)?.message ?? String(error)}\n`);
+    writeErr(`troupe: ${printable(String((error as Error)?.message ?? error))}\n`);
     exit(exitCodeFor(error));
   }
   exit(exitCode);

@@ -20,6 +20,9 @@ import { encodeLogChunk, type LogChunk } from "../bus/log-chunk.ts";
 import { validateAgentName } from "../bus/subjects.ts";
 import { type IsolationReport, type LimitCeilings, probeIsolation, type SandboxedProcess, type SandboxResult, startSandboxedProcess } from "../adapters/exec/mod.ts";
 import { PermanentError, TroupeError } from "../machines/errors.ts";
+import type { CredentialSources } from "../adapters/discovery/credentials.ts";
+import { type SecretReader, withEnvFrom } from "../adapters/exec-job/mod.ts";
+import { createSecretReader } from "./secret-reader.ts";
 import type { Logger } from "./logger.ts";
 
 /** Options of {@link Agent}. */
@@ -38,6 +41,8 @@ export interface AgentOptions {
   stopGraceMs?: number;
   /** How long an ended command's outcome is kept for a re-attaching worker. Default 15 minutes. */
   keepDoneMs?: number;
+  /** Where `envFrom` references resolve (TROUPE_CREDENTIALS_<REF>, the secrets directory). Default: nowhere. */
+  credentials?: CredentialSources;
   /**
    * Let a job ask for network "host" (`--host-network`), which exposes the host's loopback
    * services (the API, NATS, PostgreSQL) to its command. Default false.
@@ -74,10 +79,12 @@ export class Agent {
   #report: IsolationReport | undefined;
   #refusal: string | undefined;
   #startedAt = new Date().toISOString();
+  #readSecret: SecretReader;
 
   constructor(options: AgentOptions) {
     this.name = validateAgentName(options.name);
-    this.#o = { labels: {}, isolation: true, heartbeatMs: 2000, maxOutputBytes: 16 * 1024 * 1024, stopGraceMs: 5000, keepDoneMs: 15 * 60_000, hostNetwork: false, maxLimits: { ...defaultAgentLimits }, ...options };
+    this.#readSecret = createSecretReader(options.credentials ?? { env: {} });
+    this.#o = { labels: {}, isolation: true, heartbeatMs: 2000, maxOutputBytes: 16 * 1024 * 1024, stopGraceMs: 5000, keepDoneMs: 15 * 60_000, credentials: { env: {} }, hostNetwork: false, maxLimits: { ...defaultAgentLimits }, ...options };
   }
 
   /** What the host can do, as found at start. */
@@ -165,7 +172,7 @@ export class Agent {
     const sizeOf = (seq: number, stream: LogChunk["stream"], text: string) =>
       encodeLogChunk({ jobId, seq, stream, text, at: new Date().toISOString() }).data.byteLength;
     const capReached = new AbortController();
-    const proc = await startSandboxedProcess(request.spec, {
+    const proc = await startSandboxedProcess(await withEnvFrom(request.spec, this.#readSecret), {
       jobId: sandboxName(jobId),
       workRoot: this.#o.workRoot,
       isolation: this.#o.isolation,

@@ -12,10 +12,12 @@ import { type Command, Option } from "commander";
 import { keyValue, positiveInt } from "./cli-options.ts";
 import type { JobsClient } from "./jobs-client.ts";
 import { writeErr, writeOut } from "./runtime.ts";
+import { printable } from "./printable.ts";
 
 /** What the commands need from main.ts. */
 export interface ExecCommandDeps {
   withClient<T>(fn: (client: JobsClient) => Promise<T>): Promise<T>;
+  /** Prints a line with its control characters escaped (printable.ts), or a value as JSON. */
   print(value: unknown): void;
   setExit(code: number): void;
   runAgent(options: { name?: string; labels?: string; isolation: boolean; workRoot?: string; hostNetwork?: boolean }): Promise<void>;
@@ -107,7 +109,9 @@ export function addExecCommands(program: Command, deps: ExecCommandDeps): void {
           await new Promise((resolve) => setTimeout(resolve, 100));
           job = await client.get(id);
         }
-        if (job.status !== "success") writeErr(`troupe: job ${id} ${job.status}: ${(job.lastError as { message?: string } | null)?.message ?? ""}\n`);
+        if (job.status !== "success") {
+          writeErr(`troupe: ${printable(`job ${id} ${job.status}: ${(job.lastError as { message?: string } | null)?.message ?? ""}`)}\n`);
+        }
         setExit(exitCodeOfJob(job));
       });
     });

@@ -13,6 +13,7 @@ import type { ApiCall } from "./jobs-client.ts";
 /** What the commands need from main.ts. */
 export interface InventoryCommandDeps {
   withApi<T>(fn: (call: ApiCall) => Promise<T>): Promise<T>;
+  /** Prints a line with its control characters escaped (printable.ts), or a value as JSON. */
   print(value: unknown): void;
   parseJson(text: string | undefined, what: string): unknown;
 }

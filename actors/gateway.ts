@@ -140,7 +140,7 @@ export function createGateway(options: GatewayOptions): Hono {
       const result = await jobs.submit(request);
       return {
         status: (result.duplicate ? 200 : 202) as 200 | 202,
-        body: { id: result.id, duplicate: result.duplicate, job: result.job ? jobToJson(result.job) : null },
+        body: { id: result.id, duplicate: result.duplicate, job: result.job ? jobToJson(result.job, jobs.kinds) : null },
       };
     } catch (error) {
       if (error instanceof BusFullError) throw httpError("BUS_FULL", "The job queue is full; try again later");
@@ -184,10 +184,10 @@ export function createGateway(options: GatewayOptions): Hono {
       ...(c.req.query("cursor") ? { cursor: c.req.query("cursor") as string } : {}),
       ...(since ? { since } : {}),
     });
-    return c.json({ jobs: page.jobs.map(jobToJson), nextCursor: page.nextCursor ?? null });
+    return c.json({ jobs: page.jobs.map((job) => jobToJson(job, jobs.kinds)), nextCursor: page.nextCursor ?? null });
   });
 
-  app.get("/jobs/:id", async (c) => c.json(jobToJson(await jobs.get(c.req.param("id")))));
+  app.get("/jobs/:id", async (c) => c.json(jobToJson(await jobs.get(c.req.param("id")), jobs.kinds)));
 
   app.get("/jobs/:id/history", async (c) => {
     const events = await jobs.events(c.req.param("id"));
@@ -196,9 +196,9 @@ export function createGateway(options: GatewayOptions): Hono {
 
   addSseRoutes(app, { jobs, bus, ...(options.logStream ? { logs: options.logStream } : {}) });
 
-  app.post("/jobs/:id/retry", async (c) => c.json(jobToJson(await jobs.retry(c.req.param("id"), actorOf(c)))));
+  app.post("/jobs/:id/retry", async (c) => c.json(jobToJson(await jobs.retry(c.req.param("id"), actorOf(c)), jobs.kinds)));
 
-  app.post("/jobs/:id/cancel", async (c) => c.json(jobToJson(await jobs.cancel(c.req.param("id"), actorOf(c)))));
+  app.post("/jobs/:id/cancel", async (c) => c.json(jobToJson(await jobs.cancel(c.req.param("id"), actorOf(c)), jobs.kinds)));
 
   if (options.inventory) {
     addInventoryRoutes(app, { schedules: options.inventory.schedules, inventory: options.inventory.resources, kinds: jobs.kinds, limit });

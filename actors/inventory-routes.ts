@@ -8,7 +8,7 @@
 import type { Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { type ResourceQuery, resourceToJson, type SqlInventory } from "../adapters/postgres/sql-inventory.ts";
-import { SCHEDULE_ID_PATTERN, scheduleToJson, type SqlSchedules } from "../adapters/postgres/sql-schedules.ts";
+import { SCHEDULE_ID_PATTERN, type ScheduleRow, scheduleToJson, type SqlSchedules } from "../adapters/postgres/sql-schedules.ts";
 import { ErrorCode, TroupeError, ValidationError } from "../machines/errors.ts";
 import { parseIntervalSeconds } from "./discovery-config.ts";
 import { readJson } from "./json-body.ts";
@@ -67,6 +67,8 @@ export function addInventoryRoutes(app: Hono, options: { schedules: SqlSchedules
     assertStorableJson(payload, { path: "payload" });
     return kinds.validate(kind, payload);
   };
+  // A schedule's payload is a job's payload: its secret fields are shown to no one.
+  const toJson = (row: ScheduleRow) => ({ ...scheduleToJson(row), payload: kinds.redact(row.kind, row.payload) });
 
   app.get("/schedules", async (c) => {
     const enabled = c.req.query("enabled");
@@ -74,7 +76,7 @@ export function addInventoryRoutes(app: Hono, options: { schedules: SqlSchedules
       ...(c.req.query("kind") ? { kind: c.req.query("kind") as string } : {}),
       ...(enabled === "true" || enabled === "false" ? { enabled: enabled === "true" } : {}),
     });
-    return c.json({ schedules: rows.map(scheduleToJson) });
+    return c.json({ schedules: rows.map(toJson) });
   });
 
   app.post("/schedules", limit, async (c) => {
@@ -87,13 +89,13 @@ export function addInventoryRoutes(app: Hono, options: { schedules: SqlSchedules
       ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
       ...(input.nextRunAt ? { nextRunAt: new Date(input.nextRunAt) } : {}),
     });
-    return c.json(scheduleToJson(row), 201);
+    return c.json(toJson(row), 201);
   });
 
   app.get("/schedules/:id", async (c) => {
     const row = await schedules.get(c.req.param("id"));
     if (!row) throw notFound(`Schedule "${c.req.param("id").slice(0, 70)}"`);
-    return c.json(scheduleToJson(row));
+    return c.json(toJson(row));
   });
 
   app.patch("/schedules/:id", limit, async (c) => {
@@ -113,7 +115,7 @@ export function addInventoryRoutes(app: Hono, options: { schedules: SqlSchedules
       ...(patch.nextRunAt !== undefined ? { nextRunAt: new Date(patch.nextRunAt) } : {}),
     });
     if (!row) throw notFound(`Schedule "${id.slice(0, 70)}"`);
-    return c.json(scheduleToJson(row));
+    return c.json(toJson(row));
   });
 
   app.delete("/schedules/:id", async (c) => {
@@ -127,7 +129,7 @@ export function addInventoryRoutes(app: Hono, options: { schedules: SqlSchedules
     const id = c.req.param("id");
     const row = await schedules.runNow(id);
     if (!row) throw notFound(`Schedule "${id.slice(0, 70)}"`);
-    return c.json(scheduleToJson(row), 202);
+    return c.json(toJson(row), 202);
   });
 
   app.get("/resources", async (c) => {

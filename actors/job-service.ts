@@ -201,15 +201,18 @@ function optional<T extends Record<string, unknown>>(values: T): Partial<T> {
   return out;
 }
 
-/** The JSON shape of a job in the API and the CLI. */
-export function jobToJson(job: JobRow): Record<string, unknown> {
+/**
+ * The JSON shape of a job in the API and the CLI. The payload's secret fields
+ * (as its kind marks them) are `"***"`, for every role: see {@link KindRegistry.redact}.
+ */
+export function jobToJson(job: JobRow, kinds: KindRegistry): Record<string, unknown> {
   return {
     id: job.id,
     kind: job.kind,
     status: job.status,
     attempts: job.attempts,
     maxAttempts: job.maxAttempts,
-    payload: job.payload,
+    payload: kinds.redact(job.kind, job.payload),
     result: job.result,
     lastError: job.lastError,
     org: job.org,

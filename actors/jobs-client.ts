@@ -47,10 +47,10 @@ export function directClient(core: { jobs: JobService; bus: Bus; agents: AgentDi
     },
     async submit(request) {
       const result = await jobs.submit(request);
-      return { id: result.id, duplicate: result.duplicate, job: result.job ? (jobToJson(result.job) as JobJson) : null };
+      return { id: result.id, duplicate: result.duplicate, job: result.job ? (jobToJson(result.job, jobs.kinds) as JobJson) : null };
     },
     async get(id) {
-      return jobToJson(await jobs.get(id)) as JobJson;
+      return jobToJson(await jobs.get(id), jobs.kinds) as JobJson;
     },
     async list(options) {
       const page = await jobs.list({
@@ -59,16 +59,16 @@ export function directClient(core: { jobs: JobService; bus: Bus; agents: AgentDi
         ...(options.limit ? { limit: options.limit } : {}),
         ...(options.cursor ? { cursor: options.cursor } : {}),
       });
-      return { jobs: page.jobs.map((j) => jobToJson(j) as JobJson), nextCursor: page.nextCursor ?? null };
+      return { jobs: page.jobs.map((j) => jobToJson(j, jobs.kinds) as JobJson), nextCursor: page.nextCursor ?? null };
     },
     async history(id) {
       return (await jobs.events(id)).map((e) => eventToJson(e) as EventJson);
     },
     async cancel(id) {
-      return jobToJson(await jobs.cancel(id, "cli")) as JobJson;
+      return jobToJson(await jobs.cancel(id, "cli"), jobs.kinds) as JobJson;
     },
     async retry(id) {
-      return jobToJson(await jobs.retry(id, "cli")) as JobJson;
+      return jobToJson(await jobs.retry(id, "cli"), jobs.kinds) as JobJson;
     },
   };
 }

@@ -9,6 +9,7 @@ import type { z } from "zod";
 import type { JobKind } from "../machines/job-kind.ts";
 import { ErrorCode, PermanentError, ValidationError } from "../machines/errors.ts";
 import { validateKind } from "../bus/subjects.ts";
+import { REDACTED, redactPayload } from "./redact-payload.ts";
 
 /** Kinds known to a worker or gateway. */
 export class KindRegistry {
@@ -61,6 +62,17 @@ export class KindRegistry {
     const parsed = definition.schema.safeParse(payload === null ? undefined : payload);
     if (parsed.success) return parsed.data;
     throw schemaError(kind, parsed.error);
+  }
+
+  /**
+   * The payload as the API shows it: the fields the kind's schema marks secret
+   * as `"***"` (see redact-payload.ts). A kind this process does not know shows
+   * no payload at all, since nothing says which of its fields are secret.
+   */
+  redact(kind: string, payload: unknown): unknown {
+    const definition = this.#kinds.get(kind);
+    if (!definition) return payload === null || payload === undefined ? payload : REDACTED;
+    return redactPayload(definition.schema, payload);
   }
 }
 

@@ -21,6 +21,8 @@ export interface FollowLogsOptions {
   quietMs?: number;
   /** The job's status now (null when it does not exist any more). */
   status: () => Promise<string | null>;
+  /** Ends the reading at once (the reader went away): the stream's consumer is removed, even while no output comes. */
+  signal?: AbortSignal;
 }
 
 /** A chunk with its position in the logs stream (the SSE id). */
@@ -48,6 +50,9 @@ export async function* followLogs(bus: Bus, jobId: string, options: FollowLogsOp
     }, () => {});
   };
   const watcher = setInterval(check, options.follow ? pollMs : Math.min(pollMs, quietMs / 3));
+  const stop = () => void live.close();
+  options.signal?.addEventListener("abort", stop, { once: true });
+  if (options.signal?.aborted) stop();
   try {
     for await (const record of live) {
       lastOutputAt = Date.now();
@@ -56,6 +61,7 @@ export async function* followLogs(bus: Bus, jobId: string, options: FollowLogsOp
     return finalStatus;
   } finally {
     clearInterval(watcher);
+    options.signal?.removeEventListener("abort", stop);
     await live.close();
   }
 }

@@ -55,8 +55,9 @@ export function addSseRoutes(app: Hono, options: { jobs: JobService; bus: Bus; l
         await stream.writeSSE({ id: String(event.eventId), event: "transition", data: JSON.stringify(event) });
       };
       for (const row of history) await send(toEventMessage(row));
-      if (ended) return;
+      if (ended || stream.aborted) return;
       // Replays the job's events from the stream too: nothing between the history and now is missed.
+      // A client that goes closes it, which removes its consumer from the events stream.
       const live = bus.watchEvents(id, "all");
       stream.onAbort(() => void live.close());
       const decoder = new TextDecoder();
@@ -77,11 +78,13 @@ export function addSseRoutes(app: Hono, options: { jobs: JobService; bus: Bus; l
     const follow = !["0", "false", "no"].includes(c.req.query("follow") ?? "");
     await jobs.get(id);
     return streamSSE(c, async (stream) => {
+      // A client that goes ends the reading (and removes its consumer) even while the job is silent.
+      const gone = new AbortController();
+      stream.onAbort(() => gone.abort());
       const reading = followLogs(bus, id, {
-        follow, afterSeq: after, pollMs, quietMs,
+        follow, afterSeq: after, pollMs, quietMs, signal: gone.signal,
         status: () => jobs.get(id).then((job) => job.status, () => null),
       });
-      stream.onAbort(() => void reading.return(undefined));
       let next = await reading.next();
       while (!next.done) {
         await stream.writeSSE({ id: String(next.value.streamSeq), event: "log", data: JSON.stringify(next.value.chunk) });

@@ -37,7 +37,7 @@ import { messagingAttributes, SpanKind, traced } from "./tracing.ts";
 import { loadTlsMaterial } from "./tls-material.ts";
 import { type AdminToken, ensureAdminToken } from "./admin-token.ts";
 import { Role, singleToken } from "./auth.ts";
-import { type HttpServer, hostName, pid, runtimeName, serve } from "./runtime.ts";
+import { environment, type HttpServer, hostName, pid, runtimeName, serve } from "./runtime.ts";
 
 /** What the discovery kinds need besides the configuration. */
 export interface DiscoveryWiring {
@@ -231,6 +231,8 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
       bus, logger, name: config.agent.name, host: await hostName(), labels: config.agent.labels,
       workRoot: resolve(config.agent.workRoot), isolation: config.agent.isolation, maxOutputBytes: config.agent.maxOutputBytes,
       hostNetwork: config.agent.hostNetwork, maxLimits: config.agent.maxLimits,
+      // `envFrom` resolves here, on the agent's host: TROUPE_CREDENTIALS_<REF> or the secrets directory.
+      credentials: { env: environment(), ...(config.discovery.credentialsDir ? { dir: config.discovery.credentialsDir } : {}) },
     });
     try {
       await made.start();

@@ -14,6 +14,17 @@ export const DEFAULT_NAMESPACE = "troupe";
 // deno-lint-ignore no-control-regex -- NUL is exactly what it refuses
 const BAD_TOKEN = /[\s*>.\u0000]/;
 const NAMESPACE_RE = /^[A-Za-z0-9_-]{1,64}$/;
+/** Control characters (C0, DEL, C1, NUL among them): a terminal would obey them. */
+// deno-lint-ignore no-control-regex -- control characters are exactly what it finds
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** The refusal of a value holding a control character: says where, never echoes the value. */
+function controlCharacterError(what: string, value: string, field: string): ValidationError | undefined {
+  const at = value.search(CONTROL);
+  if (at < 0) return undefined;
+  const code = value.charCodeAt(at).toString(16).toUpperCase().padStart(4, "0");
+  return new ValidationError(`Invalid ${what}: it contains the control character U+${code} at position ${at}`, { field });
+}
 
 /** Subjects and streams of one namespace. */
 export interface Subjects {
@@ -52,9 +63,11 @@ export function validateNamespace(ns: string): string {
 
 /**
  * Validates a kind: dot-separated tokens of letters, digits, `_` and `-`
- * (so `aws.iam.policy` is fine, `a.*` or `a b` are not).
+ * (so `aws.iam.policy` is fine, `a.*`, `a b` or a control character are not).
  */
 export function validateKind(kind: string): string {
+  const control = typeof kind === "string" ? controlCharacterError("kind", kind, "kind") : undefined;
+  if (control) throw control;
   if (
     typeof kind !== "string" || kind.length === 0 || kind.length > 128 ||
     !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(kind)
@@ -67,8 +80,13 @@ export function validateKind(kind: string): string {
   return kind;
 }
 
-/** Validates a job id: one subject token, no wildcards, dots or whitespace, at most 200 characters. */
+/**
+ * Validates a job id: one subject token, no wildcards, dots, whitespace or control
+ * characters, at most 200 characters.
+ */
 export function validateJobId(id: string): string {
+  const control = typeof id === "string" ? controlCharacterError("job id", id, "id") : undefined;
+  if (control) throw control;
   if (typeof id !== "string" || id.length === 0 || id.length > 200 || BAD_TOKEN.test(id)) {
     throw new ValidationError(
       `Invalid job id "${String(id).slice(0, 210)}": use at most 200 characters without spaces, ".", "*" or ">"`,

@@ -44,8 +44,9 @@ export const awsIamPolicySchema = z.strictObject({
   }),
   /** The role assumed in the account; defaults to the kind's `handlerRoleName`. */
   roleName: iamName("role").optional(),
+  /** Shared with the account's owner to guard the role: shown as `"***"` by the API (writeOnly). */
   externalId: z.string().regex(EXTERNAL_ID, { message: "must be 2-1224 letters, digits or +=,.@:/_-" })
-    .optional(),
+    .meta({ writeOnly: true }).optional(),
   sessionName: z.string().regex(SESSION_NAME, { message: "must be 1-32 letters, digits or +=,.@_-" })
     .optional(),
   /** Check and report what would change, change nothing. */

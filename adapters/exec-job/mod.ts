@@ -10,3 +10,4 @@
  */
 export { type AgentLink, createExecKind, type ExecKindOptions, outcomeToResult } from "./exec-kind.ts";
 export { type ExecPayload, execPayloadSchema } from "./schema.ts";
+export { type EnvFrom, envFromSchema, resolveEnvFrom, type SecretReader, withEnvFrom } from "./env-from.ts";

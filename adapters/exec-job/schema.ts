@@ -7,17 +7,34 @@
  */
 import { z } from "zod";
 import { commandSpecSchema } from "../exec/mod.ts";
+import { envFromSchema, envOverlap } from "./env-from.ts";
 
 const label = z.string().regex(/^[A-Za-z0-9_.\/-]{1,63}$/, "use 1-63 letters, digits, _ . / or -");
 
+/**
+ * `env` as the sandbox validates it, every value marked secret: env routinely
+ * holds credentials, so the API shows its names with `"***"` values.
+ */
+const secretEnv = z.record(z.string(), z.string().meta({ writeOnly: true })).optional().pipe(commandSpecSchema.shape.env);
+
 /** Payload of `exec`. */
 export const execPayloadSchema = commandSpecSchema.extend({
+  env: secretEnv,
+  /**
+   * Secret variables by credentials reference (`{"DB_PASSWORD": "db-prod"}`), resolved
+   * by the agent where the command runs: see env-from.ts.
+   */
+  envFrom: envFromSchema.optional(),
   /** Run on this agent (`troupe agent --name`). */
   agent: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "use 1-64 letters, digits, _ or -").optional(),
   /** Or on the least busy agent carrying all these labels. */
   labels: z.record(label, z.string().max(253)).optional(),
   /** When the agent dies mid-run: retry the job (true) or fail it (default). */
   retryOnAgentLoss: z.boolean().optional(),
+}).superRefine((payload, ctx) => {
+  for (const name of envOverlap(payload.env, payload.envFrom)) {
+    ctx.addIssue({ code: "custom", path: ["envFrom", name], message: `"${name}" is set by env too: set a variable in one of them` });
+  }
 });
 
 export type ExecPayload = z.output<typeof execPayloadSchema>;
