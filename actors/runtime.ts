@@ -9,7 +9,15 @@ import process from "node:process";
 // deno-lint-ignore no-explicit-any
 const deno = (globalThis as any).Deno as
   | {
-    serve(options: { port: number; hostname: string; onListen?: (addr: { port: number }) => void; signal?: AbortSignal }, handler: (r: Request) => Response | Promise<Response>): { finished: Promise<void>; addr: { port: number } };
+    serve(
+      options: {
+        port: number;
+        hostname: string;
+        onListen?: (addr: { port: number }) => void;
+        signal?: AbortSignal;
+      },
+      handler: (r: Request) => Response | Promise<Response>,
+    ): { finished: Promise<void>; addr: { port: number } };
     version: { deno: string };
   }
   | undefined;
@@ -50,7 +58,13 @@ export async function serve(
       onListen: (addr) => resolvePort(addr.port),
     }, fetch);
     const port = await listening;
-    return { port, close: async () => { controller.abort(); await server.finished; } };
+    return {
+      port,
+      close: async () => {
+        controller.abort();
+        await server.finished;
+      },
+    };
   }
   const { serve: nodeServe } = await import("@hono/node-server");
   const tls = options.tls;
@@ -77,10 +91,11 @@ export async function serve(
     const server = nodeServe({ fetch, port: options.port, hostname: options.hostname, ...secure }, (info) => {
       resolve({
         port: info.port,
-        close: () => new Promise<void>((done) => {
-          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-          server.close(() => done());
-        }),
+        close: () =>
+          new Promise<void>((done) => {
+            (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+            server.close(() => done());
+          }),
       });
     });
     server.on("error", reject);
@@ -99,10 +114,34 @@ export function onShutdownSignal(handler: (signal: string) => void): () => void 
   const int = () => listener("SIGINT");
   process.on("SIGTERM", term);
   process.on("SIGINT", int);
+  const orphan = watchNpmParent(() => {
+    if (!seen) listener("parent exited");
+  });
   return () => {
     process.off("SIGTERM", term);
     process.off("SIGINT", int);
+    if (orphan) clearInterval(orphan);
   };
+}
+
+/**
+ * Under `npx`/`npm exec` Troupe runs as npm's grandchild (npm → sh → node), and a
+ * SIGTERM to npm (what a supervisor or `timeout` sends) ends the shell but not
+ * node, which would go on holding its port with parent 1. Started by npm, a
+ * long-running command therefore watches its parent and shuts down when it goes.
+ * Not otherwise: a `nohup troupe start &` outlives its shell on purpose.
+ */
+function watchNpmParent(onExit: () => void): ReturnType<typeof setInterval> | undefined {
+  if (process.env.npm_command === undefined) return undefined;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(timer);
+      onExit();
+    }
+  }, 500);
+  (timer as { unref?: () => void }).unref?.();
+  return timer;
 }
 
 /** The environment as a plain object. */
