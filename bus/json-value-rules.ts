@@ -117,9 +117,57 @@ function violation(rule: JsonRule, path: string, inKey: boolean, context: Contex
  * ```
  */
 export function findJsonViolation(value: unknown, options: JsonRuleOptions = {}): JsonViolation | undefined {
-  const root = options.path ?? "payload";
   const maxDepth = options.maxDepth ?? MAX_JSON_DEPTH;
-  const context: Context = { root, maxDepth, what: options.what ?? "Payload" };
+  // The common case, on every job: a walk that keeps no paths; the one below builds them.
+  if (isStorable(value, maxDepth)) return undefined;
+  return locateViolation(value, {
+    root: options.path ?? "payload",
+    maxDepth,
+    what: options.what ?? "Payload",
+  });
+}
+
+/** Whether a string breaks no rule. */
+function storableString(text: string): boolean {
+  return !text.includes("\u0000") && text.isWellFormed();
+}
+
+/** Whether `value` breaks no rule (without saying where). */
+function isStorable(value: unknown, maxDepth: number): boolean {
+  if (typeof value === "string") return storableString(value);
+  if (value === null || typeof value !== "object") return true;
+  if (maxDepth < 1) return false;
+  const values: object[] = [value];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const current = values.pop() as Record<string, unknown>;
+    const depth = depths.pop() as number;
+    const array = Array.isArray(current);
+    const keys = array ? undefined : Object.keys(current);
+    const length = array ? (current as unknown as unknown[]).length : (keys as string[]).length;
+    for (let i = 0; i < length; i++) {
+      let child: unknown;
+      if (array) child = (current as unknown as unknown[])[i];
+      else {
+        const key = (keys as string[])[i] as string;
+        if (!storableString(key)) return false;
+        child = current[key];
+      }
+      if (typeof child === "string") {
+        if (!storableString(child)) return false;
+      } else if (child !== null && typeof child === "object") {
+        if (depth >= maxDepth) return false;
+        values.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return true;
+}
+
+/** Finds the violation {@link isStorable} saw, with its path. */
+function locateViolation(value: unknown, context: Context): JsonViolation | undefined {
+  const { root, maxDepth } = context;
   if (typeof value === "string") {
     const rule = stringRule(value);
     return rule === undefined ? undefined : violation(rule, pathOf(root, undefined), false, context);
@@ -159,6 +207,23 @@ export function findJsonViolation(value: unknown, options: JsonRuleOptions = {})
     }
   }
   return undefined;
+}
+
+/**
+ * Whether JSON text that came out of a `TextDecoder` can parse into a value that
+ * breaks a rule; when it cannot, the walk can be skipped. U+0000 can only come
+ * from a `\u0000` escape (JSON forbids raw control characters), a lone surrogate
+ * only from a `\uD8xx`-`\uDFxx` escape (a decoder never yields one), and
+ * nesting deeper than `maxDepth` needs more than `maxDepth` opening brackets.
+ */
+export function textMayBreakRules(text: string, maxDepth: number = MAX_JSON_DEPTH): boolean {
+  if (text.includes("\\u")) return true;
+  let openers = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c === 0x5b || c === 0x7b) && ++openers > maxDepth) return true;
+  }
+  return false;
 }
 
 /**
