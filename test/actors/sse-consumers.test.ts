@@ -11,6 +11,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { parseApiTokens } from "../../actors/auth.ts";
 import { createGateway } from "../../actors/gateway.ts";
+import { serve } from "../../actors/runtime.ts";
 import type { Core } from "../../actors/system.ts";
 import { backendEnv, openTestCore } from "../support/system.ts";
 import { waitFor } from "../support/wait.ts";
@@ -73,6 +74,34 @@ describe("SSE consumers on NATS", () => {
 
   it("GET /jobs/:id/events deletes its consumer when the client disconnects mid-stream", async () => {
     await openThenLeave("/jobs/sse-open/events", core.bus.subjects.streams.events, /"status":"pending"/);
+  });
+
+  it("a client of the real HTTP server that hangs up mid-stream leaves no consumer either", async () => {
+    const server = await serve(app.fetch, { port: 0, hostname: "127.0.0.1" });
+    try {
+      const stream = core.bus.subjects.streams.events;
+      const before = await consumers(stream);
+      const hangUp = new AbortController();
+      const res = await fetch(`http://127.0.0.1:${server.port}/jobs/sse-open/events`, {
+        headers: { authorization: `Bearer ${VIEWER}` },
+        signal: hangUp.signal,
+      });
+      const reader = res.body!.getReader();
+      let text = "";
+      while (!/"status":"pending"/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+      await waitFor(async () => (await consumers(stream)) === before + 1, {
+        timeoutMs: 5000,
+        what: "the consumer to exist",
+      });
+      hangUp.abort();
+      await reader.cancel().catch(() => {});
+      await waitFor(async () => (await consumers(stream)) === before, {
+        timeoutMs: 5000,
+        what: "the consumer to be deleted after the client hung up",
+      });
+    } finally {
+      await server.close();
+    }
   });
 
   it("GET /jobs/:id/logs deletes its consumer when the client disconnects while the job is silent", async () => {
