@@ -14,10 +14,10 @@
  * The sequence, with the agent as root: bwrap writes `{"child-pid": N}` on its
  * info fd, brings up the sandbox's loopback and waits on its block fd; the
  * agent waits for that loopback (touching the namespace while bwrap configures
- * it makes bwrap fail), then starts slirp4netns for pid N
- * (tap0, 10.0.2.100/24) and, at the same time, adds the routes with
- * `nsenter --net ip -batch`; once both are done it releases the block fd and
- * the command runs. slirp4netns ends with the command (its exit fd is a pipe
+ * it makes bwrap fail), then starts one small shell that adds the routes
+ * (`nsenter --net ip -batch`) and becomes slirp4netns for pid N (tap0,
+ * 10.0.2.100/24); once slirp is ready the agent releases the block fd and the
+ * command runs. slirp4netns ends with the command (its exit fd is a pipe
  * the agent closes; it also closes if the agent dies).
  *
  * @module
@@ -175,128 +175,100 @@ function unavailable(jobId: string, why: string): PermanentError {
   });
 }
 
-function firstLine(text: string): string {
+function lastLine(text: string): string {
   return text.trim().split("\n").filter((line) => !/^(sent|received) tapfd/.test(line)).at(-1)?.slice(
     0,
     200,
   ) || "no output";
 }
 
-/** Adds an `unreachable` route for each address in the network namespace of `pid`. */
-function blockAddresses(
-  tools: OutboundTools,
-  pid: number,
-  addresses: readonly string[],
-  jobId: string,
-): Promise<void> {
-  if (addresses.length === 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const child = spawn(tools.nsenter as string, [
-      `--target=${pid}`,
-      "--net",
-      "--",
-      tools.ip as string,
-      "-batch",
-      "-",
-    ], {
-      stdio: ["pipe", "ignore", "pipe"],
-      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
-    });
-    let err = "";
-    child.stderr?.on("data", (d) => (err += d));
-    child.stdin?.on("error", () => {});
-    child.stdin?.end(addresses.map((a) => `route add unreachable ${a}/32\n`).join(""));
-    child.on("error", (error) => reject(unavailable(jobId, `cannot run nsenter (${error.message})`)));
-    child.on("close", (code) => {
-      if (code === 0) resolve();
-      else reject(unavailable(jobId, `cannot bar the host's addresses (ip exit ${code}: ${firstLine(err)})`));
-    });
-  });
-}
+/** Exit codes of the helper shell: no pid on its stdin, routes not set. */
+const noPid = 96;
+const routesFailed = 97;
 
-/** Starts slirp4netns for the sandbox `pid`; resolves once tap0 is configured. */
-function startSlirp(
-  tools: OutboundTools,
-  pid: number,
-  jobId: string,
-  timeoutMs: number,
-): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    // fd 3: slirp writes "1" once ready; fd 4: its exit fd, which the agent holds open. By default
-    // slirp4netns joins the target's user namespace first: bwrap's innermost (--disable-userns), in
-    // which root has no say over the network namespace. Its own (joining fails) keeps root's rights.
-    const child = spawn(tools.slirp4netns as string, [
-      "--configure",
-      "--mtu=65520",
-      "--disable-host-loopback",
-      "--enable-sandbox",
-      "--enable-seccomp",
-      "--userns-path=/proc/self/ns/user",
-      "--ready-fd=3",
-      "--exit-fd=4",
-      String(pid),
-      "tap0",
-    ], {
-      stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"],
-      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
-    });
-    let err = "";
-    let settled = false;
-    const done = (error?: PermanentError) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (error === undefined) return resolve(child);
-      child.kill("SIGKILL");
-      reject(error);
-    };
-    const timer = setTimeout(
-      () => done(unavailable(jobId, "slirp4netns did not get ready in time")),
-      timeoutMs,
-    );
-    child.stderr?.on("data", (d) => (err += d));
-    (child.stdio[4] as Writable).on("error", () => {});
-    const ready = child.stdio[3] as Readable;
-    ready.on("error", () => {});
-    ready.on("data", () => done());
-    child.on("error", (error) => done(unavailable(jobId, `cannot run slirp4netns (${error.message})`)));
-    child.on(
-      "exit",
-      (code) => done(unavailable(jobId, `slirp4netns ended (exit ${code}): ${firstLine(err)}`)),
-    );
-  });
+// One small shell per sandbox, spawned before the sandbox so that its cost overlaps bwrap's: it
+// reads the sandbox's pid from its stdin, sets the routes with nsenter and ip (the batch follows
+// the pid on its stdin), then becomes slirp4netns. fd 3: slirp writes "1" once ready; fd 4: its
+// exit fd, which the agent holds open. By default slirp4netns joins the target's user namespace
+// first: bwrap's innermost (--disable-userns), in which root has no say over the network
+// namespace; its own (joining fails) keeps root's rights.
+const helperScript =
+  `n=$1 i=$2 s=$3; read -r p || exit ${noPid}; case $p in ''|*[!0-9]*) exit ${noPid};; esac; ` +
+  `"$n" --target="$p" --net -- "$i" -batch - || exit ${routesFailed}; ` +
+  `exec "$s" --configure --mtu=65520 --disable-host-loopback --enable-sandbox --enable-seccomp ` +
+  `--userns-path=/proc/self/ns/user --ready-fd=3 --exit-fd=4 "$p" tap0 </dev/null`;
+
+/** A sandbox's user-mode network, from before the sandbox starts until `stop()`. */
+export interface OutboundNetwork {
+  /**
+   * Connects the sandbox whose pid bwrap reported: once its loopback is up,
+   * the routes barring `blocked` (the host's addresses), then slirp4netns.
+   * Refuses with `NETWORK_UNAVAILABLE`.
+   */
+  connect(pid: number, blocked: readonly string[]): Promise<void>;
+  /** Ends slirp4netns (or the helper still waiting). */
+  stop(): void;
 }
 
 /**
- * Connects the sandbox whose pid bwrap reported: slirp4netns and the routes
- * barring the host's addresses, at once. Refuses with `NETWORK_UNAVAILABLE`,
- * leaving nothing running.
+ * Starts the helper of one sandbox's `outbound` network, to be connected
+ * once the sandbox reports its pid.
  */
-export async function connectOutbound(
-  options: {
-    pid: number;
-    jobId: string;
-    tools: OutboundTools;
-    blocked: readonly string[];
-    timeoutMs?: number;
-  },
-): Promise<OutboundNetwork> {
-  const { pid, jobId, tools } = options;
-  await waitForLoopback(pid, jobId, options.timeoutMs ?? 10_000);
-  const [slirp, routes] = await Promise.allSettled([
-    startSlirp(tools, pid, jobId, options.timeoutMs ?? 10_000),
-    blockAddresses(tools, pid, options.blocked, jobId),
-  ]);
-  if (slirp.status === "fulfilled" && routes.status === "rejected") slirp.value.kill("SIGKILL");
-  if (slirp.status === "rejected") throw slirp.reason;
-  if (routes.status === "rejected") throw routes.reason;
-  const child = slirp.value;
-  child.stderr?.destroy();
-  (child.stdio[3] as Readable).destroy();
+export function prepareOutbound(tools: OutboundTools, jobId: string, timeoutMs = 10_000): OutboundNetwork {
+  const child: ChildProcess = spawn("/bin/sh", [
+    "-c",
+    helperScript,
+    "troupe-net",
+    tools.nsenter as string,
+    tools.ip as string,
+    tools.slirp4netns as string,
+  ], {
+    stdio: ["pipe", "ignore", "pipe", "pipe", "pipe"],
+    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+  });
+  let err = "";
+  let outcome: PermanentError | "ready" | undefined;
+  let settle: ((error?: PermanentError) => void) | undefined;
+  const finish = (result: PermanentError | "ready") => {
+    outcome ??= result;
+    settle?.(outcome === "ready" ? undefined : outcome);
+  };
+  child.stdin?.on("error", () => {});
+  child.stderr?.on("data", (d) => (err += d));
+  (child.stdio[4] as Writable).on("error", () => {});
+  const ready = child.stdio[3] as Readable;
+  ready.on("error", () => {});
+  ready.on("data", () => finish("ready"));
+  child.on("error", (error) => finish(unavailable(jobId, `cannot run its helper (${error.message})`)));
+  child.on("exit", (code) => {
+    if (code === routesFailed) {
+      finish(unavailable(jobId, `cannot bar the host's addresses: ${lastLine(err)}`));
+    } else finish(unavailable(jobId, `slirp4netns ended (exit ${code}): ${lastLine(err)}`));
+  });
+  const stop = () => {
+    child.stdin?.destroy();
+    (child.stdio[4] as Writable).destroy();
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+  };
   return {
-    stop() {
-      (child.stdio[4] as Writable).destroy();
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    async connect(pid, blocked) {
+      await waitForLoopback(pid, jobId, timeoutMs);
+      child.stdin?.end(`${pid}\n${blocked.map((a) => `route add unreachable ${a}/32\n`).join("")}`);
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => finish(unavailable(jobId, "slirp4netns did not get ready in time")),
+          timeoutMs,
+        );
+        settle = (error) => {
+          clearTimeout(timer);
+          if (error === undefined) resolve();
+          else reject(error);
+        };
+        if (outcome !== undefined) settle(outcome === "ready" ? undefined : outcome);
+      });
+      child.stderr?.destroy();
+      ready.destroy();
     },
+    stop,
   };
 }

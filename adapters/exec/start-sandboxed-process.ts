@@ -35,7 +35,7 @@ import { planLaunch, setupFds } from "./launch-plan.ts";
 import { applyLimitCeilings } from "./limit-ceilings.ts";
 import type { LimitCeilings } from "./limit-ceilings.ts";
 import { resolveNetwork } from "./network-policy.ts";
-import { connectOutbound, hostAddresses, outboundResolvConf, readSandboxPid } from "./outbound-network.ts";
+import { hostAddresses, outboundResolvConf, prepareOutbound, readSandboxPid } from "./outbound-network.ts";
 import type { OutboundNetwork } from "./outbound-network.ts";
 import { OutputCapture } from "./output-capture.ts";
 import type { OutputChunk, OutputTruncation } from "./output-capture.ts";
@@ -195,6 +195,10 @@ export async function startSandboxedProcess(
       ? readSandboxPid((child.stdio as unknown[])[setupFds.info] as Readable, jobId)
       : undefined;
     sandboxPid?.catch(() => {});
+    // Its network helper now, while bwrap sets the sandbox up: it waits for the sandbox's pid.
+    if (sandboxPid !== undefined && network.tools !== undefined) {
+      outbound = prepareOutbound(network.tools, jobId);
+    }
     const spawned = child;
     const exit = new Promise<[number | null, string | null]>((resolve) =>
       spawned.once("exit", (code, signal) => resolve([code, signal]))
@@ -218,8 +222,8 @@ export async function startSandboxedProcess(
       child.stdin?.end(spec.stdin);
     }
     await waitForJoin(child, jobId);
-    if (sandboxPid !== undefined && network.tools !== undefined) {
-      outbound = await connectOutbound({ pid: await sandboxPid, jobId, tools: network.tools, blocked });
+    if (sandboxPid !== undefined && outbound !== undefined) {
+      await outbound.connect(await sandboxPid, blocked);
       const block = (child.stdio as unknown[])[setupFds.block] as NodeJS.WritableStream;
       block.on("error", () => {});
       block.end("1");
