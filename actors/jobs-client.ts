@@ -83,6 +83,9 @@ export class ApiError extends TroupeError {
   }
 }
 
+/** Appended to a 401 when the CLI had no token to send. */
+const NO_TOKEN_HINT = " (set TROUPE_TOKEN, or run the CLI on the gateway's machine with its TROUPE_DATA_DIR, where it reads admin-token)";
+
 /** Calls the HTTP API: JSON in, JSON out, `{"error"}` answers thrown as {@link ApiError}. */
 export type ApiCall = <T>(method: string, path: string, body?: unknown) => Promise<T>;
 
@@ -115,7 +118,8 @@ export function httpCall(
     }
     if (!response.ok) {
       const err = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
-      throw new ApiError(response.status, err?.code ?? `HTTP_${response.status}`, err?.message ?? `HTTP ${response.status}`);
+      const message = err?.message ?? `HTTP ${response.status}`;
+      throw new ApiError(response.status, err?.code ?? `HTTP_${response.status}`, response.status === 401 && !token ? `${message}${NO_TOKEN_HINT}` : message);
     }
     return json as T;
   };

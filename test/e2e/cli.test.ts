@@ -70,6 +70,17 @@ describe("troupe CLI against `troupe start` (embedded default)", () => {
     assert.deepEqual(JSON.parse(listed.stdout).jobs, []);
   });
 
+  it("without TROUPE_TOKEN or a readable token file the CLI is refused and says where a token comes from", async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), "troupe-e2e-other-"));
+    try {
+      const r = await runCli(["list"], { ...env, TROUPE_DATA_DIR: elsewhere });
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /bearer token is required.*TROUPE_TOKEN.*admin-token/);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
   it("submit --wait follows a job to success and exits 0", async () => {
     const r = await runCli(["submit", "noop", '{"sleepMs":20}', "--id", "cli-ok", "--wait"], env);
     assert.equal(r.code, 0, r.stderr);
