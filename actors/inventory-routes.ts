@@ -103,6 +103,10 @@ export function addInventoryRoutes(app: Hono, options: { schedules: SqlSchedules
     const patch = parse(schedulePatchSchema, (await readJson(c.req.raw) ?? {}), "schedule");
     const current = await schedules.get(id);
     if (!current) throw notFound(`Schedule "${id.slice(0, 70)}"`);
+    // A payload read back from GET holds "***" for its secrets: those keep their stored values.
+    if (patch.payload !== undefined && (patch.kind ?? current.kind) === current.kind) {
+      patch.payload = kinds.restore(current.kind, patch.payload, current.payload);
+    }
     if (patch.kind !== undefined || patch.payload !== undefined) checkJob(patch.kind ?? current.kind, patch.payload ?? current.payload);
     const row = await schedules.update(id, {
       ...(patch.kind !== undefined ? { kind: patch.kind } : {}),

@@ -9,7 +9,7 @@ import type { z } from "zod";
 import type { JobKind } from "../machines/job-kind.ts";
 import { ErrorCode, PermanentError, ValidationError } from "../machines/errors.ts";
 import { validateKind } from "../bus/subjects.ts";
-import { REDACTED, redactPayload } from "./redact-payload.ts";
+import { REDACTED, redactPayload, restoreRedacted } from "./redact-payload.ts";
 
 /** Kinds known to a worker or gateway. */
 export class KindRegistry {
@@ -73,6 +73,12 @@ export class KindRegistry {
     const definition = this.#kinds.get(kind);
     if (!definition) return payload === null || payload === undefined ? payload : REDACTED;
     return redactPayload(definition.schema, payload);
+  }
+
+  /** `payload` with its secret fields that read `"***"` taken from `stored` (see {@link restoreRedacted}). */
+  restore(kind: string, payload: unknown, stored: unknown): unknown {
+    const definition = this.#kinds.get(kind);
+    return definition ? restoreRedacted(definition.schema, payload, stored) : payload;
   }
 }
 

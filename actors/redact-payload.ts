@@ -112,6 +112,31 @@ function apply(plan: Plan, value: unknown): unknown {
   return out;
 }
 
+function restore(plan: Plan, incoming: unknown, stored: unknown): unknown {
+  if (plan === true) return incoming === REDACTED && stored !== undefined ? stored : incoming;
+  if (Array.isArray(incoming)) {
+    if (!plan.items || !Array.isArray(stored)) return incoming;
+    return incoming.map((item, i) => restore(plan.items as Plan, item, stored[i]));
+  }
+  if (!isObject(incoming) || !isObject(stored)) return incoming;
+  const out: Json = {};
+  for (const [key, child] of Object.entries(incoming)) {
+    const inner = plan.props.has(key) ? plan.props.get(key) : plan.rest;
+    out[key] = inner && Object.hasOwn(stored, key) ? restore(inner, child, stored[key]) : child;
+  }
+  return out;
+}
+
+/**
+ * `incoming` with each secret field that reads `"***"` given back its value in
+ * `stored` (same place): a payload read from the API and sent back changed
+ * elsewhere keeps its secrets instead of storing `"***"`.
+ */
+export function restoreRedacted(schema: z.ZodType, incoming: unknown, stored: unknown): unknown {
+  const plan = planOf(schema);
+  return plan ? restore(plan, incoming, stored) : incoming;
+}
+
 /** Whether `schema` marks any field secret. */
 export function hasSecrets(schema: z.ZodType): boolean {
   return planOf(schema) !== undefined;

@@ -5,7 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { hasSecrets, REDACTED, redactPayload } from "../../actors/redact-payload.ts";
+import { hasSecrets, REDACTED, redactPayload, restoreRedacted } from "../../actors/redact-payload.ts";
 import { KindRegistry } from "../../actors/kind-registry.ts";
 import { execPayloadSchema } from "../../adapters/exec-job/schema.ts";
 import { awsIamPolicySchema } from "../../adapters/aws-iam/schema.ts";
@@ -77,6 +77,22 @@ describe("redactPayload()", () => {
     assert.equal(shown.externalId, REDACTED);
     assert.equal(shown.accountId, "111122223333");
     assert.equal(hasSecrets(discoveryPayloadSchema), false);
+  });
+});
+
+describe("restoreRedacted()", () => {
+  it("gives a secret that reads *** back its stored value, and takes every other change as sent", () => {
+    const stored = { command: ["a"], env: { DB_PASSWORD: "hunter2", MODE: "slow", OLD: "gone" } };
+    const incoming = { command: ["b"], env: { DB_PASSWORD: REDACTED, MODE: "fast", NEW: REDACTED } };
+    assert.deepEqual(restoreRedacted(execPayloadSchema, incoming, stored), {
+      command: ["b"],
+      env: { DB_PASSWORD: "hunter2", MODE: "fast", NEW: REDACTED },
+    });
+  });
+
+  it("leaves a *** where nothing is secret alone", () => {
+    const schema = z.object({ name: z.string() });
+    assert.deepEqual(restoreRedacted(schema, { name: REDACTED }, { name: "real" }), { name: REDACTED });
   });
 });
 

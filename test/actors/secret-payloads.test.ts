@@ -159,6 +159,21 @@ describe("Secret payload fields (NATS + PostgreSQL, real agent)", () => {
     }
     const row = await core.schedules.get("sec-schedule");
     assert.equal((row!.payload as { env: Record<string, string> }).env.DB_PASSWORD, SECRET.env);
+
+    // What GET shows, changed and sent back: the *** keeps the stored secret, the rest changes.
+    const shown = JSON.parse((await call(ADMIN, "/schedules/sec-schedule")).text) as {
+      payload: typeof payload;
+    };
+    const patched = await call(ADMIN, "/schedules/sec-schedule", {
+      method: "PATCH",
+      body: JSON.stringify({ payload: { ...shown.payload, command: ["false"] } }),
+    });
+    assert.equal(patched.status, 200, patched.text);
+    const after = (await core.schedules.get("sec-schedule"))!.payload as {
+      command: string[];
+      env: Record<string, string>;
+    };
+    assert.deepEqual(after, { command: ["false"], env: { DB_PASSWORD: SECRET.env }, agent: "sec1" });
   });
 
   it("a discovery job shows its credentials reference (a name, not a secret); aws.iam.policy hides its external id", async () => {
