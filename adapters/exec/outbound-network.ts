@@ -182,19 +182,20 @@ function lastLine(text: string): string {
   ) || "no output";
 }
 
-/** Exit codes of the helper shell: no pid on its stdin, routes not set. */
+/** Exit code of the helper shell without a pid on its stdin. */
 const noPid = 96;
-const routesFailed = 97;
 
 // One small shell per sandbox, spawned before the sandbox so that its cost overlaps bwrap's: it
-// reads the sandbox's pid from its stdin, sets the routes with nsenter and ip (the batch follows
-// the pid on its stdin), then becomes slirp4netns. fd 3: slirp writes "1" once ready; fd 4: its
-// exit fd, which the agent holds open. By default slirp4netns joins the target's user namespace
+// reads the sandbox's pid from its stdin, sets the routes with nsenter and ip in the background
+// (the batch follows the pid on its stdin; a background job's own stdin would be /dev/null, hence
+// fd 6), saying "routed" on fd 5, and becomes slirp4netns. fd 3: slirp writes "1" once ready;
+// fd 4: its exit fd, which the agent holds open. By default slirp4netns joins the target's user namespace
 // first: bwrap's innermost (--disable-userns), in which root has no say over the network
 // namespace; its own (joining fails) keeps root's rights.
 const helperScript =
   `n=$1 i=$2 s=$3; read -r p || exit ${noPid}; case $p in ''|*[!0-9]*) exit ${noPid};; esac; ` +
-  `"$n" --target="$p" --net -- "$i" -batch - || exit ${routesFailed}; ` +
+  `exec 6<&0; { "$n" --target="$p" --net -- "$i" -batch - <&6 && echo routed >&5 || echo unrouted >&5; } & ` +
+  `exec 5>&- 6<&-; ` +
   `exec "$s" --configure --mtu=65520 --disable-host-loopback --enable-sandbox --enable-seccomp ` +
   `--userns-path=/proc/self/ns/user --ready-fd=3 --exit-fd=4 "$p" tap0 </dev/null`;
 
@@ -223,10 +224,12 @@ export function prepareOutbound(tools: OutboundTools, jobId: string, timeoutMs =
     tools.ip as string,
     tools.slirp4netns as string,
   ], {
-    stdio: ["pipe", "ignore", "pipe", "pipe", "pipe"],
+    stdio: ["pipe", "ignore", "pipe", "pipe", "pipe", "pipe"],
     env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
   });
   let err = "";
+  let slirpReady = false;
+  let routed = "";
   let outcome: PermanentError | "ready" | undefined;
   let settle: ((error?: PermanentError) => void) | undefined;
   const finish = (result: PermanentError | "ready") => {
@@ -238,13 +241,25 @@ export function prepareOutbound(tools: OutboundTools, jobId: string, timeoutMs =
   (child.stdio[4] as Writable).on("error", () => {});
   const ready = child.stdio[3] as Readable;
   ready.on("error", () => {});
-  ready.on("data", () => finish("ready"));
-  child.on("error", (error) => finish(unavailable(jobId, `cannot run its helper (${error.message})`)));
-  child.on("exit", (code) => {
-    if (code === routesFailed) {
-      finish(unavailable(jobId, `cannot bar the host's addresses: ${lastLine(err)}`));
-    } else finish(unavailable(jobId, `slirp4netns ended (exit ${code}): ${lastLine(err)}`));
+  ready.on("data", () => {
+    slirpReady = true;
+    if (routed === "routed\n") finish("ready");
   });
+  const routes = (child.stdio as unknown[])[5] as Readable;
+  routes.on("error", () => {});
+  routes.on("data", (d: Uint8Array) => {
+    routed += new TextDecoder().decode(d);
+    if (routed === "routed\n" && slirpReady) finish("ready");
+    else if (routed.startsWith("unrouted")) {
+      finish(unavailable(jobId, `cannot bar the host's addresses: ${lastLine(err)}`));
+    }
+  });
+  child.on("error", (error) => finish(unavailable(jobId, `cannot run its helper (${error.message})`)));
+  child.on(
+    "exit",
+    (code) => finish(unavailable(jobId, `slirp4netns ended (exit ${code}): ${lastLine(err)}`)),
+  );
+
   const stop = () => {
     child.stdin?.destroy();
     (child.stdio[4] as Writable).destroy();
@@ -268,6 +283,7 @@ export function prepareOutbound(tools: OutboundTools, jobId: string, timeoutMs =
       });
       child.stderr?.destroy();
       ready.destroy();
+      routes.destroy();
     },
     stop,
   };
