@@ -49,9 +49,9 @@ describe("metrics", () => {
 
   it("worker_entities_synced only grows: it adds each sync's count", async () => {
     const metrics = createMetrics({ enabled: true, processMetrics: false });
-    metrics.entitiesSynced("ldap", "created", 3);
-    metrics.entitiesSynced("ldap", "created", 4);
+    metrics.entitiesSynced("aws", "created", 3);
+    metrics.entitiesSynced("aws", "created", 4);
     const { body } = await metrics.render();
-    assert.match(body, /^worker_entities_synced\{connector="ldap",operation="created"\} 7$/m);
+    assert.match(body, /^worker_entities_synced\{connector="aws",operation="created"\} 7$/m);
   });
 });
