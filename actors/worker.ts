@@ -18,10 +18,10 @@ import type { JobRow, NewJob, Store, TransitionWrite } from "../adapters/postgre
 import type { JobStatus } from "../machines/job-status.ts";
 import { AbortWhy, JobAbort, type JobOutcome } from "../machines/job-kind.ts";
 import { encodeEnvelope, type ParsedJobMessage, parseJobMessage, storableHeaders } from "../bus/envelope.ts";
-import { storableText } from "../bus/json-value-rules.ts";
+import { findJsonViolation, storableText } from "../bus/json-value-rules.ts";
 import { classifyStoreError } from "../adapters/postgres/classify.ts";
-import { admitSeparately } from "./admit-separately.ts";
-import { ErrorCode, toJobErrorInfo } from "../machines/errors.ts";
+import { admitSeparately, UNSTORABLE } from "./admit-separately.ts";
+import { ErrorCode, type JobErrorInfo, toJobErrorInfo } from "../machines/errors.ts";
 import { applyJobEvent, type JobEvent, type JobSnapshot, persistJob } from "../machines/job-machine.ts";
 import type { KindRegistry } from "./kind-registry.ts";
 import { planNewJob, planStart, type StartPlan } from "./job-plans.ts";
@@ -103,6 +103,11 @@ export interface WorkerStats {
 
 /** Batches admitted and locked at once: the next batch forms while these are in the database. */
 const MAX_ADMITTING = 2;
+
+/** An error as the job keeps it: its text made storable (a message may quote anything, cut mid-pair). */
+function storableError(error: JobErrorInfo): JobErrorInfo {
+  return { ...error, code: storableText(error.code), message: storableText(error.message) };
+}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -567,14 +572,20 @@ export class Worker {
     const attempt = job.snapshot.context.attempts;
     let event: JobEvent;
     let data: Record<string, unknown>;
-    if (outcome.ok) {
+    // A result PostgreSQL cannot store would fail every commit of its batch: it fails its job instead.
+    const refused = outcome.ok
+      ? findJsonViolation(outcome.outcome.result ?? null, { path: "result", what: "Result" })
+      : undefined;
+    if (outcome.ok && !refused) {
       event = { type: "job.succeed", result: outcome.outcome.result ?? null };
       data = { attempt, ms: Date.now() - job.startedAt };
     } else {
       const reason = job.controller.signal.reason;
-      const error = reason instanceof JobAbort && reason.why === AbortWhy.timeout
-        ? { kind: "transient" as const, code: ErrorCode.timeout, message: reason.message }
-        : toJobErrorInfo(outcome.error);
+      let error: JobErrorInfo;
+      if (refused) error = { kind: "permanent", code: UNSTORABLE, message: refused.message };
+      else if (reason instanceof JobAbort && reason.why === AbortWhy.timeout) {
+        error = { kind: "transient", code: ErrorCode.timeout, message: reason.message };
+      } else error = storableError(toJobErrorInfo((outcome as { error: unknown }).error));
       event = { type: "job.fail", error, jitter: this.#o.random() };
       data = { attempt, error };
     }
@@ -594,7 +605,12 @@ export class Worker {
     if (next.status === "success") {
       write.result = persisted.context.result ?? null;
       write.lastError = null;
-      if (outcome.ok && outcome.outcome.refs?.length) write.refs = outcome.outcome.refs;
+      if (outcome.ok && outcome.outcome.refs?.length) {
+        write.refs = outcome.outcome.refs.map((r) => ({
+          system: storableText(r.system),
+          ref: storableText(r.ref),
+        }));
+      }
     } else {
       write.lastError = persisted.context.lastError;
     }

@@ -9,7 +9,10 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { loadConfig } from "../../actors/config.ts";
 import { createLogger } from "../../actors/logger.ts";
-import { type Core, openCore, type RunningSystem, startSystem } from "../../actors/system.ts";
+import { builtinKinds, type Core, openCore, type RunningSystem, startSystem } from "../../actors/system.ts";
+import { z } from "zod";
+import { defineKind, type JobKind } from "../../machines/job-kind.ts";
+import { PermanentError } from "../../machines/errors.ts";
 import type { JobRow } from "../../adapters/postgres/store.ts";
 import { type Backend, backendEnv } from "../support/system.ts";
 import { waitFor } from "../support/wait.ts";
@@ -20,6 +23,26 @@ const enc = (value: unknown) =>
   new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value));
 const deepList = (depth: number, inner: string) =>
   `${"[".repeat(depth)}${JSON.stringify(inner)}${"]".repeat(depth)}`;
+
+/** A kind whose handler produces what PostgreSQL cannot store: a result, a ref or an error message. */
+const outputKind = defineKind({
+  kind: "test.output",
+  description: "returns or throws text PostgreSQL cannot store",
+  schema: z.object({ make: z.enum(["nul-result", "deep-result", "nul-ref", "cut-error"]) }),
+  run({ payload }) {
+    if (payload.make === "nul-result") return Promise.resolve({ result: { text: `out\u0000put` } });
+    if (payload.make === "deep-result") {
+      let deep: unknown = 1;
+      for (let i = 0; i < 20_000; i++) deep = [deep];
+      return Promise.resolve({ result: { deep } });
+    }
+    if (payload.make === "nul-ref") {
+      return Promise.resolve({ refs: [{ system: "test", ref: "ref\u0000one" }] });
+    }
+    // A message that quotes something cut in the middle of a surrogate pair, and a NUL.
+    return Promise.reject(new PermanentError(`Bad name "${"\u{1F600}".repeat(3).slice(0, 5)}" near \u0000`));
+  },
+}) as unknown as JobKind;
 
 /** Refuses, inside PostgreSQL, rows the envelope's rules cannot foresee: the worker's last line of defence. */
 const REFUSING_TRIGGER = `
@@ -54,7 +77,7 @@ for (const backend of ["embedded", "nats+postgres"] as Backend[]) {
         level: "debug",
         destination: { write: (line: string) => void log.push(line) },
       });
-      core = await openCore(config, { logger });
+      core = await openCore(config, { logger, kinds: [...builtinKinds(), outputKind] });
       await core.db.exec(REFUSING_TRIGGER);
       const subject = core.bus.subjects.job("noop");
       const publish = async (body: unknown, headers: Record<string, string> = {}) => {
@@ -80,6 +103,12 @@ for (const backend of ["embedded", "nats+postgres"] as Backend[]) {
       await publish({ id: "t-refused", payload: { result: { note: SECRET, marker: "refuse-me" } } });
       await publish({ id: "refuse-always-1", payload: { result: SECRET } });
       await publish({ id: "good-3", payload: {} });
+      for (const make of ["nul-result", "deep-result", "nul-ref", "cut-error"]) {
+        published++;
+        await core.bus.publishJob("test.output", enc({ id: `out-${make}`, payload: { make } }), {
+          msgId: `out-${make}`,
+        });
+      }
       system = await startSystem(core, { worker: true });
     });
 
@@ -171,8 +200,39 @@ for (const backend of ["embedded", "nats+postgres"] as Backend[]) {
       });
     });
 
+    it("fails a job whose result cannot be stored, and stores refs and error messages made storable", async () => {
+      const nul = await final("out-nul-result");
+      assert.equal(nul.status, "failed");
+      assert.equal(nul.result, null);
+      assert.deepEqual(nul.lastError, {
+        kind: "permanent",
+        code: "UNSTORABLE",
+        message: 'Result refused: a string at "result.text" holds U+0000, which PostgreSQL cannot store',
+      });
+      const deep = await final("out-deep-result");
+      assert.match(
+        (deep.lastError as { message: string }).message,
+        /^Result refused: "result\.deep\[0\].*" nests objects/,
+      );
+      const ref = await final("out-nul-ref");
+      assert.equal(ref.status, "success");
+      assert.deepEqual(await core.store.jobRefs("out-nul-ref"), [{ system: "test", ref: "ref\uFFFDone" }]);
+      const cut = await final("out-cut-error");
+      assert.equal(cut.status, "failed");
+      assert.equal(
+        (cut.lastError as { message: string }).message,
+        'Bad name "\u{1F600}\u{1F600}\uFFFD" near \uFFFD',
+      );
+      // And the worker goes on committing: a job after them succeeds.
+      await core.bus.publishJob("noop", enc({ id: "good-after-output", payload: {} }), {
+        msgId: "good-after-output",
+      });
+      published++;
+      assert.equal((await final("good-after-output")).status, "success");
+    });
+
     it("redelivers no message over and over and logs none of the payloads' text", async () => {
-      for (const id of ["good-1", "good-3", "p-nul", "t-refused"]) await final(id);
+      for (const id of ["good-1", "good-3", "p-nul", "t-refused", "out-cut-error"]) await final(id);
       // Poison used to come back every second: give it time to show.
       await new Promise((resolve) => setTimeout(resolve, 1500));
       const received = system!.worker!.stats.received;
