@@ -1,6 +1,8 @@
 /**
  * The message published on `<ns>.events.<jobId>` for every committed row of
- * `job_events` (the outbox): one message per state entered.
+ * `job_events` (the outbox): one message per state entered. Its data never holds
+ * the job's payload (who asked, the attempt, the error, the delay), so the SSE
+ * streams built from it need no redaction of secret fields (redact-payload.ts).
  *
  * @module
  */
