@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Core, type RunningSystem, startSystem } from "../../actors/system.ts";
@@ -169,6 +169,38 @@ describe("exec jobs on an agent (embedded, real sandbox)", () => {
       assert.equal((host.result as { applied: { pids: { value: number } } }).applied.pids.value, 64);
     } finally {
       await open.stop();
+    }
+  });
+
+  it("an agent's own failure reaches the job without a host path (the work root stays in the agent's log)", async () => {
+    const { Agent } = await import("../../actors/agent.ts");
+    const root = mkdtempSync(join(tmpdir(), "troupe-agent-broken-"));
+    const broken = new Agent({
+      bus: core.bus,
+      logger: core.logger,
+      name: "a4",
+      host: "test",
+      workRoot: join(root, "jobs"),
+      heartbeatMs: 200,
+    });
+    await broken.start();
+    try {
+      // The work root turns into a file: making a job's root there fails with a system error naming the path.
+      rmSync(join(root, "jobs"), { recursive: true });
+      writeFileSync(join(root, "jobs"), "");
+      const id = await submit({ agent: "a4", command: ["true"] });
+      const job = await waitFor(async () => {
+        const row = await core.store.getJob(id);
+        return row?.lastError ? row : undefined;
+      }, { what: "the job's first failure" });
+      const error = job.lastError as { code: string; message: string };
+      assert.equal(error.code, "AGENT_ERROR");
+      assert.match(error.message, /^Agent "a4" failed \(E[A-Z]+\): see its log$/);
+      assert.ok(!error.message.includes(root), error.message);
+      await core.jobs.cancel(id).catch(() => {});
+    } finally {
+      await broken.stop();
+      rmSync(root, { recursive: true, force: true });
     }
   });
 
