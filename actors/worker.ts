@@ -86,6 +86,8 @@ interface Completion {
   job: InFlight;
   write: TransitionWrite;
   status: JobStatus;
+  /** The machine before this outcome: where a refused outcome restarts from. */
+  before: JobSnapshot;
 }
 
 /** Counters, for /status, metrics and tests. */
@@ -589,6 +591,7 @@ export class Worker {
       event = { type: "job.fail", error, jitter: this.#o.random() };
       data = { attempt, error };
     }
+    const before = job.snapshot;
     const next = applyJobEvent(job.snapshot, event);
     job.snapshot = next.snapshot;
     const persisted = persistJob(next.snapshot);
@@ -626,7 +629,7 @@ export class Worker {
         ...data,
       }, `Job attempt ended: ${next.status}`);
     }
-    this.#completions.push({ job, write, status: next.status });
+    this.#completions.push({ job, write, status: next.status, before });
     if (this.#completions.length >= this.#o.batchSize) void this.#flushCompletions();
     else if (!this.#completionTimer) {
       this.#completionTimer = setTimeout(() => void this.#flushCompletions(), 1);
@@ -667,6 +670,15 @@ export class Worker {
             this.#releaseSlots(1);
           }
           return;
+        }
+        if (classifyStoreError(error) === "data") {
+          // One outcome PostgreSQL refuses must not hold back the others, nor come back forever.
+          logger.warn(
+            { err: error, count: live.length },
+            "Cannot commit a batch of job outcomes; committing them one by one",
+          );
+          committed = await this.#commitOneByOne(live);
+          break;
         }
         logger.warn({ err: error, count: live.length, failures }, "Cannot commit job outcomes; retrying");
         await sleep(Math.min(2000, 50 * 2 ** Math.min(failures, 6)));
@@ -712,6 +724,77 @@ export class Worker {
       await this.#settle(job.delivery, "ack");
     }));
     await Promise.all(settles);
+  }
+
+  /**
+   * Commits outcomes one statement each, retrying while the database is away; an
+   * outcome refused alone for its data fails its job instead (UNSTORABLE). At
+   * shutdown past the grace, what is left is abandoned to lease expiry.
+   */
+  async #commitOneByOne(live: Completion[]): Promise<Awaited<ReturnType<Store["commit"]>>> {
+    const out: Awaited<ReturnType<Store["commit"]>> = { accepted: [], events: [] };
+    for (const completion of live) {
+      let refused = false;
+      for (let failures = 0;; failures++) {
+        if (completion.job.abandoned) break;
+        try {
+          const committed = await this.#o.store.commit([completion.write]);
+          out.accepted.push(...committed.accepted);
+          out.events.push(...committed.events);
+          break;
+        } catch (error) {
+          if (classifyStoreError(error) === "data" && !refused) {
+            refused = true;
+            this.#refuseOutcome(completion, error);
+            continue;
+          }
+          if (this.#giveUpAt !== undefined && Date.now() > this.#giveUpAt) {
+            this.#o.logger.error(
+              { err: error, jobId: completion.job.id },
+              "Giving up committing a job outcome at shutdown",
+            );
+            completion.job.abandoned = true;
+            this.#finish(completion.job);
+            this.#releaseSlots(1);
+            break;
+          }
+          this.#o.logger.warn(
+            { err: error, jobId: completion.job.id, failures },
+            "Cannot commit a job outcome; retrying",
+          );
+          await sleep(Math.min(2000, 50 * 2 ** Math.min(failures, 6)));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Replaces an outcome PostgreSQL refused with the job's failure, without the refused data. */
+  #refuseOutcome(completion: Completion, error: unknown): void {
+    const code = (error as { code?: unknown } | null)?.code;
+    const info: JobErrorInfo = {
+      kind: "permanent",
+      code: UNSTORABLE,
+      message: typeof code === "string"
+        ? `Outcome refused: PostgreSQL cannot store it (SQLSTATE ${storableText(code)})`
+        : "Outcome refused: it cannot be encoded for PostgreSQL",
+    };
+    const next = applyJobEvent(completion.before, { type: "job.fail", error: info, jitter: 0 });
+    const persisted = persistJob(next.snapshot);
+    const { job } = completion;
+    job.snapshot = next.snapshot;
+    completion.status = next.status;
+    completion.write = {
+      id: job.id,
+      leaseVersion: job.leaseVersion,
+      status: next.status,
+      snapshot: persisted,
+      attempts: persisted.context.attempts,
+      releaseLease: true,
+      lastError: persisted.context.lastError,
+      events: [{ status: next.status, data: { attempt: completion.before.context.attempts, error: info } }],
+    };
+    this.#o.logger.warn({ jobId: job.id, code: info.code }, info.message);
   }
 
   #finish(job: InFlight): void {

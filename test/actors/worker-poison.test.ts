@@ -28,7 +28,7 @@ const deepList = (depth: number, inner: string) =>
 const outputKind = defineKind({
   kind: "test.output",
   description: "returns or throws text PostgreSQL cannot store",
-  schema: z.object({ make: z.enum(["nul-result", "deep-result", "nul-ref", "cut-error"]) }),
+  schema: z.object({ make: z.enum(["nul-result", "deep-result", "nul-ref", "cut-error", "marked-result"]) }),
   run({ payload }) {
     if (payload.make === "nul-result") return Promise.resolve({ result: { text: `out\u0000put` } });
     if (payload.make === "deep-result") {
@@ -36,6 +36,7 @@ const outputKind = defineKind({
       for (let i = 0; i < 20_000; i++) deep = [deep];
       return Promise.resolve({ result: { deep } });
     }
+    if (payload.make === "marked-result") return Promise.resolve({ result: { note: "refuse-me" } });
     if (payload.make === "nul-ref") {
       return Promise.resolve({ refs: [{ system: "test", ref: "ref\u0000one" }] });
     }
@@ -48,12 +49,12 @@ const outputKind = defineKind({
 const REFUSING_TRIGGER = `
 CREATE FUNCTION test_refuse_marked() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF NEW.payload::text LIKE '%refuse-me%' OR NEW.id LIKE 'refuse-always%' THEN
+  IF NEW.payload::text LIKE '%refuse-me%' OR NEW.id LIKE 'refuse-always%' OR NEW.result::text LIKE '%refuse-me%' THEN
     RAISE EXCEPTION 'refused by the test' USING ERRCODE = '22023';
   END IF;
   RETURN NEW;
 END $$;
-CREATE TRIGGER test_refuse_marked BEFORE INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION test_refuse_marked();`;
+CREATE TRIGGER test_refuse_marked BEFORE INSERT OR UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION test_refuse_marked();`;
 
 for (const backend of ["embedded", "nats+postgres"] as Backend[]) {
   describe(`Worker on ${backend} with poison messages`, () => {
@@ -103,7 +104,7 @@ for (const backend of ["embedded", "nats+postgres"] as Backend[]) {
       await publish({ id: "t-refused", payload: { result: { note: SECRET, marker: "refuse-me" } } });
       await publish({ id: "refuse-always-1", payload: { result: SECRET } });
       await publish({ id: "good-3", payload: {} });
-      for (const make of ["nul-result", "deep-result", "nul-ref", "cut-error"]) {
+      for (const make of ["nul-result", "deep-result", "nul-ref", "cut-error", "marked-result"]) {
         published++;
         await core.bus.publishJob("test.output", enc({ id: `out-${make}`, payload: { make } }), {
           msgId: `out-${make}`,
@@ -223,6 +224,19 @@ for (const backend of ["embedded", "nats+postgres"] as Backend[]) {
         (cut.lastError as { message: string }).message,
         'Bad name "\u{1F600}\u{1F600}\uFFFD" near \uFFFD',
       );
+      // An outcome PostgreSQL refuses for a reason the rules do not foresee fails its job alone.
+      const marked = await final("out-marked-result");
+      assert.equal(marked.status, "failed");
+      assert.equal(marked.result, null);
+      assert.deepEqual(marked.lastError, {
+        kind: "permanent",
+        code: "UNSTORABLE",
+        message: "Outcome refused: PostgreSQL cannot store it (SQLSTATE 22023)",
+      });
+      assert.deepEqual((await core.store.jobEvents("out-marked-result")).map((e) => e.status).slice(-2), [
+        "running",
+        "failed",
+      ]);
       // And the worker goes on committing: a job after them succeeds.
       await core.bus.publishJob("noop", enc({ id: "good-after-output", payload: {} }), {
         msgId: "good-after-output",
