@@ -80,7 +80,10 @@ function pathOf(root: string, frame: Frame | undefined, last?: string | number):
   if (path.startsWith(".")) path = path.slice(1);
   if (path === "") path = "(the body)";
   // A path 65 levels deep is long: keep its two ends.
-  return path.length > MAX_PATH ? `${path.slice(0, MAX_PATH / 2)}…${path.slice(-MAX_PATH / 2)}` : path;
+  // (Cutting may split a surrogate pair of a quoted key: made well-formed again.)
+  return path.length > MAX_PATH
+    ? `${path.slice(0, MAX_PATH / 2)}…${path.slice(-MAX_PATH / 2)}`.toWellFormed()
+    : path;
 }
 
 interface Context {

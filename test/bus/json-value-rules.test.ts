@@ -36,6 +36,17 @@ describe("findJsonViolation()", () => {
   });
 });
 
+describe("findJsonViolation() on long paths", () => {
+  it("shortens them to well-formed text, even when a cut falls inside a surrogate pair", () => {
+    for (let shift = 0; shift < 4; shift++) {
+      let value: unknown = "\u0000";
+      for (let i = 0; i < 30; i++) value = { [`${"k".repeat(shift)}${"\u{1F600}".repeat(30)}`]: value };
+      const found = findJsonViolation(value);
+      assert.ok(found && found.path.length <= 170 && found.message.isWellFormed(), found?.path);
+    }
+  });
+});
+
 describe("assertStorableJson()", () => {
   it("throws a ValidationError whose field is the path", () => {
     assert.throws(
