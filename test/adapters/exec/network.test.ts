@@ -56,10 +56,12 @@ function ip(...args: string[]): void {
   assert.equal(ran.status, 0, `ip ${args.join(" ")}: ${ran.stderr}`);
 }
 
-/** A network namespace outside the host's, behind a veth pair, with a TCP server answering `outside-ok`. */
+/**
+ * A TCP server answering `outside-ok` in a network namespace of its own (`unshare --net`, no
+ * /run/netns mount), reached from the host through a veth pair.
+ */
 async function startOutside(): Promise<{ address: string; port: number; stop: () => void }> {
   const n = process.pid % 250;
-  const ns = `troupe-t${process.pid}`;
   const hostSide = `tv${process.pid}a`;
   const nsSide = `tv${process.pid}b`;
   const address = `198.18.${n}.2`;
@@ -69,26 +71,17 @@ async function startOutside(): Promise<{ address: string; port: number; stop: ()
   const stop = () => {
     server?.kill("SIGKILL");
     spawnSync("ip", ["link", "del", hostSide]);
-    spawnSync("ip", ["netns", "del", ns]);
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    ip("netns", "add", ns);
-    ip("link", "add", hostSide, "type", "veth", "peer", "name", nsSide);
-    ip("link", "set", nsSide, "netns", ns);
-    ip("addr", "add", `198.18.${n}.1/30`, "dev", hostSide);
-    ip("link", "set", hostSide, "up");
-    ip("-n", ns, "addr", "add", `${address}/30`, "dev", nsSide);
-    ip("-n", ns, "link", "set", nsSide, "up");
-    ip("-n", ns, "link", "set", "lo", "up");
     const script = join(dir, "server.mjs");
     writeFileSync(
       script,
       `import { createServer } from "node:net";\n` +
-        `createServer((s) => s.end("outside-ok\\n")).listen(${port}, "${address}", () => console.log("listening"));\n`,
+        `createServer((s) => s.end("outside-ok\\n")).listen(${port}, "0.0.0.0", () => console.log("listening"));\n`,
     );
     const deno = "Deno" in globalThis;
-    server = spawn("ip", ["netns", "exec", ns, process.execPath, ...(deno ? ["run", "-A"] : []), script], {
+    server = spawn("unshare", ["--net", "--", process.execPath, ...(deno ? ["run", "-A"] : []), script], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     const started = server;
@@ -96,6 +89,17 @@ async function startOutside(): Promise<{ address: string; port: number; stop: ()
       started.stdout?.on("data", (d) => String(d).includes("listening") && resolve());
       started.on("exit", (code) => reject(new Error(`The outside server ended (exit ${code})`)));
     });
+    const pid = String(started.pid);
+    ip("link", "add", hostSide, "type", "veth", "peer", "name", nsSide);
+    ip("link", "set", nsSide, "netns", pid);
+    ip("addr", "add", `198.18.${n}.1/30`, "dev", hostSide);
+    ip("link", "set", hostSide, "up");
+    for (const args of [["addr", "add", `${address}/30`, "dev", nsSide], ["link", "set", nsSide, "up"]]) {
+      const ran = spawnSync("nsenter", [`--target=${pid}`, "--net", "--", "ip", ...args], {
+        encoding: "utf8",
+      });
+      assert.equal(ran.status, 0, `ip ${args.join(" ")} in the outside namespace: ${ran.stderr}`);
+    }
     return { address, port, stop };
   } catch (error) {
     stop();
