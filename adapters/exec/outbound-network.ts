@@ -11,13 +11,14 @@
  * the host's loopback or on one of its addresses is replaced by slirp's
  * forwarder, `10.0.2.3`.
  *
- * The sequence, with the agent as root: bwrap writes `{"child-pid": N}` on its
- * info fd, brings up the sandbox's loopback and waits on its block fd; the
- * agent waits for that loopback (touching the namespace while bwrap configures
- * it makes bwrap fail), then starts one small shell that adds the routes
- * (`nsenter --net ip -batch`) and becomes slirp4netns for pid N (tap0,
- * 10.0.2.100/24); once slirp is ready the agent releases the block fd and the
- * command runs. slirp4netns ends with the command (its exit fd is a pipe
+ * The sequence, with the agent as root: right after spawning the sandbox the
+ * agent starts a small helper shell, which waits for a pid. bwrap writes
+ * `{"child-pid": N}` on its info fd, brings up the sandbox's loopback and waits
+ * on its block fd; the agent waits for that loopback (touching the namespace
+ * while bwrap configures it makes bwrap fail) and hands N to the helper, which
+ * adds the routes (`nsenter --net ip -batch`) in the background and becomes
+ * slirp4netns for pid N (tap0, 10.0.2.100/24); once the routes are set and
+ * slirp is ready the agent releases the block fd and the command runs. slirp4netns ends with the command (its exit fd is a pipe
  * the agent closes; it also closes if the agent dies).
  *
  * @module
@@ -162,11 +163,6 @@ async function waitForLoopback(pid: number, jobId: string, timeoutMs: number): P
     }
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
-}
-
-/** A sandbox's user-mode network: stop it when the command ended. */
-export interface OutboundNetwork {
-  stop(): void;
 }
 
 function unavailable(jobId: string, why: string): PermanentError {
