@@ -48,6 +48,8 @@ export interface AgentOptions {
    * services (the API, NATS, PostgreSQL) to its command. Default false.
    */
   hostNetwork?: boolean;
+  /** Networks an `outbound` command may not reach besides the host's own addresses (IPv4 addresses or CIDRs). */
+  blockedNetworks?: readonly string[];
   /** The most a job may ask of pids, memory and disk, and what it gets when it asks nothing. Default `defaultAgentLimits`. */
   maxLimits?: LimitCeilings;
 }
@@ -84,7 +86,7 @@ export class Agent {
   constructor(options: AgentOptions) {
     this.name = validateAgentName(options.name);
     this.#readSecret = createSecretReader(options.credentials ?? { env: {} });
-    this.#o = { labels: {}, isolation: true, heartbeatMs: 2000, maxOutputBytes: 16 * 1024 * 1024, stopGraceMs: 5000, keepDoneMs: 15 * 60_000, credentials: { env: {} }, hostNetwork: false, maxLimits: { ...defaultAgentLimits }, ...options };
+    this.#o = { labels: {}, isolation: true, heartbeatMs: 2000, maxOutputBytes: 16 * 1024 * 1024, stopGraceMs: 5000, keepDoneMs: 15 * 60_000, credentials: { env: {} }, hostNetwork: false, blockedNetworks: [], maxLimits: { ...defaultAgentLimits }, ...options };
   }
 
   /** What the host can do, as found at start. */
@@ -177,6 +179,7 @@ export class Agent {
       workRoot: this.#o.workRoot,
       isolation: this.#o.isolation,
       allowHostNetwork: this.#o.hostNetwork,
+      blockedNetworks: this.#o.blockedNetworks,
       maxLimits: this.#o.maxLimits,
       maxOutputBytes: Math.max(0, limit - sizeOf(Number.MAX_SAFE_INTEGER, "system", note)),
       measureOutput: (chunk) => sizeOf(chunk.seq + 1, chunk.stream, decoder.decode(chunk.data)),

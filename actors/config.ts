@@ -35,6 +35,10 @@ const schema = z.object({
   TROUPE_AGENT_ISOLATION: bool.default(true),
   TROUPE_AGENT_MAX_OUTPUT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
   TROUPE_AGENT_HOST_NETWORK: bool.default(false),
+  TROUPE_AGENT_BLOCKED_NETWORKS: z.string().regex(
+    /^\s*\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?\s*(,\s*\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?\s*)*$/,
+    "use IPv4 addresses or CIDRs separated by commas",
+  ).optional(),
   TROUPE_AGENT_MAX_PIDS: z.coerce.number().int().min(0).max(4_194_304).default(512),
   TROUPE_AGENT_MAX_MEMORY_MB: z.coerce.number().int().min(0).max(1_048_576).refine((n) => n === 0 || n >= 4, "use 0 (no ceiling) or at least 4").default(1024),
   TROUPE_AGENT_MAX_DISK_MB: z.coerce.number().int().min(0).max(1_048_576).default(512),
@@ -93,6 +97,8 @@ export interface Config {
     maxOutputBytes: number;
     /** Jobs may ask for network "host" (TROUPE_AGENT_HOST_NETWORK, `--host-network`). */
     hostNetwork: boolean;
+    /** Networks `outbound` commands may not reach besides the host's own addresses (TROUPE_AGENT_BLOCKED_NETWORKS). */
+    blockedNetworks: string[];
     /** The most a job may ask, and its default: TROUPE_AGENT_MAX_PIDS, _MAX_MEMORY_MB, _MAX_DISK_MB (0: no ceiling). */
     maxLimits: { pids: number; memoryMB: number; diskMB: number };
   };
@@ -176,6 +182,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       isolation: e.TROUPE_AGENT_ISOLATION,
       maxOutputBytes: e.TROUPE_AGENT_MAX_OUTPUT_BYTES,
       hostNetwork: e.TROUPE_AGENT_HOST_NETWORK,
+      blockedNetworks: (e.TROUPE_AGENT_BLOCKED_NETWORKS ?? "").split(",").map((n) => n.trim()).filter(Boolean),
       maxLimits: { pids: e.TROUPE_AGENT_MAX_PIDS, memoryMB: e.TROUPE_AGENT_MAX_MEMORY_MB, diskMB: e.TROUPE_AGENT_MAX_DISK_MB },
     },
     tls: e.TLS_CERT && e.TLS_KEY ? { cert: e.TLS_CERT, key: e.TLS_KEY, clientCa: e.TLS_CLIENT_CA } : undefined,

@@ -230,7 +230,7 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
     const made = new Agent({
       bus, logger, name: config.agent.name, host: await hostName(), labels: config.agent.labels,
       workRoot: resolve(config.agent.workRoot), isolation: config.agent.isolation, maxOutputBytes: config.agent.maxOutputBytes,
-      hostNetwork: config.agent.hostNetwork, maxLimits: config.agent.maxLimits,
+      hostNetwork: config.agent.hostNetwork, blockedNetworks: config.agent.blockedNetworks, maxLimits: config.agent.maxLimits,
       // `envFrom` resolves here, on the agent's host: TROUPE_CREDENTIALS_<REF> or the secrets directory.
       credentials: { env: environment(), ...(config.discovery.credentialsDir ? { dir: config.discovery.credentialsDir } : {}) },
     });

@@ -33,6 +33,10 @@ import { PermanentError } from "../../machines/errors.ts";
 import { ExecErrorCode } from "./exec-errors.ts";
 import { findExecutable } from "./find-executable.ts";
 
+/** An IPv4 address or CIDR, as an agent's barred networks are written. */
+export const ipv4Network =
+  /^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)(\/(3[0-2]|[12]?\d))?$/;
+
 /** slirp's DNS forwarder inside the sandbox's network. */
 export const slirpDns = "10.0.2.3";
 
@@ -199,7 +203,8 @@ const helperScript =
 export interface OutboundNetwork {
   /**
    * Connects the sandbox whose pid bwrap reported: once its loopback is up,
-   * the routes barring `blocked` (the host's addresses), then slirp4netns.
+   * the routes barring `blocked` (the host's addresses, and networks the
+   * agent bars: addresses or IPv4 CIDRs), then slirp4netns.
    * Refuses with `NETWORK_UNAVAILABLE`.
    */
   connect(pid: number, blocked: readonly string[]): Promise<void>;
@@ -264,7 +269,8 @@ export function prepareOutbound(tools: OutboundTools, jobId: string, timeoutMs =
   return {
     async connect(pid, blocked) {
       await waitForLoopback(pid, jobId, timeoutMs);
-      child.stdin?.end(`${pid}\n${blocked.map((a) => `route add unreachable ${a}/32\n`).join("")}`);
+      const batch = blocked.map((a) => `route add unreachable ${a.includes("/") ? a : `${a}/32`}\n`).join("");
+      child.stdin?.end(`${pid}\n${batch}`);
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(
           () => finish(unavailable(jobId, "slirp4netns did not get ready in time")),

@@ -35,7 +35,13 @@ import { planLaunch, setupFds } from "./launch-plan.ts";
 import { applyLimitCeilings } from "./limit-ceilings.ts";
 import type { LimitCeilings } from "./limit-ceilings.ts";
 import { resolveNetwork } from "./network-policy.ts";
-import { hostAddresses, outboundResolvConf, prepareOutbound, readSandboxPid } from "./outbound-network.ts";
+import {
+  hostAddresses,
+  ipv4Network,
+  outboundResolvConf,
+  prepareOutbound,
+  readSandboxPid,
+} from "./outbound-network.ts";
 import type { OutboundNetwork } from "./outbound-network.ts";
 import { OutputCapture } from "./output-capture.ts";
 import type { OutputChunk, OutputTruncation } from "./output-capture.ts";
@@ -74,6 +80,11 @@ export interface SandboxOptions {
   systemPaths?: readonly string[];
   /** Allow a job to ask for network `host` (the agent's `--host-network`). Default false. */
   allowHostNetwork?: boolean;
+  /**
+   * Networks an `outbound` command may not reach besides the host's own addresses
+   * (IPv4 addresses or CIDRs, e.g. a control plane's subnet, `169.254.169.254`). Default none.
+   */
+  blockedNetworks?: readonly string[];
   /** For network `outbound`. Default: `slirp4netns` on `PATH`. */
   slirp4netnsPath?: string;
   /** The most a job may ask of pids, memory and disk, and what it gets when it asks nothing. Default: no ceilings. */
@@ -157,10 +168,15 @@ export async function startSandboxedProcess(
     const cwd = diskBytes === undefined
       ? resolveWorkCwd(jobRoot.work, spec.cwd ?? "", owner)
       : { relative: spec.cwd ?? "", host: jobRoot.work };
-    const blocked = network.mode === "outbound" ? hostAddresses() : [];
-    const resolvText = network.mode === "outbound"
-      ? outboundResolvConf("/etc/resolv.conf", blocked)
-      : undefined;
+    const bad = options.blockedNetworks?.find((entry) => !ipv4Network.test(entry));
+    if (bad !== undefined) {
+      throw new PermanentError(`Barred network ${JSON.stringify(bad)} is not an IPv4 address or CIDR`, {
+        code: ExecErrorCode.networkUnavailable,
+      });
+    }
+    const own = network.mode === "outbound" ? hostAddresses() : [];
+    const blocked = [...own, ...(network.mode === "outbound" ? options.blockedNetworks ?? [] : [])];
+    const resolvText = network.mode === "outbound" ? outboundResolvConf("/etc/resolv.conf", own) : undefined;
     const resolvConf = resolvText === undefined ? undefined : join(jobRoot.root, "resolv.conf");
     if (resolvConf !== undefined) writeFileSync(resolvConf, resolvText as string, { mode: 0o644 });
     const plan = planLaunch({

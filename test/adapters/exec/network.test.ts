@@ -202,6 +202,20 @@ describe("sandbox network modes", () => {
     assert.match(none.stderr, /unreachable/i);
   });
 
+  it("outbound reaches no network the agent bars (a control plane elsewhere, cloud metadata), and refuses a bad entry", async () => {
+    const read = ["bash", "-c", `exec 3<>/dev/tcp/${outside.address}/${outside.port} && cat <&3`];
+    const barred = await run({ command: read }, {
+      blockedNetworks: [`${outside.address.replace(/\.\d+$/, ".0")}/30`, "169.254.169.254"],
+    });
+    assert.notEqual(barred.result.exitCode, 0);
+    assert.equal(barred.stdout, "");
+    assert.match(barred.stderr, /No route to host/);
+    await assert.rejects(run({ command: ["true"] }, { blockedNetworks: ["10.0.0.0/8\nroute flush all"] }), {
+      code: "NETWORK_UNAVAILABLE",
+      message: /^Barred network .* is not an IPv4 address or CIDR$/,
+    });
+  });
+
   it("none (and network false) has only its own loopback: no other interface, nothing outside or on the host", async () => {
     const targets = [`outside ${outside.address} ${outside.port}`, ...loopbackServices()];
     for (const network of ["none", false] as const) {
