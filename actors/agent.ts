@@ -18,7 +18,7 @@ import type { Bus, Responder } from "../bus/bus.ts";
 import { type AgentInfo, type AgentJobState, decodeMessage, encodeMessage, type ExecOutcome, type JobRef, type RunRequest } from "../bus/agent-protocol.ts";
 import { encodeLogChunk, type LogChunk } from "../bus/log-chunk.ts";
 import { validateAgentName } from "../bus/subjects.ts";
-import { type IsolationReport, type LimitCeilings, probeIsolation, type SandboxedProcess, type SandboxResult, startSandboxedProcess } from "../adapters/exec/mod.ts";
+import { ceilingVariables, type IsolationReport, type LimitCeilings, probeIsolation, type SandboxedProcess, type SandboxResult, startSandboxedProcess } from "../adapters/exec/mod.ts";
 import { PermanentError, TroupeError } from "../machines/errors.ts";
 import type { CredentialSources } from "../adapters/discovery/credentials.ts";
 import { type SecretReader, withEnvFrom } from "../adapters/exec-job/mod.ts";
@@ -106,6 +106,16 @@ export class Agent {
     if (this.#o.isolation && !this.#report.bwrap.usable) {
       this.#refusal = `Isolation is unavailable on agent "${this.name}": ${this.#report.bwrap.reason ?? "bubblewrap not usable"}; start it with --no-isolation to run commands without a sandbox`;
       logger.warn({ agent: this.name }, this.#refusal);
+    }
+    // A default ceiling the host cannot enforce refuses every job that does not lower it: say so now.
+    for (const [limit, ceiling] of Object.entries(this.#o.maxLimits) as [keyof LimitCeilings, number | undefined][]) {
+      const probe = this.#report.limits[limit];
+      if ((ceiling ?? 0) > 0 && !probe.usable && (limit !== "diskMB" || this.#o.isolation)) {
+        logger.warn({ agent: this.name, limit, reason: probe.reason }, `Agent "${this.name}" cannot enforce its default "${limit}" ceiling: jobs will be refused; set ${ceilingVariables[limit]}=0 to run them without it`);
+      }
+    }
+    if (this.#report.network.modes.includes("outbound") === false && this.#o.isolation) {
+      logger.warn({ agent: this.name, reason: this.#report.network.outbound.reason }, `Agent "${this.name}" offers no outbound network: jobs must ask for network "none"`);
     }
     const subject = (verb: string) => bus.subjects.agent(this.name, verb);
     this.#responders.push(
