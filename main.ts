@@ -11,16 +11,14 @@
 import { Command, CommanderError, Option } from "commander";
 import { type Config, loadConfig } from "./actors/config.ts";
 import { createLogger, type Logger } from "./actors/logger.ts";
-import { type Core, openCore, type Roles, startSystem } from "./actors/system.ts";
+import type { Core, Roles } from "./actors/system.ts";
 import { addExecCommands, hostNetworkHelp } from "./actors/cli-exec-commands.ts";
 import { addInventoryCommands } from "./actors/cli-inventory-commands.ts";
-import { createGateway } from "./actors/gateway.ts";
 import { positiveInt } from "./actors/cli-options.ts";
 import { cliToken } from "./actors/admin-token.ts";
 import { Role, singleToken } from "./actors/auth.ts";
-import { type ApiCall, directClient, type EventJson, httpCall, httpClient, type JobJson, type JobsClient } from "./actors/jobs-client.ts";
+import { type ApiCall, type EventJson, httpCall, httpClient, type JobJson, type JobsClient } from "./actors/jobs-client.ts";
 import { args, environment, exit, onShutdownSignal, writeErr, writeOut } from "./actors/runtime.ts";
-import { startTelemetry } from "./actors/telemetry.ts";
 import { printable, printableJson } from "./actors/printable.ts";
 import { ConfigError, ErrorCode, PermanentError, TroupeError } from "./machines/errors.ts";
 import { isFinalStatus } from "./machines/job-status.ts";
@@ -38,6 +36,8 @@ function print(value: unknown): void {
 
 /** Runs `fn` on a local core (NATS + PostgreSQL directly), quiet unless LOG_LEVEL asks for more, and closes it. */
 async function withCore<T>(cfg: Config, fn: (core: Core) => Promise<T>): Promise<T> {
+  // Loaded on demand: a command that talks HTTP never loads the bus, the database drivers or the kinds.
+  const { openCore } = await import("./actors/system.ts");
   const core = await openCore(cfg, { logger: createLogger({ level: cfg.logLevel === "info" ? "warn" : cfg.logLevel }) });
   try {
     return await fn(core);
@@ -55,6 +55,7 @@ function tokenOf(cfg: Config): Promise<string | undefined> {
 async function withClient<T>(fn: (client: JobsClient) => Promise<T>): Promise<T> {
   const cfg = config();
   if (!cfg.natsUrl) return await fn(httpClient(cfg.troupeUrl, await tokenOf(cfg)));
+  const { directClient } = await import("./actors/jobs-client.ts");
   return await withCore(cfg, (core) => fn(directClient(core)));
 }
 
@@ -62,6 +63,7 @@ async function withClient<T>(fn: (client: JobsClient) => Promise<T>): Promise<T>
 async function withApi<T>(fn: (call: ApiCall) => Promise<T>): Promise<T> {
   const cfg = config();
   if (!cfg.natsUrl) return await fn(httpCall(cfg.troupeUrl, await tokenOf(cfg)));
+  const { createGateway } = await import("./actors/gateway.ts");
   return await withCore(cfg, (core) => {
     // The routes check a token even in-process: a throwaway one, known to this call only.
     const token = crypto.randomUUID();
@@ -132,7 +134,9 @@ async function runService(roles: Roles, name: string, overrides: Record<string, 
     database: cfg.databaseUrl ? "postgres" : `pglite (${cfg.dataDir})`,
     namespace: cfg.namespace,
   }, `Starting troupe ${name}${embedded ? " (embedded: in-memory bus, PGlite)" : ""}`);
+  const { startTelemetry } = await import("./actors/telemetry.ts");
   const telemetry = await startTelemetry(environment(), { logger, serviceName: `troupe-${name}` });
+  const { openCore, startSystem } = await import("./actors/system.ts");
   const core: Core = await openCore(cfg, { logger, env: environment() });
   const system = await startSystem(core, roles);
   if (system.adminToken && system.server) writeErr(adminTokenBanner(system.adminToken, cfg.tls ? "https" : "http", system.server.port));

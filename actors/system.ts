@@ -12,8 +12,8 @@ import { AgentDirectory } from "./agent-directory.ts";
 import { Agent } from "./agent.ts";
 import type { Bus } from "../bus/bus.ts";
 import type { Store } from "../adapters/postgres/store.ts";
-import { createMemoryBus, createNatsBus } from "../bus/mod.ts";
-import { createPgliteClient, createPostgresClient, SqlStore } from "../adapters/postgres/mod.ts";
+import { createMemoryBus } from "../bus/memory-bus.ts";
+import { SqlStore } from "../adapters/postgres/sql-store.ts";
 import type { SqlClient } from "../adapters/postgres/store.ts";
 import { SqlInventory } from "../adapters/postgres/sql-inventory.ts";
 import { SqlSchedules } from "../adapters/postgres/sql-schedules.ts";
@@ -21,7 +21,8 @@ import { createDiscoveryKinds } from "./discovery-kinds.ts";
 import { DISCOVERY_PROVIDERS } from "./discovery-providers.ts";
 import { Scheduler } from "./scheduler.ts";
 import { noopKind } from "../adapters/noop/mod.ts";
-import { createAwsIamPolicyKind } from "../adapters/aws-iam/mod.ts";
+import { AWS_IAM_POLICY_KIND, awsIamPolicySchema } from "../adapters/aws-iam/schema.ts";
+import { lazyKind } from "./lazy-kind.ts";
 import type { JobKind } from "../machines/job-kind.ts";
 import type { Config } from "./config.ts";
 import { KindRegistry } from "./kind-registry.ts";
@@ -52,12 +53,16 @@ export function builtinKinds(config?: Config, logger?: Logger, agentLink?: Agent
   if (agentLink) kinds.push(createExecKind({ link: agentLink }) as unknown as JobKind);
   if (config) {
     // Credentials and AWS_ENDPOINT_URL[_STS|_IAM] are the SDK's own: it reads them itself.
-    kinds.push(createAwsIamPolicyKind({
-      handlerRoleName: config.aws.handlerRoleName,
-      ...(config.aws.region ? { region: config.aws.region } : {}),
-      // Deno 2.9.5 re-sends an aborted request on a reused connection (adapters/aws-iam/README.md).
-      keepAlive: runtimeName.startsWith("node"),
-      ...(logger ? { logger: logger.child({ kind: "aws.iam.policy" }) } : {}),
+    // The AWS SDK loads with the kind's first job, not at start.
+    kinds.push(lazyKind({ ...AWS_IAM_POLICY_KIND, schema: awsIamPolicySchema }, async () => {
+      const { createAwsIamPolicyKind } = await import("../adapters/aws-iam/mod.ts");
+      return createAwsIamPolicyKind({
+        handlerRoleName: config.aws.handlerRoleName,
+        ...(config.aws.region ? { region: config.aws.region } : {}),
+        // Deno 2.9.5 re-sends an aborted request on a reused connection (adapters/aws-iam/README.md).
+        keepAlive: runtimeName.startsWith("node"),
+        ...(logger ? { logger: logger.child({ kind: "aws.iam.policy" }) } : {}),
+      });
     }) as unknown as JobKind);
     if (discovery) {
       kinds.push(...createDiscoveryKinds({
@@ -123,8 +128,9 @@ export async function openCore(
 ): Promise<Core> {
   const { logger } = options;
   const db = config.databaseUrl
-    ? createPostgresClient({ url: config.databaseUrl })
-    : await createPgliteClient({ dataDir: join(config.dataDir, "pgdata") });
+    // Only the driver in use is loaded: a NATS + PostgreSQL process never loads PGlite.
+    ? (await import("../adapters/postgres/postgres-client.ts")).createPostgresClient({ url: config.databaseUrl })
+    : await (await import("../adapters/postgres/pglite-client.ts")).createPgliteClient({ dataDir: join(config.dataDir, "pgdata") });
   const store = new SqlStore(db);
   const inventory = new SqlInventory(db);
   const schedules = new SqlSchedules(db);
@@ -142,7 +148,7 @@ export async function openCore(
       ...config.streams,
     };
     const bus = config.natsUrl
-      ? await createNatsBus({ ...busOptions, servers: config.natsUrl.split(","), name: "troupe", ...config.nats, onStatus: logBusStatus(logger) })
+      ? await (await import("../bus/nats-bus.ts")).createNatsBus({ ...busOptions, servers: config.natsUrl.split(","), name: "troupe", ...config.nats, onStatus: logBusStatus(logger) })
       : createMemoryBus(busOptions);
     await bus.init();
     const agents = new AgentDirectory(bus);

@@ -19,7 +19,7 @@ import { defineKind, type JobKind } from "../../machines/job-kind.ts";
 import type { AssumedSession } from "./assume-role.ts";
 import { type AwsCredentials, type ClientSettings, createIamClient, createStsClient } from "./client.ts";
 import { type KindLogger, runPolicyJob } from "./run.ts";
-import { awsIamPolicySchema } from "./schema.ts";
+import { AWS_IAM_POLICY_KIND, awsIamPolicySchema } from "./schema.ts";
 import { SessionCache } from "./session-cache.ts";
 
 export { type AwsIamPolicyPayload, awsIamPolicySchema } from "./schema.ts";
@@ -94,11 +94,10 @@ export function createAwsIamPolicyKind(options: AwsIamPolicyKindOptions = {}): A
     logger: options.logger,
   };
   const kind = defineKind({
-    kind: "aws.iam.policy",
-    description:
-      "Attaches or detaches a managed IAM policy to or from a user or role, through STS AssumeRole",
+    kind: AWS_IAM_POLICY_KIND.kind,
+    description: AWS_IAM_POLICY_KIND.description,
     schema: awsIamPolicySchema,
-    timeoutMs: options.timeoutMs ?? 120_000,
+    timeoutMs: options.timeoutMs ?? AWS_IAM_POLICY_KIND.timeoutMs,
     ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
     run: ({ id, payload, signal }) => runPolicyJob({ id, payload, signal }, context),
   });

@@ -32,8 +32,11 @@ export interface DiscoveryLogger {
 /** Options of {@link createDiscoveryKind}. */
 export interface DiscoveryKindOptions {
   provider: ProviderName;
-  /** Made on the first run (a gateway that only validates payloads never opens SDK clients). */
-  openProvider: () => DiscoveryProvider;
+  /**
+   * Made on the first run, which may load the provider's SDK then (a gateway that
+   * only validates payloads never loads or opens one).
+   */
+  openProvider: () => DiscoveryProvider | Promise<DiscoveryProvider>;
   inventory: Inventory;
   resolveCredentials: CredentialResolver;
   metrics?: DiscoveryMetrics;
@@ -74,7 +77,13 @@ export function describeFailedPages(
 
 /** Creates the `discovery.<provider>` kind. */
 export function createDiscoveryKind(options: DiscoveryKindOptions): DiscoveryKind {
-  let provider: DiscoveryProvider | undefined;
+  let opening: Promise<DiscoveryProvider> | undefined;
+  /** One provider per kind, opened once even when first runs overlap; a failed open is tried again next run. */
+  const open = (): Promise<DiscoveryProvider> =>
+    opening ??= Promise.resolve().then(() => options.openProvider()).catch((error) => {
+      opening = undefined;
+      throw error;
+    });
   const name = options.provider;
   const kind = defineKind({
     kind: `discovery.${name}`,
@@ -93,7 +102,7 @@ export function createDiscoveryKind(options: DiscoveryKindOptions): DiscoveryKin
       const credentials = payload.credentials
         ? await options.resolveCredentials(payload.credentials)
         : undefined;
-      provider ??= options.openProvider();
+      const provider = await open();
       const scope = payload.scope ?? await defaultScopeOf(provider, name, credentials, job.signal);
       const begun = await options.inventory.beginRun({
         runId,
@@ -207,6 +216,7 @@ export function createDiscoveryKind(options: DiscoveryKindOptions): DiscoveryKin
   });
   return Object.assign(kind, {
     async close() {
+      const provider = await opening?.catch(() => undefined);
       await provider?.close?.();
     },
   });
