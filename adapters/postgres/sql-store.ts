@@ -14,6 +14,7 @@ import type {
   LockRequest,
   LockResult,
   NewJob,
+  RejectedMessageRow,
   SqlClient,
   Store,
   TransitionWrite,
@@ -447,6 +448,22 @@ export class SqlStore implements Store {
       "INSERT INTO rejected_messages (subject, reason, seq, headers) VALUES ($1, $2, $3, $4::text::jsonb)",
       [entry.subject, entry.reason.slice(0, 2000), entry.seq ?? null, json(entry.headers ?? {})],
     );
+  }
+
+  async listRejected(options: { limit?: number } = {}): Promise<RejectedMessageRow[]> {
+    const limit = Math.max(1, Math.min(1000, Math.trunc(options.limit ?? 100)));
+    const rows = await this.client.query(
+      "SELECT id, subject, reason, seq, headers, at FROM rejected_messages ORDER BY id DESC LIMIT $1",
+      [limit],
+    );
+    return rows.map((row) => ({
+      id: Number(row.id),
+      subject: String(row.subject),
+      reason: String(row.reason),
+      seq: row.seq === null || row.seq === undefined ? null : Number(row.seq),
+      headers: (typeof row.headers === "string" ? JSON.parse(row.headers) : row.headers ?? {}) as Record<string, string>,
+      at: new Date(row.at as string | Date),
+    }));
   }
 
   async countByStatus(): Promise<Record<string, number>> {

@@ -194,9 +194,21 @@ export interface Store {
   claimStale(graceMs: number, limit: number): Promise<JobRow[]>;
   /** Records a message that could not become a job (no usable id). */
   recordRejected(entry: { subject: string; reason: string; seq?: number; headers?: Record<string, string> }): Promise<void>;
+  /** The latest rejected messages, newest first (for operators and tests). */
+  listRejected(options?: { limit?: number }): Promise<RejectedMessageRow[]>;
   /** Counts jobs by status (for /status and tests). */
   countByStatus(): Promise<Record<string, number>>;
   /** Whether the database answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** A message that could not become a job, as recorded in `rejected_messages`. */
+export interface RejectedMessageRow {
+  id: number;
+  subject: string;
+  reason: string;
+  seq: number | null;
+  headers: Record<string, string>;
+  at: Date;
 }

@@ -262,8 +262,19 @@ export function runStoreContract({ name, create }: StoreContractOptions): void {
       assert.ok(!(await store.unpublishedEvents(0, 10_000)).some((e) => e.id === events[0]!.id));
     });
 
-    it("countByStatus(), recordRejected() and ping() answer", async () => {
-      await store.recordRejected({ subject: "troupe.jobs.x", reason: "no id", seq: 3, headers: { a: "b" } });
+    it("recordRejected() stores subject, reason, seq and headers, and listRejected() reads them back newest first", async () => {
+      const subject = uid("troupe.jobs.rej");
+      await store.recordRejected({ subject, reason: "no id", seq: 3, headers: { a: "b" } });
+      await store.recordRejected({ subject, reason: "MALFORMED: not JSON" });
+      const [second, first] = (await store.listRejected({ limit: 10 })).filter((r) => r.subject === subject);
+      assert.deepEqual([first?.reason, first?.seq, first?.headers], ["no id", 3, { a: "b" }]);
+      assert.deepEqual([second?.reason, second?.seq, second?.headers], ["MALFORMED: not JSON", null, {}]);
+      assert.ok(first!.at instanceof Date && !Number.isNaN(first!.at.getTime()));
+      assert.ok(second!.id > first!.id);
+      assert.equal((await store.listRejected({ limit: 1 })).length, 1);
+    });
+
+    it("countByStatus() and ping() answer", async () => {
       const counts = await store.countByStatus();
       assert.ok((counts.pending ?? 0) >= 1);
       assert.equal(await store.ping(), true);
