@@ -1,6 +1,6 @@
 /**
  * Shared by the exec adapter's tests: checks this host can run real sandboxes
- * (root, bubblewrap, writable cgroups), failing with a clear message when it
+ * (root, bubblewrap, slirp4netns, writable cgroups), failing with a clear message when it
  * cannot instead of skipping; makes throwaway work roots; runs a command to its
  * end collecting its output.
  *
@@ -12,18 +12,39 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { probeIsolation, startSandboxedProcess } from "../../../adapters/exec/mod.ts";
-import type { CommandSpecInput, OutputChunk, SandboxOptions, SandboxResult } from "../../../adapters/exec/mod.ts";
+import { findOutboundTools } from "../../../adapters/exec/outbound-network.ts";
+import type {
+  CommandSpecInput,
+  OutputChunk,
+  SandboxOptions,
+  SandboxResult,
+} from "../../../adapters/exec/mod.ts";
 
 let checked: Promise<void> | undefined;
 
 /** Fails (never skips) unless this host runs as root with usable bubblewrap and cgroup limits. */
 export function requireSandboxHost(): Promise<void> {
   checked ??= (async () => {
-    assert.equal(process.getuid?.(), 0, "The exec sandbox tests need root (cgroups, setpriv): run them as root, as CI does");
+    assert.equal(
+      process.getuid?.(),
+      0,
+      "The exec sandbox tests need root (cgroups, setpriv): run them as root, as CI does",
+    );
     const report = await probeIsolation({ workRoot: tmpdir() });
-    assert.ok(report.bwrap.usable, `The exec sandbox tests need bubblewrap: ${report.bwrap.reason} (apt-get install bubblewrap)`);
+    assert.ok(
+      report.bwrap.usable,
+      `The exec sandbox tests need bubblewrap: ${report.bwrap.reason} (apt-get install bubblewrap)`,
+    );
+    const outbound = findOutboundTools();
+    assert.ok(
+      outbound.usable,
+      `The exec sandbox tests need the outbound network mode (the default): ${outbound.reason}`,
+    );
     for (const limit of ["cpuPercent", "memoryMB", "pids"] as const) {
-      assert.ok(report.limits[limit].usable, `The exec sandbox tests need cgroup limit "${limit}": ${report.limits[limit].reason}`);
+      assert.ok(
+        report.limits[limit].usable,
+        `The exec sandbox tests need cgroup limit "${limit}": ${report.limits[limit].reason}`,
+      );
     }
   })();
   return checked;
