@@ -14,6 +14,7 @@ import type { JobEventRow, JobRow, ListOptions, Store } from "../adapters/postgr
 import type { KindRegistry } from "./kind-registry.ts";
 import type { OutboxPublisher } from "./outbox-publisher.ts";
 import type { Logger } from "./logger.ts";
+import type { WorkerMetrics } from "./metrics.ts";
 import { encodeEnvelope } from "../bus/envelope.ts";
 import { assertStorableJson } from "../bus/json-value-rules.ts";
 import { validateJobId } from "../bus/subjects.ts";
@@ -60,6 +61,7 @@ export class JobService {
   #log: Logger;
   #defaults: { maxAttempts: number };
   #maxPayloadBytes: number | undefined;
+  #metrics: Pick<WorkerMetrics, "jobCancelled"> | undefined;
 
   /** `maxPayloadBytes`: the largest job message (the worker's limit); unset, no limit here. */
   constructor(options: {
@@ -70,6 +72,8 @@ export class JobService {
     logger: Logger;
     maxAttempts: number;
     maxPayloadBytes?: number;
+    /** Counts cancels (`troupe_jobs_total{outcome="cancelled"}`): a cancel ends a job here, not in a worker. */
+    metrics?: Pick<WorkerMetrics, "jobCancelled">;
   }) {
     this.#bus = options.bus;
     this.#store = options.store;
@@ -78,6 +82,7 @@ export class JobService {
     this.#log = options.logger;
     this.#defaults = { maxAttempts: options.maxAttempts };
     this.#maxPayloadBytes = options.maxPayloadBytes;
+    this.#metrics = options.metrics;
   }
 
   get kinds(): KindRegistry {
@@ -191,6 +196,7 @@ export class JobService {
       throw new TroupeError(`Cannot cancel job "${id}": it is already ${now.status}`, { code: ErrorCode.conflict });
     }
     this.#outbox.enqueue([event]);
+    this.#metrics?.jobCancelled(job.kind);
     return this.get(id);
   }
 }

@@ -12,6 +12,8 @@ import type { DiscoveryMetrics } from "../adapters/discovery/kind.ts";
 export interface WorkerMetrics {
   /** A job reached a final state or retry: `outcome` is success, failed, retry or cancelled. */
   jobFinished(kind: string, outcome: string, seconds: number): void;
+  /** A user cancelled a job: `troupe_jobs_total{outcome="cancelled"}` (no attempt duration). */
+  jobCancelled(kind: string): void;
   /** An attempt started. */
   attemptStarted(kind: string): void;
   /** A message arrived again (deliveryCount > 1). */
@@ -42,6 +44,7 @@ export function createMetrics(options: { enabled: boolean; processMetrics?: bool
     return {
       enabled: false,
       jobFinished() {},
+      jobCancelled() {},
       attemptStarted() {},
       redelivered() {},
       rejected() {},
@@ -124,6 +127,9 @@ export function createMetrics(options: { enabled: boolean; processMetrics?: bool
     jobFinished(kind, outcome, seconds) {
       jobs.inc({ kind, outcome });
       duration.observe({ kind }, seconds);
+    },
+    jobCancelled(kind) {
+      jobs.inc({ kind, outcome: "cancelled" });
     },
     attemptStarted(kind) {
       attempts.inc({ kind });

@@ -157,7 +157,7 @@ export async function openCore(
       options.kinds ?? builtinKinds(config, logger, agentLinkOf(bus, agents), { inventory, metrics, ...(options.env ? { env: options.env } : {}) }),
     );
     const outbox = new OutboxPublisher({ bus, store, logger });
-    const jobs = new JobService({ bus, store, kinds, outbox, logger, maxAttempts: config.maxAttempts, maxPayloadBytes: config.maxPayloadBytes });
+    const jobs = new JobService({ bus, store, kinds, outbox, logger, maxAttempts: config.maxAttempts, maxPayloadBytes: config.maxPayloadBytes, metrics });
     return {
       config, logger, bus, store, db, inventory, schedules, metrics, kinds, outbox, jobs, agents,
       async close() {

@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createMetrics } from "../../actors/metrics.ts";
+import { backendEnv, openTestCore } from "../support/system.ts";
 
 function promtool(body: string): { status: number | null; output: string } {
   const result = spawnSync("promtool", ["check", "metrics"], { input: body, encoding: "utf8" });
@@ -53,5 +54,20 @@ describe("metrics", () => {
     metrics.entitiesSynced("aws", "created", 4);
     const { body } = await metrics.render();
     assert.match(body, /^worker_entities_synced\{connector="aws",operation="created"\} 7$/m);
+  });
+
+  it("a cancelled job counts in troupe_jobs_total with outcome cancelled", async () => {
+    const { env, cleanup } = await backendEnv("embedded");
+    const core = await openTestCore({ ...env, METRICS_ENABLED: "true" });
+    try {
+      const runAt = new Date(Date.now() + 3_600_000).toISOString();
+      await core.jobs.submit({ kind: "noop", id: "cancel-metric-1", payload: {}, runAt });
+      await core.jobs.cancel("cancel-metric-1", "test");
+      const { body } = await core.metrics.render();
+      assert.match(body, /^troupe_jobs_total\{kind="noop",outcome="cancelled"\} 1$/m);
+    } finally {
+      await core.close();
+      cleanup();
+    }
   });
 });
