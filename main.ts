@@ -14,10 +14,18 @@ import { createLogger, type Logger } from "./actors/logger.ts";
 import type { Core, Roles } from "./actors/system.ts";
 import { addExecCommands, hostNetworkHelp } from "./actors/cli-exec-commands.ts";
 import { addInventoryCommands } from "./actors/cli-inventory-commands.ts";
-import { positiveInt } from "./actors/cli-options.ts";
+import { duration, positiveInt } from "./actors/cli-options.ts";
+import { serviceHelp } from "./actors/cli-service-help.ts";
 import { cliToken } from "./actors/admin-token.ts";
 import { Role, singleToken } from "./actors/auth.ts";
-import { type ApiCall, type EventJson, httpCall, httpClient, type JobJson, type JobsClient } from "./actors/jobs-client.ts";
+import {
+  type ApiCall,
+  type EventJson,
+  httpCall,
+  httpClient,
+  type JobJson,
+  type JobsClient,
+} from "./actors/jobs-client.ts";
 import { args, environment, exit, onShutdownSignal, writeErr, writeOut } from "./actors/runtime.ts";
 import { printable, printableJson } from "./actors/printable.ts";
 import { ConfigError, ErrorCode, PermanentError, TroupeError } from "./machines/errors.ts";
@@ -38,7 +46,9 @@ function print(value: unknown): void {
 async function withCore<T>(cfg: Config, fn: (core: Core) => Promise<T>): Promise<T> {
   // Loaded on demand: a command that talks HTTP never loads the bus, the database drivers or the kinds.
   const { openCore } = await import("./actors/system.ts");
-  const core = await openCore(cfg, { logger: createLogger({ level: cfg.logLevel === "info" ? "warn" : cfg.logLevel }) });
+  const core = await openCore(cfg, {
+    logger: createLogger({ level: cfg.logLevel === "info" ? "warn" : cfg.logLevel }),
+  });
   try {
     return await fn(core);
   } finally {
@@ -68,8 +78,13 @@ async function withApi<T>(fn: (call: ApiCall) => Promise<T>): Promise<T> {
     // The routes check a token even in-process: a throwaway one, known to this call only.
     const token = crypto.randomUUID();
     const app = createGateway({
-      jobs: core.jobs, store: core.store, bus: core.bus, logger: core.logger, maxBodyBytes: cfg.maxPayloadBytes,
-      inventory: { schedules: core.schedules, resources: core.inventory }, tokens: singleToken(Role.admin, token),
+      jobs: core.jobs,
+      store: core.store,
+      bus: core.bus,
+      logger: core.logger,
+      maxBodyBytes: cfg.maxPayloadBytes,
+      inventory: { schedules: core.schedules, resources: core.inventory },
+      tokens: singleToken(Role.admin, token),
     });
     return fn(httpCall("http://localhost", token, (url, init) => app.request(url, init)));
   });
@@ -82,7 +97,11 @@ function formatEvent(event: EventJson): string {
 }
 
 /** Prints the history then follows it until the job is final; returns the final job. */
-async function follow(client: JobsClient, id: string, options: { print: boolean; timeoutMs?: number }): Promise<JobJson> {
+async function follow(
+  client: JobsClient,
+  id: string,
+  options: { print: boolean; timeoutMs?: number },
+): Promise<JobJson> {
   let lastId = 0;
   const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
   for (;;) {
@@ -101,7 +120,11 @@ async function follow(client: JobsClient, id: string, options: { print: boolean;
       }
       return job;
     }
-    if (Date.now() > deadline) throw new TroupeError(`Timed out waiting for job "${id}" (status ${job.status})`, { code: ErrorCode.timeout });
+    if (Date.now() > deadline) {
+      throw new TroupeError(`Timed out waiting for job "${id}" (status ${job.status})`, {
+        code: ErrorCode.timeout,
+      });
+    }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -119,7 +142,9 @@ function parseJsonArg(text: string | undefined, what: string): unknown {
 function adminTokenBanner(file: { path: string; created: boolean }, scheme: string, port: number): string {
   const path = /^[\w./-]+$/.test(file.path) ? file.path : `'${file.path.replaceAll("'", `'\\''`)}'`;
   return [
-    `Admin token ${file.created ? "created in" : "read from"} ${path} (TROUPE_API_TOKENS unset); the CLI on this machine reads it. Try:`,
+    `Admin token ${
+      file.created ? "created in" : "read from"
+    } ${path} (TROUPE_API_TOKENS unset); the CLI on this machine reads it. Try:`,
     `  curl -H "Authorization: Bearer $(cat ${path})" -H 'Content-Type: application/json' ${scheme}://localhost:${port}/jobs/noop -d '{}'`,
     "",
   ].join("\n");
@@ -139,7 +164,9 @@ async function runService(roles: Roles, name: string, overrides: Record<string, 
   const { openCore, startSystem } = await import("./actors/system.ts");
   const core: Core = await openCore(cfg, { logger, env: environment() });
   const system = await startSystem(core, roles);
-  if (system.adminToken && system.server) writeErr(adminTokenBanner(system.adminToken, cfg.tls ? "https" : "http", system.server.port));
+  if (system.adminToken && system.server) {
+    writeErr(adminTokenBanner(system.adminToken, cfg.tls ? "https" : "http", system.server.port));
+  }
   await new Promise<void>((resolve) => {
     onShutdownSignal((signal) => {
       logger.info({ signal }, "Shutting down: finishing in-flight jobs");
@@ -165,8 +192,11 @@ function buildProgram(): Command {
     .showHelpAfterError();
 
   program.command("start")
-    .description("Run everything in one process: gateway, worker, reconciler, scheduler, local agent (embedded default without NATS_URL and DATABASE_URL)")
+    .description(
+      "Run everything in one process: gateway, worker, reconciler, scheduler, local agent (embedded default without NATS_URL and DATABASE_URL)",
+    )
     .option("--host-network", `for the local agent: ${hostNetworkHelp}`)
+    .addHelpText("after", serviceHelp(["storage", "api", "worker", "agent", "discovery", "observability"]))
     .action((flags: { hostNetwork?: boolean }) =>
       runService(
         { worker: true, gateway: true, reconciler: true, agent: true, scheduler: true },
@@ -177,14 +207,17 @@ function buildProgram(): Command {
 
   program.command("scheduler")
     .description("Run a scheduler: fires due schedules (several may run; they never fire a slot twice)")
+    .addHelpText("after", serviceHelp(["storage", "discovery", "observability"]))
     .action(() => runService({ scheduler: true }, "scheduler"));
 
   program.command("worker")
     .description("Run a worker (and a reconciler): pulls jobs and runs them")
+    .addHelpText("after", serviceHelp(["storage", "worker", "discovery", "observability"]))
     .action(() => runService({ worker: true, reconciler: true }, "worker"));
 
   program.command("gateway")
     .description("Run the HTTP API only")
+    .addHelpText("after", serviceHelp(["storage", "api", "observability"]))
     .action(() => runService({ gateway: true }, "gateway"));
 
   program.command("migrate")
@@ -212,29 +245,39 @@ function buildProgram(): Command {
     .argument("[payload]", "the payload as JSON")
     .option("--id <id>", "job id (resubmitting an id is a no-op)")
     .option("--max-attempts <n>", "most attempts", (v) => positiveInt(v, "--max-attempts"))
-    .option("--timeout <ms>", "per-attempt time limit in ms", (v) => positiveInt(v, "--timeout"))
+    .option(
+      "--timeout <duration>",
+      "per-attempt time limit, like 30s, 2m or 1h",
+      (v) => duration(v, "--timeout"),
+    )
     .option("--run-at <date>", "ISO 8601 date before which it does not run")
     .option("--wait", "follow the job until it ends; exit 1 unless it succeeds")
-    .action(async (kind: string, payload: string | undefined, opts: { id?: string; maxAttempts?: number; timeout?: number; runAt?: string; wait?: boolean }) => {
-      await withClient(async (client) => {
-        const request = {
-          kind,
-          payload: parseJsonArg(payload, "payload") ?? {},
-          ...(opts.id ? { id: opts.id } : {}),
-          ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
-          ...(opts.timeout ? { timeoutMs: opts.timeout } : {}),
-          ...(opts.runAt ? { runAt: opts.runAt } : {}),
-        };
-        const result = await client.submit(request);
-        if (!opts.wait) {
-          print(result.duplicate ? `${result.id} (already submitted)` : result.id);
-          return;
-        }
-        writeErr(`${printable(result.id)}${result.duplicate ? " (already submitted)" : ""}\n`);
-        const job = await follow(client, result.id, { print: true });
-        if (job.status !== "success") setExit(1);
-      });
-    });
+    .action(
+      async (
+        kind: string,
+        payload: string | undefined,
+        opts: { id?: string; maxAttempts?: number; timeout?: number; runAt?: string; wait?: boolean },
+      ) => {
+        await withClient(async (client) => {
+          const request = {
+            kind,
+            payload: parseJsonArg(payload, "payload") ?? {},
+            ...(opts.id ? { id: opts.id } : {}),
+            ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
+            ...(opts.timeout ? { timeoutMs: opts.timeout } : {}),
+            ...(opts.runAt ? { runAt: opts.runAt } : {}),
+          };
+          const result = await client.submit(request);
+          if (!opts.wait) {
+            print(result.duplicate ? `${result.id} (already submitted)` : result.id);
+            return;
+          }
+          writeErr(`${printable(result.id)}${result.duplicate ? " (already submitted)" : ""}\n`);
+          const job = await follow(client, result.id, { print: true });
+          if (job.status !== "success") setExit(1);
+        });
+      },
+    );
 
   program.command("status")
     .description("Show a job")
@@ -245,7 +288,17 @@ function buildProgram(): Command {
 
   program.command("list")
     .description("List jobs, newest first")
-    .addOption(new Option("--status <status>").choices(["pending", "locked", "running", "success", "retry", "failed", "cancelled"]))
+    .addOption(
+      new Option("--status <status>").choices([
+        "pending",
+        "locked",
+        "running",
+        "success",
+        "retry",
+        "failed",
+        "cancelled",
+      ]),
+    )
     .option("--kind <kind>")
     .option("--limit <n>", "at most", (v) => positiveInt(v, "--limit"), 50)
     .option("--json", "print JSON")
@@ -259,7 +312,11 @@ function buildProgram(): Command {
         if (opts.json) return print(page);
         if (page.jobs.length === 0) return print("No jobs");
         for (const job of page.jobs) {
-          print(`${String(job.id).padEnd(38)} ${String(job.kind).padEnd(16)} ${String(job.status).padEnd(9)} attempts=${job.attempts} ${job.createdAt}`);
+          print(
+            `${String(job.id).padEnd(38)} ${String(job.kind).padEnd(16)} ${
+              String(job.status).padEnd(9)
+            } attempts=${job.attempts} ${job.createdAt}`,
+          );
         }
       });
     });
@@ -297,10 +354,14 @@ function buildProgram(): Command {
   addInventoryCommands(program, { withApi, print, parseJson: parseJsonArg });
 
   addExecCommands(program, {
-    withClient, print, setExit,
+    withClient,
+    print,
+    setExit,
     async runAgent(options) {
       if (!config().natsUrl) {
-        throw new ConfigError("troupe agent needs NATS_URL (the embedded `troupe start` runs its own local agent)");
+        throw new ConfigError(
+          "troupe agent needs NATS_URL (the embedded `troupe start` runs its own local agent)",
+        );
       }
       const overrides: Record<string, string> = { TROUPE_AGENT_ISOLATION: String(options.isolation) };
       if (options.name) overrides.TROUPE_AGENT_NAME = options.name;
@@ -319,14 +380,16 @@ function setExit(code: number): void {
   exitCode = code;
 }
 
-
 /** Maps an error to an exit code and a one-line message. */
 function exitCodeFor(error: unknown): number {
   if (error instanceof ConfigError) return 5;
   if (error instanceof TroupeError) {
     const status = (error as { status?: number }).status;
     if (error.code === ErrorCode.notFound || status === 404) return 3;
-    if (error.code === ErrorCode.unavailable || error.code === "UNAVAILABLE" || (status !== undefined && status >= 500)) return 4;
+    if (
+      error.code === ErrorCode.unavailable || error.code === "UNAVAILABLE" ||
+      (status !== undefined && status >= 500)
+    ) return 4;
     return 2;
   }
   const message = String((error as Error)?.message ?? error);

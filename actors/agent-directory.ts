@@ -47,7 +47,10 @@ export class AgentDirectory {
   /** Live agents, by name. */
   list(): AgentInfo[] {
     const now = Date.now();
-    return [...this.#seen.values()].filter((s) => now - s.at < this.#staleMs).map((s) => s.info).sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.#seen.values()].filter((s) => now - s.at < this.#staleMs).map((s) => s.info).sort((
+      a,
+      b,
+    ) => a.name.localeCompare(b.name));
   }
 
   /** Whether `name` announced itself lately. */

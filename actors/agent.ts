@@ -15,10 +15,26 @@
 import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, statSync } from "node:fs";
 import type { Bus, Responder } from "../bus/bus.ts";
-import { type AgentInfo, type AgentJobState, decodeMessage, encodeMessage, type ExecOutcome, type JobRef, type RunRequest } from "../bus/agent-protocol.ts";
+import {
+  type AgentInfo,
+  type AgentJobState,
+  decodeMessage,
+  encodeMessage,
+  type ExecOutcome,
+  type JobRef,
+  type RunRequest,
+} from "../bus/agent-protocol.ts";
 import { encodeLogChunk, type LogChunk } from "../bus/log-chunk.ts";
 import { validateAgentName } from "../bus/subjects.ts";
-import { ceilingVariables, type IsolationReport, type LimitCeilings, probeIsolation, type SandboxedProcess, type SandboxResult, startSandboxedProcess } from "../adapters/exec/mod.ts";
+import {
+  ceilingVariables,
+  type IsolationReport,
+  type LimitCeilings,
+  probeIsolation,
+  type SandboxedProcess,
+  type SandboxResult,
+  startSandboxedProcess,
+} from "../adapters/exec/mod.ts";
 import { PermanentError, TroupeError } from "../machines/errors.ts";
 import type { CredentialSources } from "../adapters/discovery/credentials.ts";
 import { type SecretReader, withEnvFrom } from "../adapters/exec-job/mod.ts";
@@ -55,7 +71,11 @@ export interface AgentOptions {
 }
 
 /** An agent's ceilings when none are configured: 512 processes, 1024 MiB of memory, writable directories of 512 MiB. */
-export const defaultAgentLimits: Readonly<Required<LimitCeilings>> = { pids: 512, memoryMB: 1024, diskMB: 512 };
+export const defaultAgentLimits: Readonly<Required<LimitCeilings>> = {
+  pids: 512,
+  memoryMB: 1024,
+  diskMB: 512,
+};
 
 interface Finished {
   outcome: ExecOutcome;
@@ -86,7 +106,19 @@ export class Agent {
   constructor(options: AgentOptions) {
     this.name = validateAgentName(options.name);
     this.#readSecret = createSecretReader(options.credentials ?? { env: {} });
-    this.#o = { labels: {}, isolation: true, heartbeatMs: 2000, maxOutputBytes: 16 * 1024 * 1024, stopGraceMs: 5000, keepDoneMs: 15 * 60_000, credentials: { env: {} }, hostNetwork: false, blockedNetworks: [], maxLimits: { ...defaultAgentLimits }, ...options };
+    this.#o = {
+      labels: {},
+      isolation: true,
+      heartbeatMs: 2000,
+      maxOutputBytes: 16 * 1024 * 1024,
+      stopGraceMs: 5000,
+      keepDoneMs: 15 * 60_000,
+      credentials: { env: {} },
+      hostNetwork: false,
+      blockedNetworks: [],
+      maxLimits: { ...defaultAgentLimits },
+      ...options,
+    };
   }
 
   /** What the host can do, as found at start. */
@@ -104,33 +136,62 @@ export class Agent {
     // Without a sandbox a command shares the host's network, whatever it asks.
     if (!this.#o.isolation) this.#report.network = { ...this.#report.network, modes: ["host"] };
     if (this.#o.isolation && !this.#report.bwrap.usable) {
-      this.#refusal = `Isolation is unavailable on agent "${this.name}": ${this.#report.bwrap.reason ?? "bubblewrap not usable"}; start it with --no-isolation to run commands without a sandbox`;
+      this.#refusal = `Isolation is unavailable on agent "${this.name}": ${
+        this.#report.bwrap.reason ?? "bubblewrap not usable"
+      }; install bubblewrap, or run commands without a sandbox: \`troupe agent --no-isolation\`, or TROUPE_AGENT_ISOLATION=false for \`troupe start\``;
       logger.warn({ agent: this.name }, this.#refusal);
     }
     // A default ceiling the host cannot enforce refuses every job that does not lower it: say so now.
-    for (const [limit, ceiling] of Object.entries(this.#o.maxLimits) as [keyof LimitCeilings, number | undefined][]) {
+    for (
+      const [limit, ceiling] of Object.entries(this.#o.maxLimits) as [
+        keyof LimitCeilings,
+        number | undefined,
+      ][]
+    ) {
       const probe = this.#report.limits[limit];
       if ((ceiling ?? 0) > 0 && !probe.usable && (limit !== "diskMB" || this.#o.isolation)) {
-        logger.warn({ agent: this.name, limit, reason: probe.reason }, `Agent "${this.name}" cannot enforce its default "${limit}" ceiling: jobs will be refused; set ${ceilingVariables[limit]}=0 to run them without it`);
+        logger.warn(
+          { agent: this.name, limit, reason: probe.reason },
+          `Agent "${this.name}" cannot enforce its default "${limit}" ceiling: jobs will be refused; set ${
+            ceilingVariables[limit]
+          }=0 to run them without it`,
+        );
       }
     }
     if (this.#report.network.modes.includes("outbound") === false && this.#o.isolation) {
-      logger.warn({ agent: this.name, reason: this.#report.network.outbound.reason }, `Agent "${this.name}" offers no outbound network: jobs must ask for network "none"`);
+      logger.warn(
+        { agent: this.name, reason: this.#report.network.outbound.reason },
+        `Agent "${this.name}" offers no outbound network: jobs must ask for network "none"`,
+      );
     }
     const subject = (verb: string) => bus.subjects.agent(this.name, verb);
     this.#responders.push(
       bus.serve(subject("run"), (data) => this.#answer(() => this.#run(decodeMessage<RunRequest>(data)))),
-      bus.serve(subject("status"), (data) => this.#answer(() => Promise.resolve(this.#status(decodeMessage<JobRef>(data).jobId)))),
+      bus.serve(
+        subject("status"),
+        (data) => this.#answer(() => Promise.resolve(this.#status(decodeMessage<JobRef>(data).jobId))),
+      ),
       bus.serve(subject("stop"), (data) => this.#answer(() => this.#stop(decodeMessage<JobRef>(data)))),
-      bus.serve(subject("forget"), (data) => this.#answer(() => {
-        const { jobId } = decodeMessage<JobRef>(data);
-        this.#done.delete(jobId);
-        return Promise.resolve(this.#status(jobId));
-      })),
+      bus.serve(subject("forget"), (data) =>
+        this.#answer(() => {
+          const { jobId } = decodeMessage<JobRef>(data);
+          this.#done.delete(jobId);
+          return Promise.resolve(this.#status(jobId));
+        })),
     );
     await this.#heartbeat();
     this.#timer = setInterval(() => void this.#heartbeat(), this.#o.heartbeatMs);
-    logger.info({ agent: this.name, labels: this.#o.labels, isolation: this.#o.isolation, cgroup: this.#report.cgroup.version }, `Agent "${this.name}" ready`);
+    logger.info(
+      {
+        agent: this.name,
+        labels: this.#o.labels,
+        isolation: !this.#o.isolation ? "off" : this.#refusal ? "unavailable" : "bwrap",
+        cgroup: this.#report.cgroup.version,
+      },
+      this.#refusal
+        ? `Agent "${this.name}" up, but refusing commands: no sandbox`
+        : `Agent "${this.name}" ready`,
+    );
   }
 
   async #answer(fn: () => Promise<AgentJobState>): Promise<Uint8Array> {
@@ -144,7 +205,9 @@ export class Agent {
       if (!(error instanceof TroupeError)) {
         this.#o.logger.warn({ err: error, agent: this.name }, "Agent request failed");
         const system = (error as { code?: unknown }).code;
-        message = `Agent "${this.name}" failed${typeof system === "string" ? ` (${system})` : ""}: see its log`;
+        message = `Agent "${this.name}" failed${
+          typeof system === "string" ? ` (${system})` : ""
+        }: see its log`;
       }
       return encodeMessage({ state: "refused", error: { code, message, permanent } } satisfies AgentJobState);
     }
@@ -174,13 +237,16 @@ export class Agent {
     const { jobId } = request;
     const publish = (seq: number, stream: "stdout" | "stderr" | "system", text: string) => {
       const { data, msgId } = encodeLogChunk({ jobId, seq, stream, text, at: new Date().toISOString() });
-      bus.publishLog(jobId, data, { msgId }).catch((error) => logger.warn({ err: error, jobId }, "Cannot publish a log chunk"));
+      bus.publishLog(jobId, data, { msgId }).catch((error) =>
+        logger.warn({ err: error, jobId }, "Cannot publish a log chunk")
+      );
     };
     let lastSeq = 0;
     // The cap counts chunks as stored (JSON, where a NUL byte takes six), the closing note included;
     // reaching it stops the command: its job fails with OUTPUT_LIMIT whatever it would have done.
     const limit = this.#o.maxOutputBytes;
-    const note = `[troupe] output reached the cap of ${limit} bytes: the command is stopped and the rest dropped\n`;
+    const note =
+      `[troupe] output reached the cap of ${limit} bytes: the command is stopped and the rest dropped\n`;
     const sizeOf = (seq: number, stream: LogChunk["stream"], text: string) =>
       encodeLogChunk({ jobId, seq, stream, text, at: new Date().toISOString() }).data.byteLength;
     const capReached = new AbortController();
@@ -208,7 +274,9 @@ export class Agent {
     else capReached.signal.addEventListener("abort", stopAtCap, { once: true });
     this.#running.set(jobId, proc);
     logger.info({ jobId, agent: this.name, pid: proc.pid, applied: proc.applied }, "Command started");
-    void proc.result.then((result) => this.#finished(jobId, result, { limit, overCap: capReached.signal.aborted }));
+    void proc.result.then((result) =>
+      this.#finished(jobId, result, { limit, overCap: capReached.signal.aborted })
+    );
     return { state: "running", reattached: false, applied: { ...proc.applied } };
   }
 
@@ -216,14 +284,27 @@ export class Agent {
     this.#running.delete(jobId);
     // The protocol's copy of the result: what a job's result records (not the agent's own leftovers).
     const { leftovers: _leftovers, forwardedBytes: _forwarded, applied, ...rest } = result;
-    const outcome: ExecOutcome = { ...rest, applied: { ...applied }, agent: this.name, outputLimitBytes: output.limit };
+    const outcome: ExecOutcome = {
+      ...rest,
+      applied: { ...applied },
+      agent: this.name,
+      outputLimitBytes: output.limit,
+    };
     if (output.overCap && outcome.stoppedBy !== "timeout") outcome.stoppedBy = "output-limit";
     this.#done.set(jobId, { outcome, at: Date.now() });
-    this.#o.logger.info({ jobId, agent: this.name, exitCode: result.exitCode, signal: result.signal, oomKilled: result.oomKilled, stoppedBy: outcome.stoppedBy }, "Command ended");
+    this.#o.logger.info({
+      jobId,
+      agent: this.name,
+      exitCode: result.exitCode,
+      signal: result.signal,
+      oomKilled: result.oomKilled,
+      stoppedBy: outcome.stoppedBy,
+    }, "Command ended");
   }
 
   async #stop(ref: JobRef): Promise<AgentJobState> {
-    const proc = this.#running.get(ref.jobId) ?? await this.#starting.get(ref.jobId)?.then(() => this.#running.get(ref.jobId));
+    const proc = this.#running.get(ref.jobId) ??
+      await this.#starting.get(ref.jobId)?.then(() => this.#running.get(ref.jobId));
     if (proc) await proc.stop({ graceMs: ref.graceMs ?? this.#o.stopGraceMs });
     return this.#status(ref.jobId);
   }
@@ -232,11 +313,18 @@ export class Agent {
     const now = Date.now();
     for (const [jobId, done] of this.#done) if (now - done.at > this.#o.keepDoneMs) this.#done.delete(jobId);
     const info: AgentInfo = {
-      name: this.name, host: this.#o.host, labels: this.#o.labels, isolation: this.#o.isolation,
+      name: this.name,
+      host: this.#o.host,
+      labels: this.#o.labels,
+      isolation: this.#o.isolation,
       capabilities: { ...this.#report, maxLimits: this.#o.maxLimits } as unknown as Record<string, unknown>,
-      running: this.#running.size, startedAt: this.#startedAt, at: new Date(now).toISOString(),
+      running: this.#running.size,
+      startedAt: this.#startedAt,
+      at: new Date(now).toISOString(),
     };
-    await this.#o.bus.publish(this.#o.bus.subjects.agent(this.name, "heartbeat"), encodeMessage(info)).catch(() => {});
+    await this.#o.bus.publish(this.#o.bus.subjects.agent(this.name, "heartbeat"), encodeMessage(info)).catch(
+      () => {},
+    );
   }
 
   /** Stops serving and heartbeats, then stops running commands (SIGTERM, SIGKILL after the grace). */

@@ -32,7 +32,9 @@ export function parseApiTokens(spec: string | undefined): TokenTable | undefined
     if (at < 0 || (role !== Role.admin && role !== Role.viewer)) {
       throw new ConfigError(`TROUPE_API_TOKENS entry ${index + 1}: use role:token with role admin or viewer`);
     }
-    if (token.length < 16) throw new ConfigError(`TROUPE_API_TOKENS entry ${index + 1}: the token must be at least 16 characters`);
+    if (token.length < 16) {
+      throw new ConfigError(`TROUPE_API_TOKENS entry ${index + 1}: the token must be at least 16 characters`);
+    }
     return { digest: digest(token), role: role as Role };
   });
   return { entries };
@@ -48,7 +50,9 @@ export function roleOf(table: TokenTable, token: string): Role | undefined {
   const presented = digest(token);
   let found: Role | undefined;
   for (const entry of table.entries) {
-    if (timingSafeEqual(entry.digest, presented) && (found === undefined || entry.role === Role.admin)) found = entry.role;
+    if (timingSafeEqual(entry.digest, presented) && (found === undefined || entry.role === Role.admin)) {
+      found = entry.role;
+    }
   }
   return found;
 }
@@ -64,7 +68,10 @@ const OPEN = new Set(["/healthz", "/readyz"]);
  * admin-token.ts). Reads need viewer or admin, writes need admin. Sets `role`
  * and `actor` (who asked, for the audit trail) on the context.
  */
-export function requireRole(table: TokenTable | undefined, options: { clientCa?: X509Certificate | undefined } = {}): MiddlewareHandler {
+export function requireRole(
+  table: TokenTable | undefined,
+  options: { clientCa?: X509Certificate | undefined } = {},
+): MiddlewareHandler {
   const { clientCa } = options;
   return async (c, next) => {
     if (OPEN.has(c.req.path)) return await next();
@@ -72,11 +79,18 @@ export function requireRole(table: TokenTable | undefined, options: { clientCa?:
     let actor: string | undefined;
     const identity = clientCa ? clientIdentity(c, clientCa) : undefined;
     if (identity && !identity.verified) {
-      return c.json({ error: { code: "UNAUTHORIZED", message: `Client certificate refused: ${identity.problem}` } }, 401);
+      return c.json({
+        error: { code: "UNAUTHORIZED", message: `Client certificate refused: ${identity.problem}` },
+      }, 401);
     }
     if (identity) {
       if (!identity.role) {
-        return c.json({ error: { code: "FORBIDDEN", message: "The client certificate's OU names no known role (admin or viewer)" } }, 403);
+        return c.json({
+          error: {
+            code: "FORBIDDEN",
+            message: "The client certificate's OU names no known role (admin or viewer)",
+          },
+        }, 403);
       }
       role = identity.role;
       actor = `cert:${identity.subject}`;
@@ -88,7 +102,9 @@ export function requireRole(table: TokenTable | undefined, options: { clientCa?:
     }
     if (!role) {
       if (table || !clientCa) c.header("WWW-Authenticate", 'Bearer realm="troupe"');
-      const message = clientCa && !table ? "A client certificate is required" : "A valid bearer token is required";
+      const message = clientCa && !table
+        ? "A client certificate is required"
+        : "A valid bearer token is required";
       return c.json({ error: { code: "UNAUTHORIZED", message } }, 401);
     }
     const reading = c.req.method === "GET" || c.req.method === "HEAD";

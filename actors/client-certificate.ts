@@ -51,7 +51,9 @@ const SUBJECT_ORDER = ["CN", "OU", "O", "L", "ST", "C"];
 
 /** `CN=alice,OU=admin`: a fixed field order, whatever order the runtime lists them in. */
 export function describeSubject(subject: Record<string, string | string[]> | undefined): string {
-  const rank = (key: string) => (SUBJECT_ORDER.includes(key) ? SUBJECT_ORDER.indexOf(key) : SUBJECT_ORDER.length);
+  const rank = (
+    key: string,
+  ) => (SUBJECT_ORDER.includes(key) ? SUBJECT_ORDER.indexOf(key) : SUBJECT_ORDER.length);
   return Object.entries(subject ?? {})
     .sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b))
     .map(([key, value]) => `${key}=${([] as string[]).concat(value).join("+")}`)
@@ -63,12 +65,18 @@ export function verifyAgainstCa(cert: X509Certificate, ca: X509Certificate, now:
   if (!cert.checkIssued(ca)) return "not issued by the configured client CA";
   if (!cert.verify(ca.publicKey)) return "signature does not verify against the client CA";
   if (now < new Date(cert.validFrom) || now > new Date(cert.validTo)) return "not valid at this time";
-  if (now < new Date(ca.validFrom) || now > new Date(ca.validTo)) return "the client CA is not valid at this time";
+  if (now < new Date(ca.validFrom) || now > new Date(ca.validTo)) {
+    return "the client CA is not valid at this time";
+  }
   return undefined;
 }
 
 /** Reads and checks the request's client certificate; undefined when there is none. */
-export function clientIdentity(c: Context, ca: X509Certificate, options: { now?: Date } = {}): ClientIdentity | undefined {
+export function clientIdentity(
+  c: Context,
+  ca: X509Certificate,
+  options: { now?: Date } = {},
+): ClientIdentity | undefined {
   const socket = socketOf(c);
   if (!socket) return undefined;
   const peer = socket.getPeerCertificate(true);

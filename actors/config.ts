@@ -20,17 +20,25 @@ const schema = z.object({
   NATS_USER: z.string().optional(),
   NATS_PASSWORD: z.string().optional(),
   NATS_TOKEN: z.string().optional(),
-  TROUPE_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "use 1-64 letters, digits, _ or -").default("troupe"),
+  TROUPE_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "use 1-64 letters, digits, _ or -").default(
+    "troupe",
+  ),
   TROUPE_DATA_DIR: z.string().min(1).default(".troupe"),
   TROUPE_URL: url(["http:", "https:"]).default("http://127.0.0.1:8000"),
   TROUPE_TOKEN: z.string().optional(),
   TROUPE_API_TOKENS: z.string().optional(),
   TROUPE_ALLOWED_HOSTS: z.string().optional(),
   TROUPE_ALLOWED_ORIGINS: z.string().optional(),
-  AWS_HANDLER_ROLE_NAME: z.string().regex(/^[\w+=,.@-]{1,64}$/, "use 1-64 characters of an IAM role name").default("cSecBridgeIAMHandlerRole"),
+  AWS_HANDLER_ROLE_NAME: z.string().regex(/^[\w+=,.@-]{1,64}$/, "use 1-64 characters of an IAM role name")
+    .default("cSecBridgeIAMHandlerRole"),
   AWS_REGION: z.string().min(1).optional(),
-  TROUPE_AGENT_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "use 1-64 letters, digits, _ or -").default("local"),
-  TROUPE_AGENT_LABELS: z.string().regex(/^([A-Za-z0-9_.\/-]+=[^,]*)(,[A-Za-z0-9_.\/-]+=[^,]*)*$/, "use k=v,k2=v2").optional(),
+  TROUPE_AGENT_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "use 1-64 letters, digits, _ or -").default(
+    "local",
+  ),
+  TROUPE_AGENT_LABELS: z.string().regex(
+    /^([A-Za-z0-9_.\/-]+=[^,]*)(,[A-Za-z0-9_.\/-]+=[^,]*)*$/,
+    "use k=v,k2=v2",
+  ).optional(),
   TROUPE_AGENT_WORK_ROOT: z.string().min(1).optional(),
   TROUPE_AGENT_ISOLATION: bool.default(true),
   TROUPE_AGENT_MAX_OUTPUT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
@@ -40,7 +48,10 @@ const schema = z.object({
     "use IPv4 addresses or CIDRs separated by commas",
   ).optional(),
   TROUPE_AGENT_MAX_PIDS: z.coerce.number().int().min(0).max(4_194_304).default(512),
-  TROUPE_AGENT_MAX_MEMORY_MB: z.coerce.number().int().min(0).max(1_048_576).refine((n) => n === 0 || n >= 4, "use 0 (no ceiling) or at least 4").default(1024),
+  TROUPE_AGENT_MAX_MEMORY_MB: z.coerce.number().int().min(0).max(1_048_576).refine(
+    (n) => n === 0 || n >= 4,
+    "use 0 (no ceiling) or at least 4",
+  ).default(1024),
   TROUPE_AGENT_MAX_DISK_MB: z.coerce.number().int().min(0).max(1_048_576).default(512),
   TLS_CERT: z.string().optional(),
   TLS_KEY: z.string().optional(),
@@ -68,7 +79,10 @@ const schema = z.object({
 });
 
 /** Every variable the configuration reads (besides the standard OTEL_* ones, read by the SDK). */
-export const CONFIG_VARIABLES: readonly string[] = [...Object.keys(schema.shape), ...Object.keys(discoverySchema.shape)];
+export const CONFIG_VARIABLES: readonly string[] = [
+  ...Object.keys(schema.shape),
+  ...Object.keys(discoverySchema.shape),
+];
 
 /** The validated configuration. */
 export interface Config {
@@ -155,8 +169,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
   }
   const e = parsed.data;
-  if (Boolean(e.TLS_CERT) !== Boolean(e.TLS_KEY)) throw new ConfigError("Invalid configuration: TLS_CERT and TLS_KEY go together: set both or neither");
-  if (e.TLS_CLIENT_CA && !e.TLS_CERT) throw new ConfigError("Invalid configuration: TLS_CLIENT_CA needs TLS_CERT and TLS_KEY (mutual TLS runs over HTTPS)");
+  if (Boolean(e.TLS_CERT) !== Boolean(e.TLS_KEY)) {
+    throw new ConfigError("Invalid configuration: TLS_CERT and TLS_KEY go together: set both or neither");
+  }
+  if (e.TLS_CLIENT_CA && !e.TLS_CERT) {
+    throw new ConfigError(
+      "Invalid configuration: TLS_CLIENT_CA needs TLS_CERT and TLS_KEY (mutual TLS runs over HTTPS)",
+    );
+  }
   const leaseMs = e.TROUPE_LEASE_MS;
   const nats: Config["nats"] = {};
   if (e.NATS_USER) nats.user = e.NATS_USER;
@@ -182,10 +202,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       isolation: e.TROUPE_AGENT_ISOLATION,
       maxOutputBytes: e.TROUPE_AGENT_MAX_OUTPUT_BYTES,
       hostNetwork: e.TROUPE_AGENT_HOST_NETWORK,
-      blockedNetworks: (e.TROUPE_AGENT_BLOCKED_NETWORKS ?? "").split(",").map((n) => n.trim()).filter(Boolean),
-      maxLimits: { pids: e.TROUPE_AGENT_MAX_PIDS, memoryMB: e.TROUPE_AGENT_MAX_MEMORY_MB, diskMB: e.TROUPE_AGENT_MAX_DISK_MB },
+      blockedNetworks: (e.TROUPE_AGENT_BLOCKED_NETWORKS ?? "").split(",").map((n) => n.trim()).filter(
+        Boolean,
+      ),
+      maxLimits: {
+        pids: e.TROUPE_AGENT_MAX_PIDS,
+        memoryMB: e.TROUPE_AGENT_MAX_MEMORY_MB,
+        diskMB: e.TROUPE_AGENT_MAX_DISK_MB,
+      },
     },
-    tls: e.TLS_CERT && e.TLS_KEY ? { cert: e.TLS_CERT, key: e.TLS_KEY, clientCa: e.TLS_CLIENT_CA } : undefined,
+    tls: e.TLS_CERT && e.TLS_KEY
+      ? { cert: e.TLS_CERT, key: e.TLS_KEY, clientCa: e.TLS_CLIENT_CA }
+      : undefined,
     port: e.PORT,
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
@@ -203,7 +231,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     duplicateWindowMs: e.TROUPE_DUPLICATE_WINDOW_MS,
     maxJobMessages: e.TROUPE_MAX_JOB_MESSAGES,
     streams: {
-      logsMaxChunksPerJob: e.TROUPE_LOGS_MAX_CHUNKS_PER_JOB ?? Math.ceil(e.TROUPE_AGENT_MAX_OUTPUT_BYTES / 64),
+      logsMaxChunksPerJob: e.TROUPE_LOGS_MAX_CHUNKS_PER_JOB ??
+        Math.ceil(e.TROUPE_AGENT_MAX_OUTPUT_BYTES / 64),
       ...(e.TROUPE_LOGS_MAX_BYTES === undefined ? {} : { logsMaxBytes: e.TROUPE_LOGS_MAX_BYTES }),
       ...(e.TROUPE_EVENTS_MAX_BYTES === undefined ? {} : { eventsMaxBytes: e.TROUPE_EVENTS_MAX_BYTES }),
     },

@@ -20,13 +20,27 @@ export function parseIntervalSeconds(text: string): number | undefined {
   return seconds >= 1 && seconds <= 366 * 86400 ? seconds : undefined;
 }
 
-const interval = z.string().refine((v) => parseIntervalSeconds(v) !== undefined, { message: "use seconds or a duration like 90s, 15m, 1h, 1d" });
-const regions = z.string().regex(/^[a-z0-9-]+(,[a-z0-9-]+)*$/, "use a comma-separated list like us-east-1,eu-west-1");
+const interval = z.string().refine((v) => parseIntervalSeconds(v) !== undefined, {
+  message: "use seconds or a duration like 90s, 15m, 1h, 1d",
+});
+const regions = z.string().regex(
+  /^[a-z0-9-]+(,[a-z0-9-]+)*$/,
+  "use a comma-separated list like us-east-1,eu-west-1",
+);
 const ref = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "use a credentials reference name");
 const httpUrl = url(["http:", "https:"]);
 
 /** The connectors of DESIGN.md that Troupe does not build yet: enabling one is a configuration error. */
-const NOT_BUILT = ["GOOGLE_WORKSPACE", "LDAP", "OKTA", "AUTHENTIK", "FLEETDM", "IBOSS", "VCENTER", "LXD"] as const;
+const NOT_BUILT = [
+  "GOOGLE_WORKSPACE",
+  "LDAP",
+  "OKTA",
+  "AUTHENTIK",
+  "FLEETDM",
+  "IBOSS",
+  "VCENTER",
+  "LXD",
+] as const;
 
 /** How each provider's variables are named, and where its scope comes from. */
 const PROVIDERS: { provider: ProviderName; prefix: string; scopeAliases: string[] }[] = [
@@ -41,7 +55,10 @@ export const discoverySchema = z.object({
   TROUPE_CREDENTIALS_DIR: z.string().min(1).optional(),
   TROUPE_DISCOVERY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   TROUPE_SCHEDULER_TICK_MS: z.coerce.number().int().min(50).default(1000),
-  AWS_DISCOVERY_ROLE_NAME: z.string().regex(/^[\w+=,.@-]{1,64}$/, "use 1-64 characters of an IAM role name, or none").optional(),
+  AWS_DISCOVERY_ROLE_NAME: z.string().regex(
+    /^[\w+=,.@-]{1,64}$/,
+    "use 1-64 characters of an IAM role name, or none",
+  ).optional(),
   // Read by the AWS SDK itself; here only to turn on path-style S3 for emulators.
   AWS_ENDPOINT_URL: httpUrl.optional(),
   AWS_ENDPOINT_URL_S3: httpUrl.optional(),
@@ -57,7 +74,11 @@ export const discoverySchema = z.object({
     [`${prefix}_CREDENTIALS`, ref.optional()],
     ...scopeAliases.map((alias) => [alias, z.string().min(1).max(256).optional()]),
   ])),
-  ...Object.fromEntries(NOT_BUILT.flatMap((name) => [[`${name}_ENABLED`, bool.optional()], [`${name}_SYNC_INTERVAL`, interval.optional()]])),
+  ...Object.fromEntries(
+    NOT_BUILT.flatMap((
+      name,
+    ) => [[`${name}_ENABLED`, bool.optional()], [`${name}_SYNC_INTERVAL`, interval.optional()]]),
+  ),
 });
 
 /** A default schedule from the environment. */
@@ -91,7 +112,9 @@ export const DEFAULT_SYNC_INTERVAL_SECONDS = 3600;
 export function toDiscoveryConfig(e: Record<string, unknown>): DiscoveryConfig {
   for (const name of NOT_BUILT) {
     if (e[`${name}_ENABLED`] === true) {
-      throw new ConfigError(`Invalid configuration: ${name}_ENABLED: the ${name.toLowerCase()} connector is not part of this Troupe yet (discovery covers AWS, GCP, AZURE and K8S)`);
+      throw new ConfigError(
+        `Invalid configuration: ${name}_ENABLED: the ${name.toLowerCase()} connector is not part of this Troupe yet (discovery covers AWS, GCP, AZURE and K8S)`,
+      );
     }
   }
   const schedules: DefaultSchedule[] = [];
@@ -101,7 +124,11 @@ export function toDiscoveryConfig(e: Record<string, unknown>): DiscoveryConfig {
     const scope = [`${prefix}_SCOPE`, ...scopeAliases].map((k) => e[k] as string | undefined).find(Boolean);
     if (!scope) {
       if (!enabled) continue;
-      throw new ConfigError(`Invalid configuration: ${prefix}_ENABLED=true needs ${[`${prefix}_SCOPE`, ...scopeAliases].join(" or ")} (the ${provider} scope to inventory)`);
+      throw new ConfigError(
+        `Invalid configuration: ${prefix}_ENABLED=true needs ${
+          [`${prefix}_SCOPE`, ...scopeAliases].join(" or ")
+        } (the ${provider} scope to inventory)`,
+      );
     }
     const regionList = e[`${prefix}_REGIONS`] as string | undefined;
     const credentials = e[`${prefix}_CREDENTIALS`] as string | undefined;
@@ -109,8 +136,14 @@ export function toDiscoveryConfig(e: Record<string, unknown>): DiscoveryConfig {
     schedules.push({
       id: `${provider}-default`,
       kind: `discovery.${provider}`,
-      payload: { scope, ...(regionList ? { regions: regionList.split(",") } : {}), ...(credentials ? { credentials } : {}) },
-      intervalSeconds: intervalText ? parseIntervalSeconds(intervalText) as number : DEFAULT_SYNC_INTERVAL_SECONDS,
+      payload: {
+        scope,
+        ...(regionList ? { regions: regionList.split(",") } : {}),
+        ...(credentials ? { credentials } : {}),
+      },
+      intervalSeconds: intervalText
+        ? parseIntervalSeconds(intervalText) as number
+        : DEFAULT_SYNC_INTERVAL_SECONDS,
       enabled,
     });
   }
@@ -119,7 +152,10 @@ export function toDiscoveryConfig(e: Record<string, unknown>): DiscoveryConfig {
     concurrency: e.TROUPE_DISCOVERY_CONCURRENCY as number,
     schedulerTickMs: e.TROUPE_SCHEDULER_TICK_MS as number,
     schedules,
-    aws: { roleName: e.AWS_DISCOVERY_ROLE_NAME as string | undefined, s3ForcePathStyle: Boolean(e.AWS_ENDPOINT_URL || e.AWS_ENDPOINT_URL_S3) },
+    aws: {
+      roleName: e.AWS_DISCOVERY_ROLE_NAME as string | undefined,
+      s3ForcePathStyle: Boolean(e.AWS_ENDPOINT_URL || e.AWS_ENDPOINT_URL_S3),
+    },
     gcp: { apiEndpoint: e.GCP_API_ENDPOINT as string | undefined },
     azure: {
       authorityHost: e.AZURE_AUTHORITY_HOST as string | undefined,

@@ -14,7 +14,9 @@ import type { Config } from "./config.ts";
 import type { Logger } from "./logger.ts";
 
 /** How each provider is opened from the configuration. */
-export type ProviderFactories = Partial<Record<ProviderName, (config: Config) => DiscoveryProvider | Promise<DiscoveryProvider>>>;
+export type ProviderFactories = Partial<
+  Record<ProviderName, (config: Config) => DiscoveryProvider | Promise<DiscoveryProvider>>
+>;
 
 /** The discovery kinds for the providers in `factories`. */
 export function createDiscoveryKinds(options: {

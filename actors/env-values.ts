@@ -6,7 +6,9 @@
 import { z } from "zod";
 
 /** `true`/`false`, `1`/`0`, `yes`/`no`. */
-export const bool = z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) => v === "true" || v === "1" || v === "yes");
+export const bool = z.enum(["true", "false", "1", "0", "yes", "no"]).transform((v) =>
+  v === "true" || v === "1" || v === "yes"
+);
 
 /** A URL with one of `protocols` (`"http:"`, `"postgres:"`...). */
 export const url = (protocols: string[]) =>

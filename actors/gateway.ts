@@ -74,14 +74,22 @@ function httpError(code: string, message: string): TroupeError {
 
 function asSubmit(body: unknown): SubmitRequest {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw new ValidationError('Body must be a JSON object like {"kind":"noop","payload":{}}', { field: "body" });
+    throw new ValidationError('Body must be a JSON object like {"kind":"noop","payload":{}}', {
+      field: "body",
+    });
   }
   const b = body as Record<string, unknown>;
   const allowed = new Set(["kind", "id", "payload", "maxAttempts", "timeoutMs", "runAt", "org"]);
   for (const key of Object.keys(b)) {
-    if (!allowed.has(key)) throw new ValidationError(`Unknown field "${key}": put the job's input under "payload"`, { field: key });
+    if (!allowed.has(key)) {
+      throw new ValidationError(`Unknown field "${key}": put the job's input under "payload"`, {
+        field: key,
+      });
+    }
   }
-  if (typeof b.kind !== "string") throw new ValidationError('Field "kind" is required and must be a string', { field: "kind" });
+  if (typeof b.kind !== "string") {
+    throw new ValidationError('Field "kind" is required and must be a string', { field: "kind" });
+  }
   const request: SubmitRequest = { kind: b.kind };
   if (b.id !== undefined) {
     if (typeof b.id !== "string") throw new ValidationError('Field "id" must be a string', { field: "id" });
@@ -97,11 +105,15 @@ function asSubmit(body: unknown): SubmitRequest {
     request[field] = value;
   }
   if (b.runAt !== undefined) {
-    if (typeof b.runAt !== "string") throw new ValidationError('Field "runAt" must be an ISO 8601 date string', { field: "runAt" });
+    if (typeof b.runAt !== "string") {
+      throw new ValidationError('Field "runAt" must be an ISO 8601 date string', { field: "runAt" });
+    }
     request.runAt = b.runAt;
   }
   if (b.org !== undefined) {
-    if (typeof b.org !== "string") throw new ValidationError('Field "org" must be a string', { field: "org" });
+    if (typeof b.org !== "string") {
+      throw new ValidationError('Field "org" must be a string', { field: "org" });
+    }
     request.org = b.org;
   }
   return request;
@@ -122,17 +134,30 @@ export function createGateway(options: GatewayOptions): Hono {
     logger.error({ err: error }, "Unexpected error in a request");
     return c.json({ error: { code: "INTERNAL", message: "Internal error" } }, 500);
   });
-  app.notFound((c) => c.json({ error: { code: ErrorCode.notFound, message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
+  app.notFound((c) =>
+    c.json(
+      { error: { code: ErrorCode.notFound, message: `No route for ${c.req.method} ${c.req.path}` } },
+      404,
+    )
+  );
 
   app.use("*", traceRequests());
   app.use("*", logRequests(logger));
-  app.use("*", requestGuard({ allowedHosts: options.allowedHosts ?? [], allowedOrigins: options.allowedOrigins ?? [] }));
+  app.use(
+    "*",
+    requestGuard({ allowedHosts: options.allowedHosts ?? [], allowedOrigins: options.allowedOrigins ?? [] }),
+  );
   app.use("*", requireRole(options.tokens, { clientCa: options.clientCa }));
 
   const limit = bodyLimit({
     maxSize: options.maxBodyBytes,
     onError: (c) =>
-      c.json({ error: { code: ErrorCode.tooLarge, message: `Body exceeds the limit of ${options.maxBodyBytes} bytes` } }, 413),
+      c.json({
+        error: {
+          code: ErrorCode.tooLarge,
+          message: `Body exceeds the limit of ${options.maxBodyBytes} bytes`,
+        },
+      }, 413),
   });
 
   const respondSubmitted = async (request: SubmitRequest) => {
@@ -140,15 +165,22 @@ export function createGateway(options: GatewayOptions): Hono {
       const result = await jobs.submit(request);
       return {
         status: (result.duplicate ? 200 : 202) as 200 | 202,
-        body: { id: result.id, duplicate: result.duplicate, job: result.job ? jobToJson(result.job, jobs.kinds) : null },
+        body: {
+          id: result.id,
+          duplicate: result.duplicate,
+          job: result.job ? jobToJson(result.job, jobs.kinds) : null,
+        },
       };
     } catch (error) {
-      if (error instanceof BusFullError) throw httpError("BUS_FULL", "The job queue is full; try again later");
+      if (error instanceof BusFullError) {
+        throw httpError("BUS_FULL", "The job queue is full; try again later");
+      }
       throw error;
     }
   };
 
-  const actorOf = (c: { get(key: never): unknown }) => (c.get("actor" as never) as string | undefined) ?? "local";
+  const actorOf = (c: { get(key: never): unknown }) =>
+    (c.get("actor" as never) as string | undefined) ?? "local";
 
   app.post("/jobs", limit, async (c) => {
     const request = asSubmit(await readJson(c.req.raw));
@@ -171,12 +203,17 @@ export function createGateway(options: GatewayOptions): Hono {
   app.get("/jobs", async (c) => {
     const status = c.req.query("status");
     if (status !== undefined && !Object.hasOwn(JobStatus, status)) {
-      throw new ValidationError(`Invalid status "${status}": use one of ${Object.keys(JobStatus).join(", ")}`, { field: "status" });
+      throw new ValidationError(
+        `Invalid status "${status}": use one of ${Object.keys(JobStatus).join(", ")}`,
+        { field: "status" },
+      );
     }
     const limitParam = c.req.query("limit");
     const sinceParam = c.req.query("since");
     const since = sinceParam === undefined ? undefined : new Date(sinceParam);
-    if (since && Number.isNaN(since.getTime())) throw new ValidationError(`Invalid since "${sinceParam}": use an ISO 8601 date`, { field: "since" });
+    if (since && Number.isNaN(since.getTime())) {
+      throw new ValidationError(`Invalid since "${sinceParam}": use an ISO 8601 date`, { field: "since" });
+    }
     const page = await jobs.list({
       ...(status ? { status: status as JobStatus } : {}),
       ...(c.req.query("kind") ? { kind: c.req.query("kind") as string } : {}),
@@ -184,7 +221,10 @@ export function createGateway(options: GatewayOptions): Hono {
       ...(c.req.query("cursor") ? { cursor: c.req.query("cursor") as string } : {}),
       ...(since ? { since } : {}),
     });
-    return c.json({ jobs: page.jobs.map((job) => jobToJson(job, jobs.kinds)), nextCursor: page.nextCursor ?? null });
+    return c.json({
+      jobs: page.jobs.map((job) => jobToJson(job, jobs.kinds)),
+      nextCursor: page.nextCursor ?? null,
+    });
   });
 
   app.get("/jobs/:id", async (c) => c.json(jobToJson(await jobs.get(c.req.param("id")), jobs.kinds)));
@@ -196,16 +236,30 @@ export function createGateway(options: GatewayOptions): Hono {
 
   addSseRoutes(app, { jobs, bus, ...(options.logStream ? { logs: options.logStream } : {}) });
 
-  app.post("/jobs/:id/retry", async (c) => c.json(jobToJson(await jobs.retry(c.req.param("id"), actorOf(c)), jobs.kinds)));
+  app.post(
+    "/jobs/:id/retry",
+    async (c) => c.json(jobToJson(await jobs.retry(c.req.param("id"), actorOf(c)), jobs.kinds)),
+  );
 
-  app.post("/jobs/:id/cancel", async (c) => c.json(jobToJson(await jobs.cancel(c.req.param("id"), actorOf(c)), jobs.kinds)));
+  app.post(
+    "/jobs/:id/cancel",
+    async (c) => c.json(jobToJson(await jobs.cancel(c.req.param("id"), actorOf(c)), jobs.kinds)),
+  );
 
   if (options.inventory) {
-    addInventoryRoutes(app, { schedules: options.inventory.schedules, inventory: options.inventory.resources, kinds: jobs.kinds, limit });
+    addInventoryRoutes(app, {
+      schedules: options.inventory.schedules,
+      inventory: options.inventory.resources,
+      kinds: jobs.kinds,
+      limit,
+    });
   }
 
   let document: Record<string, unknown> | undefined;
-  app.get("/openapi.json", (c) => c.json(document ??= openApiDocument(jobs.kinds, { version: options.version ?? "0.0.0" })));
+  app.get(
+    "/openapi.json",
+    (c) => c.json(document ??= openApiDocument(jobs.kinds, { version: options.version ?? "0.0.0" })),
+  );
 
   app.get("/agents", (c) => c.json({ agents: options.agents?.() ?? [] }));
 

@@ -8,7 +8,12 @@
 import type { Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { type ResourceQuery, resourceToJson, type SqlInventory } from "../adapters/postgres/sql-inventory.ts";
-import { SCHEDULE_ID_PATTERN, type ScheduleRow, scheduleToJson, type SqlSchedules } from "../adapters/postgres/sql-schedules.ts";
+import {
+  SCHEDULE_ID_PATTERN,
+  type ScheduleRow,
+  scheduleToJson,
+  type SqlSchedules,
+} from "../adapters/postgres/sql-schedules.ts";
 import { ErrorCode, TroupeError, ValidationError } from "../machines/errors.ts";
 import { parseIntervalSeconds } from "./discovery-config.ts";
 import { readJson } from "./json-body.ts";
@@ -18,7 +23,10 @@ import { PROVIDERS } from "../adapters/discovery/provider.ts";
 
 const interval = z.union([
   z.number().int().min(1).max(366 * 86400),
-  z.string().refine((v) => parseIntervalSeconds(v) !== undefined, "use seconds or a duration like 90s, 15m, 1h, 1d"),
+  z.string().refine(
+    (v) => parseIntervalSeconds(v) !== undefined,
+    "use seconds or a duration like 90s, 15m, 1h, 1d",
+  ),
 ]).describe("Seconds, or a duration like 90s, 15m, 1h, 1d");
 
 /** `POST /schedules`. */
@@ -26,7 +34,8 @@ export const scheduleCreateSchema = z.strictObject({
   id: z.string().regex(SCHEDULE_ID_PATTERN, "use 1-64 letters, digits, _ or -"),
   kind: z.string().min(1),
   payload: z.unknown().optional(),
-  org: z.string().min(1).max(200).refine((v) => !findJsonViolation(v), "holds U+0000 or a lone surrogate").optional(),
+  org: z.string().min(1).max(200).refine((v) => !findJsonViolation(v), "holds U+0000 or a lone surrogate")
+    .optional(),
   interval,
   enabled: z.boolean().optional(),
   nextRunAt: z.iso.datetime({ offset: true }).optional().describe("First run; default now"),
@@ -54,13 +63,27 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const field = issue?.path.map(String).join(".") || what;
-  throw new ValidationError(`Invalid ${what}: ${parsed.error.issues.slice(0, 5).map((i) => `${i.path.map(String).join(".") || what}: ${i.message}`).join("; ")}`, { field });
+  throw new ValidationError(
+    `Invalid ${what}: ${
+      parsed.error.issues.slice(0, 5).map((i) => `${i.path.map(String).join(".") || what}: ${i.message}`)
+        .join("; ")
+    }`,
+    { field },
+  );
 }
 
 const notFound = (what: string) => new TroupeError(`${what} not found`, { code: ErrorCode.notFound });
 
 /** Adds the schedule and inventory routes. */
-export function addInventoryRoutes(app: Hono, options: { schedules: SqlSchedules; inventory: SqlInventory; kinds: KindRegistry; limit: MiddlewareHandler }): void {
+export function addInventoryRoutes(
+  app: Hono,
+  options: {
+    schedules: SqlSchedules;
+    inventory: SqlInventory;
+    kinds: KindRegistry;
+    limit: MiddlewareHandler;
+  },
+): void {
   const { schedules, inventory, kinds, limit } = options;
   const checkJob = (kind: string, payload: unknown) => {
     // What PostgreSQL cannot store (U+0000, lone surrogates, nesting over 64) is a 422, not a 500.
@@ -68,7 +91,10 @@ export function addInventoryRoutes(app: Hono, options: { schedules: SqlSchedules
     return kinds.validate(kind, payload);
   };
   // A schedule's payload is a job's payload: its secret fields are shown to no one.
-  const toJson = (row: ScheduleRow) => ({ ...scheduleToJson(row), payload: kinds.redact(row.kind, row.payload) });
+  const toJson = (row: ScheduleRow) => ({
+    ...scheduleToJson(row),
+    payload: kinds.redact(row.kind, row.payload),
+  });
 
   app.get("/schedules", async (c) => {
     const enabled = c.req.query("enabled");
@@ -80,11 +106,15 @@ export function addInventoryRoutes(app: Hono, options: { schedules: SqlSchedules
   });
 
   app.post("/schedules", limit, async (c) => {
-    const input = parse(scheduleCreateSchema, (await readJson(c.req.raw) ?? {}), "schedule");
+    const input = parse(scheduleCreateSchema, await readJson(c.req.raw) ?? {}, "schedule");
     checkJob(input.kind, input.payload);
     const row = await schedules.create({
-      id: input.id, kind: input.kind, payload: input.payload ?? {},
-      intervalSeconds: typeof input.interval === "number" ? input.interval : parseIntervalSeconds(input.interval) as number,
+      id: input.id,
+      kind: input.kind,
+      payload: input.payload ?? {},
+      intervalSeconds: typeof input.interval === "number"
+        ? input.interval
+        : parseIntervalSeconds(input.interval) as number,
       ...(input.org ? { org: input.org } : {}),
       ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
       ...(input.nextRunAt ? { nextRunAt: new Date(input.nextRunAt) } : {}),
@@ -100,20 +130,26 @@ export function addInventoryRoutes(app: Hono, options: { schedules: SqlSchedules
 
   app.patch("/schedules/:id", limit, async (c) => {
     const id = c.req.param("id");
-    const patch = parse(schedulePatchSchema, (await readJson(c.req.raw) ?? {}), "schedule");
+    const patch = parse(schedulePatchSchema, await readJson(c.req.raw) ?? {}, "schedule");
     const current = await schedules.get(id);
     if (!current) throw notFound(`Schedule "${id.slice(0, 70)}"`);
     // A payload read back from GET holds "***" for its secrets: those keep their stored values.
     if (patch.payload !== undefined && (patch.kind ?? current.kind) === current.kind) {
       patch.payload = kinds.restore(current.kind, patch.payload, current.payload);
     }
-    if (patch.kind !== undefined || patch.payload !== undefined) checkJob(patch.kind ?? current.kind, patch.payload ?? current.payload);
+    if (patch.kind !== undefined || patch.payload !== undefined) {
+      checkJob(patch.kind ?? current.kind, patch.payload ?? current.payload);
+    }
     const row = await schedules.update(id, {
       ...(patch.kind !== undefined ? { kind: patch.kind } : {}),
       ...(patch.payload !== undefined ? { payload: patch.payload } : {}),
       ...(patch.org !== undefined ? { org: patch.org } : {}),
       ...(patch.interval !== undefined
-        ? { intervalSeconds: typeof patch.interval === "number" ? patch.interval : parseIntervalSeconds(patch.interval) as number }
+        ? {
+          intervalSeconds: typeof patch.interval === "number"
+            ? patch.interval
+            : parseIntervalSeconds(patch.interval) as number,
+        }
         : {}),
       ...(patch.enabled !== undefined ? { enabled: patch.enabled } : {}),
       ...(patch.nextRunAt !== undefined ? { nextRunAt: new Date(patch.nextRunAt) } : {}),

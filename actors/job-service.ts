@@ -102,19 +102,34 @@ export class JobService {
     let runAt: Date | undefined;
     if (request.runAt !== undefined) {
       runAt = new Date(request.runAt);
-      if (Number.isNaN(runAt.getTime())) throw new ValidationError(`Invalid runAt "${request.runAt}": use an ISO 8601 date`, { field: "runAt" });
+      if (Number.isNaN(runAt.getTime())) {
+        throw new ValidationError(`Invalid runAt "${request.runAt}": use an ISO 8601 date`, {
+          field: "runAt",
+        });
+      }
     }
     const existing = await this.#store.getJob(id);
     if (existing) return { id, duplicate: true, job: existing };
     const maxAttempts = request.maxAttempts ?? definition.maxAttempts ?? this.#defaults.maxAttempts;
-    const envelope = { id, payload, maxAttempts, ...optional({ timeoutMs: request.timeoutMs, runAt, org: request.org }) };
+    const envelope = {
+      id,
+      payload,
+      maxAttempts,
+      ...optional({ timeoutMs: request.timeoutMs, runAt, org: request.org }),
+    };
     const data = encodeEnvelope(envelope);
     if (this.#maxPayloadBytes !== undefined && data.length > this.#maxPayloadBytes) {
-      throw new TroupeError(`Job message of ${data.length} bytes exceeds the limit of ${this.#maxPayloadBytes} bytes`, { code: ErrorCode.tooLarge });
+      throw new TroupeError(
+        `Job message of ${data.length} bytes exceeds the limit of ${this.#maxPayloadBytes} bytes`,
+        { code: ErrorCode.tooLarge },
+      );
     }
     // Who asked travels with the message too, for when the worker admits it first;
     // so does the trace (`traceparent`), so the worker's spans join the request's.
-    const { span, headers } = startPublishSpan(this.#bus.subjects.job(request.kind), { jobId: id, msgId: id });
+    const { span, headers } = startPublishSpan(this.#bus.subjects.job(request.kind), {
+      jobId: id,
+      msgId: id,
+    });
     if (request.actor) headers[ACTOR_HEADER] = request.actor;
     let ack;
     try {
@@ -140,7 +155,10 @@ export class JobService {
       return { id, duplicate: ack.duplicate, job };
     } catch (error) {
       // Published: the worker admits it from the message. Say so, don't fail the request.
-      this.#log.warn({ err: error, jobId: id }, "Published a job but could not admit it yet; the worker will");
+      this.#log.warn(
+        { err: error, jobId: id },
+        "Published a job but could not admit it yet; the worker will",
+      );
       return { id, duplicate: ack.duplicate, job: undefined };
     }
   }
@@ -164,7 +182,10 @@ export class JobService {
   async retry(id: string, actor?: string): Promise<JobRow> {
     const job = await this.get(id);
     if (job.status !== "failed" && job.status !== "cancelled") {
-      throw new TroupeError(`Cannot retry job "${id}": it is ${job.status}; only failed or cancelled jobs can be retried`, { code: ErrorCode.conflict });
+      throw new TroupeError(
+        `Cannot retry job "${id}": it is ${job.status}; only failed or cancelled jobs can be retried`,
+        { code: ErrorCode.conflict },
+      );
     }
     const event = await this.#store.redrive(id, actor ? { actor } : {});
     if (!event) {
@@ -188,12 +209,16 @@ export class JobService {
   async cancel(id: string, actor?: string): Promise<JobRow> {
     const job = await this.get(id);
     if (isFinalStatus(job.status)) {
-      throw new TroupeError(`Cannot cancel job "${id}": it is already ${job.status}`, { code: ErrorCode.conflict });
+      throw new TroupeError(`Cannot cancel job "${id}": it is already ${job.status}`, {
+        code: ErrorCode.conflict,
+      });
     }
     const event = await this.#store.cancel(id, { reason: "cancelled by user", ...(actor ? { actor } : {}) });
     if (!event) {
       const now = await this.get(id);
-      throw new TroupeError(`Cannot cancel job "${id}": it is already ${now.status}`, { code: ErrorCode.conflict });
+      throw new TroupeError(`Cannot cancel job "${id}": it is already ${now.status}`, {
+        code: ErrorCode.conflict,
+      });
     }
     this.#outbox.enqueue([event]);
     this.#metrics?.jobCancelled(job.kind);
@@ -203,7 +228,9 @@ export class JobService {
 
 function optional<T extends Record<string, unknown>>(values: T): Partial<T> {
   const out: Partial<T> = {};
-  for (const [key, value] of Object.entries(values)) if (value !== undefined) (out as Record<string, unknown>)[key] = value;
+  for (const [key, value] of Object.entries(values)) {
+    if (value !== undefined) (out as Record<string, unknown>)[key] = value;
+  }
   return out;
 }
 
@@ -230,5 +257,11 @@ export function jobToJson(job: JobRow, kinds: KindRegistry): Record<string, unkn
 
 /** The JSON shape of an audit row. */
 export function eventToJson(event: JobEventRow): Record<string, unknown> {
-  return { id: event.id, jobId: event.jobId, status: event.status, at: event.at.toISOString(), data: event.data };
+  return {
+    id: event.id,
+    jobId: event.jobId,
+    status: event.status,
+    at: event.at.toISOString(),
+    data: event.data,
+  };
 }

@@ -9,7 +9,17 @@
  * @module
  */
 import type { Span } from "@opentelemetry/api";
-import { endSpan, extractTraceContext, injectTraceHeaders, JOB_ID_ATTRIBUTE, JOB_ID_KEY, messagingAttributes, SpanKind, spanIds, tracer } from "./tracing.ts";
+import {
+  endSpan,
+  extractTraceContext,
+  injectTraceHeaders,
+  JOB_ID_ATTRIBUTE,
+  JOB_ID_KEY,
+  messagingAttributes,
+  spanIds,
+  SpanKind,
+  tracer,
+} from "./tracing.ts";
 import { context, trace } from "@opentelemetry/api";
 
 /** What a job trace starts from. */

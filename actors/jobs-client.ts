@@ -16,12 +16,20 @@ import { followLogs } from "./log-follower.ts";
 import { readServerSentEvents } from "./sse-reader.ts";
 
 export type JobJson = Record<string, unknown> & { id: string; status: string; kind: string };
-export type EventJson = { id: number; jobId: string; status: string; at: string; data: Record<string, unknown> };
+export type EventJson = {
+  id: number;
+  jobId: string;
+  status: string;
+  at: string;
+  data: Record<string, unknown>;
+};
 
 export interface JobsClient {
   submit(request: SubmitRequest): Promise<{ id: string; duplicate: boolean; job: JobJson | null }>;
   get(id: string): Promise<JobJson>;
-  list(options: { status?: string; kind?: string; limit?: number; cursor?: string }): Promise<{ jobs: JobJson[]; nextCursor: string | null }>;
+  list(
+    options: { status?: string; kind?: string; limit?: number; cursor?: string },
+  ): Promise<{ jobs: JobJson[]; nextCursor: string | null }>;
   history(id: string): Promise<EventJson[]>;
   cancel(id: string): Promise<JobJson>;
   retry(id: string): Promise<JobJson>;
@@ -37,7 +45,10 @@ export function directClient(core: { jobs: JobService; bus: Bus; agents: AgentDi
   return {
     async *logs(id, options) {
       await jobs.get(id);
-      const reading = followLogs(core.bus, id, { follow: options.follow, status: () => jobs.get(id).then((j) => j.status, () => null) });
+      const reading = followLogs(core.bus, id, {
+        follow: options.follow,
+        status: () => jobs.get(id).then((j) => j.status, () => null),
+      });
       for await (const placed of reading) yield placed.chunk;
     },
     async agents() {
@@ -47,7 +58,11 @@ export function directClient(core: { jobs: JobService; bus: Bus; agents: AgentDi
     },
     async submit(request) {
       const result = await jobs.submit(request);
-      return { id: result.id, duplicate: result.duplicate, job: result.job ? (jobToJson(result.job, jobs.kinds) as JobJson) : null };
+      return {
+        id: result.id,
+        duplicate: result.duplicate,
+        job: result.job ? (jobToJson(result.job, jobs.kinds) as JobJson) : null,
+      };
     },
     async get(id) {
       return jobToJson(await jobs.get(id), jobs.kinds) as JobJson;
@@ -59,7 +74,10 @@ export function directClient(core: { jobs: JobService; bus: Bus; agents: AgentDi
         ...(options.limit ? { limit: options.limit } : {}),
         ...(options.cursor ? { cursor: options.cursor } : {}),
       });
-      return { jobs: page.jobs.map((j) => jobToJson(j, jobs.kinds) as JobJson), nextCursor: page.nextCursor ?? null };
+      return {
+        jobs: page.jobs.map((j) => jobToJson(j, jobs.kinds) as JobJson),
+        nextCursor: page.nextCursor ?? null,
+      };
     },
     async history(id) {
       return (await jobs.events(id)).map((e) => eventToJson(e) as EventJson);
@@ -84,7 +102,8 @@ export class ApiError extends TroupeError {
 }
 
 /** Appended to a 401 when the CLI had no token to send. */
-const NO_TOKEN_HINT = " (set TROUPE_TOKEN, or run the CLI on the gateway's machine with its TROUPE_DATA_DIR, where it reads admin-token)";
+const NO_TOKEN_HINT =
+  " (set TROUPE_TOKEN, or run the CLI on the gateway's machine with its TROUPE_DATA_DIR, where it reads admin-token)";
 
 /** Calls the HTTP API: JSON in, JSON out, `{"error"}` answers thrown as {@link ApiError}. */
 export type ApiCall = <T>(method: string, path: string, body?: unknown) => Promise<T>;
@@ -98,28 +117,47 @@ export function httpCall(
   return async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const headers: Record<string, string> = { accept: "application/json" };
     // Every write declares JSON, body or not: the gateway refuses writes without it (request-guard.ts).
-    if (body !== undefined || (method !== "GET" && method !== "HEAD")) headers["content-type"] = "application/json";
+    if (body !== undefined || (method !== "GET" && method !== "HEAD")) {
+      headers["content-type"] = "application/json";
+    }
     if (token) headers.authorization = `Bearer ${token}`;
     let response: Response;
     try {
-      response = await send(new URL(path, baseUrl), { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-    } catch (error) {
-      throw new TroupeError(`Cannot reach the Troupe API at ${new URL(baseUrl).origin}: ${(error as Error).message} (is "troupe start" running? set TROUPE_URL or NATS_URL)`, {
-        code: ErrorCode.unavailable,
-        cause: error,
+      response = await send(new URL(path, baseUrl), {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
+    } catch (error) {
+      throw new TroupeError(
+        `Cannot reach the Troupe API at ${new URL(baseUrl).origin}: ${
+          (error as Error).message
+        } (is "troupe start" running? set TROUPE_URL or NATS_URL)`,
+        {
+          code: ErrorCode.unavailable,
+          cause: error,
+        },
+      );
     }
     const text = await response.text();
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
     } catch {
-      throw new ApiError(response.status, "BAD_RESPONSE", `Unexpected response (${response.status}) from the Troupe API`);
+      throw new ApiError(
+        response.status,
+        "BAD_RESPONSE",
+        `Unexpected response (${response.status}) from the Troupe API`,
+      );
     }
     if (!response.ok) {
       const err = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
       const message = err?.message ?? `HTTP ${response.status}`;
-      throw new ApiError(response.status, err?.code ?? `HTTP_${response.status}`, response.status === 401 && !token ? `${message}${NO_TOKEN_HINT}` : message);
+      throw new ApiError(
+        response.status,
+        err?.code ?? `HTTP_${response.status}`,
+        response.status === 401 && !token ? `${message}${NO_TOKEN_HINT}` : message,
+      );
     }
     return json as T;
   };
@@ -134,7 +172,9 @@ export function httpClient(baseUrl: string, token: string | undefined): JobsClie
     get: (id) => call("GET", `/jobs/${enc(id)}`),
     list: (options) => {
       const query = new URLSearchParams();
-      for (const [key, value] of Object.entries(options)) if (value !== undefined) query.set(key, String(value));
+      for (const [key, value] of Object.entries(options)) {
+        if (value !== undefined) query.set(key, String(value));
+      }
       return call("GET", `/jobs?${query}`);
     },
     history: async (id) => (await call<{ events: EventJson[] }>("GET", `/jobs/${enc(id)}/history`)).events,
@@ -146,13 +186,24 @@ export function httpClient(baseUrl: string, token: string | undefined): JobsClie
       if (token) headers.authorization = `Bearer ${token}`;
       let response: Response;
       try {
-        response = await fetch(new URL(`/jobs/${enc(id)}/logs?follow=${options.follow ? 1 : 0}`, baseUrl), { headers });
+        response = await fetch(new URL(`/jobs/${enc(id)}/logs?follow=${options.follow ? 1 : 0}`, baseUrl), {
+          headers,
+        });
       } catch (error) {
-        throw new TroupeError(`Cannot reach the Troupe API at ${new URL(baseUrl).origin}: ${(error as Error).message}`, { code: ErrorCode.unavailable, cause: error });
+        throw new TroupeError(
+          `Cannot reach the Troupe API at ${new URL(baseUrl).origin}: ${(error as Error).message}`,
+          { code: ErrorCode.unavailable, cause: error },
+        );
       }
       if (!response.ok || !response.body) {
-        const err = ((await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } }).error;
-        throw new ApiError(response.status, err?.code ?? `HTTP_${response.status}`, err?.message ?? `HTTP ${response.status}`);
+        const err =
+          ((await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } })
+            .error;
+        throw new ApiError(
+          response.status,
+          err?.code ?? `HTTP_${response.status}`,
+          err?.message ?? `HTTP ${response.status}`,
+        );
       }
       for await (const event of readServerSentEvents(response.body)) {
         if (event.event === "log") yield JSON.parse(event.data) as LogChunk;

@@ -48,7 +48,9 @@ export class KindRegistry {
     const found = this.#kinds.get(kind);
     if (!found) {
       throw new PermanentError(
-        `Unknown kind "${kind.slice(0, 140)}": known kinds are ${this.names().map((n) => `"${n}"`).join(", ")}`,
+        `Unknown kind "${kind.slice(0, 140)}": known kinds are ${
+          this.names().map((n) => `"${n}"`).join(", ")
+        }`,
         { code: ErrorCode.unknownKind },
       );
     }

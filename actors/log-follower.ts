@@ -32,7 +32,11 @@ export interface PlacedChunk {
 }
 
 /** Yields the chunks; the last value returned is the final status seen, if any. */
-export async function* followLogs(bus: Bus, jobId: string, options: FollowLogsOptions): AsyncGenerator<PlacedChunk, string | undefined> {
+export async function* followLogs(
+  bus: Bus,
+  jobId: string,
+  options: FollowLogsOptions,
+): AsyncGenerator<PlacedChunk, string | undefined> {
   const pollMs = options.pollMs ?? 500;
   const quietMs = options.quietMs ?? 750;
   const startAt: StartAt = options.afterSeq ? { afterSeq: options.afterSeq } : "all";

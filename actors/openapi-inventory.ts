@@ -15,7 +15,13 @@ function toJson(schema: z.ZodType): Json {
 }
 
 /** Paths and component schemas for /schedules, /resources and /discovery/runs. */
-export function inventoryPaths(shared: { reply: (description: string, schema?: Json) => Json; jsonBody: (schema: Json) => Json; errors: Json }): { paths: Record<string, Json>; schemas: Record<string, Json> } {
+export function inventoryPaths(
+  shared: {
+    reply: (description: string, schema?: Json) => Json;
+    jsonBody: (schema: Json) => Json;
+    errors: Json;
+  },
+): { paths: Record<string, Json>; schemas: Record<string, Json> } {
   const { reply, jsonBody, errors } = shared;
   const id = { name: "id", in: "path", required: true, schema: { type: "string" } };
   const schedule = { $ref: "#/components/schemas/Schedule" };
@@ -29,32 +35,68 @@ export function inventoryPaths(shared: { reply: (description: string, schema?: J
           { name: "kind", in: "query", required: false, schema: { type: "string" } },
           { name: "enabled", in: "query", required: false, schema: { type: "boolean" } },
         ],
-        responses: { 200: reply("Schedules", { type: "object", properties: { schedules: { type: "array", items: schedule } } }), ...errors },
+        responses: {
+          200: reply("Schedules", {
+            type: "object",
+            properties: { schedules: { type: "array", items: schedule } },
+          }),
+          ...errors,
+        },
       },
       post: {
         summary: "Create a schedule (admin): a job of `kind` with `payload` every `interval`",
         requestBody: { required: true, ...jsonBody(toJson(scheduleCreateSchema)) },
-        responses: { 201: reply("Created", schedule), 409: reply("The id is taken", { $ref: "#/components/schemas/Error" }), ...errors },
+        responses: {
+          201: reply("Created", schedule),
+          409: reply("The id is taken", { $ref: "#/components/schemas/Error" }),
+          ...errors,
+        },
       },
     },
     "/schedules/{id}": {
-      get: { summary: "One schedule", parameters: [id], responses: { 200: reply("The schedule", schedule), ...errors } },
+      get: {
+        summary: "One schedule",
+        parameters: [id],
+        responses: { 200: reply("The schedule", schedule), ...errors },
+      },
       patch: {
         summary: "Change a schedule (admin)",
         parameters: [id],
         requestBody: { required: true, ...jsonBody(toJson(schedulePatchSchema)) },
         responses: { 200: reply("The schedule", schedule), ...errors },
       },
-      delete: { summary: "Delete a schedule (admin)", parameters: [id], responses: { 200: reply("Deleted"), ...errors } },
+      delete: {
+        summary: "Delete a schedule (admin)",
+        parameters: [id],
+        responses: { 200: reply("Deleted"), ...errors },
+      },
     },
     "/schedules/{id}/run": {
-      post: { summary: "Make a schedule due now (admin); skipped if its last run is still open", parameters: [id], responses: { 202: reply("The schedule", schedule), ...errors } },
+      post: {
+        summary: "Make a schedule due now (admin); skipped if its last run is still open",
+        parameters: [id],
+        responses: { 202: reply("The schedule", schedule), ...errors },
+      },
     },
     "/resources": {
       get: {
         summary: "Inventory: resources found by discovery, live by default",
-        parameters: Object.entries(queryProps).map(([name, schema]) => ({ name, in: "query", required: false, schema })),
-        responses: { 200: reply("A page of resources", { type: "object", properties: { resources: { type: "array", items: resource }, nextCursor: { type: ["string", "null"] } } }), ...errors },
+        parameters: Object.entries(queryProps).map(([name, schema]) => ({
+          name,
+          in: "query",
+          required: false,
+          schema,
+        })),
+        responses: {
+          200: reply("A page of resources", {
+            type: "object",
+            properties: {
+              resources: { type: "array", items: resource },
+              nextCursor: { type: ["string", "null"] },
+            },
+          }),
+          ...errors,
+        },
       },
     },
     "/resources/{id}": {
@@ -67,8 +109,19 @@ export function inventoryPaths(shared: { reply: (description: string, schema?: J
     "/discovery/runs": {
       get: {
         summary: "Discovery runs, newest first: status, counts, failed pages",
-        parameters: ["provider", "scope", "jobId", "limit"].map((name) => ({ name, in: "query", required: false, schema: { type: "string" } })),
-        responses: { 200: reply("Runs", { type: "object", properties: { runs: { type: "array", items: { type: "object" } } } }), ...errors },
+        parameters: ["provider", "scope", "jobId", "limit"].map((name) => ({
+          name,
+          in: "query",
+          required: false,
+          schema: { type: "string" },
+        })),
+        responses: {
+          200: reply("Runs", {
+            type: "object",
+            properties: { runs: { type: "array", items: { type: "object" } } },
+          }),
+          ...errors,
+        },
       },
     },
   };
@@ -76,20 +129,39 @@ export function inventoryPaths(shared: { reply: (description: string, schema?: J
     Schedule: {
       type: "object",
       properties: {
-        id: { type: "string" }, kind: { type: "string" }, payload: {}, org: { type: ["string", "null"] },
-        provider: { type: ["string", "null"] }, scope: { type: ["string", "null"] }, credentials: { type: ["string", "null"], description: "A credentials reference" },
-        intervalSeconds: { type: "integer" }, enabled: { type: "boolean" },
-        nextRunAt: { type: "string", format: "date-time" }, lastRunAt: { type: ["string", "null"], format: "date-time" },
-        lastJobId: { type: ["string", "null"] }, status: { type: "string" }, lastError: {}, skipped: { type: "integer" },
+        id: { type: "string" },
+        kind: { type: "string" },
+        payload: {},
+        org: { type: ["string", "null"] },
+        provider: { type: ["string", "null"] },
+        scope: { type: ["string", "null"] },
+        credentials: { type: ["string", "null"], description: "A credentials reference" },
+        intervalSeconds: { type: "integer" },
+        enabled: { type: "boolean" },
+        nextRunAt: { type: "string", format: "date-time" },
+        lastRunAt: { type: ["string", "null"], format: "date-time" },
+        lastJobId: { type: ["string", "null"] },
+        status: { type: "string" },
+        lastError: {},
+        skipped: { type: "integer" },
       },
     },
     Resource: {
       type: "object",
       properties: {
-        id: { type: "integer" }, provider: { enum: ["aws", "gcp", "azure", "kubernetes"] }, scope: { type: "string" }, type: { type: "string" },
-        externalId: { type: "string" }, category: { type: "string" }, name: { type: ["string", "null"] }, region: { type: ["string", "null"] },
-        org: { type: ["string", "null"] }, attributes: { type: "object" },
-        firstSeen: { type: "string", format: "date-time" }, lastSeen: { type: "string", format: "date-time" }, deletedAt: { type: ["string", "null"], format: "date-time" },
+        id: { type: "integer" },
+        provider: { enum: ["aws", "gcp", "azure", "kubernetes"] },
+        scope: { type: "string" },
+        type: { type: "string" },
+        externalId: { type: "string" },
+        category: { type: "string" },
+        name: { type: ["string", "null"] },
+        region: { type: ["string", "null"] },
+        org: { type: ["string", "null"] },
+        attributes: { type: "object" },
+        firstSeen: { type: "string", format: "date-time" },
+        lastSeen: { type: "string", format: "date-time" },
+        deletedAt: { type: ["string", "null"], format: "date-time" },
       },
     },
   };

@@ -57,7 +57,10 @@ export class OutboxPublisher {
       await this.#bus.publishEvents(encodeEventRows(rows));
     } catch (error) {
       // Left unpublished in the outbox: relayStale() retries them.
-      this.#log.warn({ err: error, count: rows.length }, "Cannot publish job events now; the outbox relay will retry");
+      this.#log.warn(
+        { err: error, count: rows.length },
+        "Cannot publish job events now; the outbox relay will retry",
+      );
       return;
     }
     try {
@@ -67,7 +70,10 @@ export class OutboxPublisher {
       this.published += rows.length;
     } catch (error) {
       // Published but not marked: a relay republishes them with the same msg id (deduped).
-      this.#log.warn({ err: error, count: rows.length }, "Cannot mark job events published; they may be sent again");
+      this.#log.warn(
+        { err: error, count: rows.length },
+        "Cannot mark job events published; they may be sent again",
+      );
     }
   }
 

@@ -17,7 +17,13 @@ export function logRequests(logger: Logger): MiddlewareHandler {
     } finally {
       const status = c.res.status;
       const role = c.get("role" as never) as string | undefined;
-      const fields = { method: c.req.method, path: c.req.path, status, ms: Math.round(performance.now() - started), ...(role ? { role } : {}) };
+      const fields = {
+        method: c.req.method,
+        path: c.req.path,
+        status,
+        ms: Math.round(performance.now() - started),
+        ...(role ? { role } : {}),
+      };
       if (status >= 500) logger.warn(fields, "HTTP request failed");
       else logger.info(fields, "HTTP request");
     }

@@ -43,7 +43,12 @@ export class Scheduler {
   async start(): Promise<void> {
     for (const schedule of this.#o.defaults ?? []) {
       const row = await this.#o.schedules.ensure(schedule);
-      this.#o.logger.info({ schedule: row.id, kind: row.kind, intervalSeconds: row.intervalSeconds, enabled: row.enabled }, "Schedule from the configuration");
+      this.#o.logger.info({
+        schedule: row.id,
+        kind: row.kind,
+        intervalSeconds: row.intervalSeconds,
+        enabled: row.enabled,
+      }, "Schedule from the configuration");
     }
     this.#schedule(0);
   }
@@ -66,7 +71,10 @@ export class Scheduler {
     for (const slot of slots) await this.#fire(slot);
     for (const schedule of await this.#o.schedules.unsubmitted(this.#o.resubmitAfterSeconds ?? 10)) {
       if (!schedule.lastJobId) continue;
-      this.#o.logger.warn({ schedule: schedule.id, jobId: schedule.lastJobId }, "A claimed slot has no job yet; submitting it again");
+      this.#o.logger.warn(
+        { schedule: schedule.id, jobId: schedule.lastJobId },
+        "A claimed slot has no job yet; submitting it again",
+      );
       await this.#fire({ schedule, jobId: schedule.lastJobId, skipped: false });
     }
     await this.#o.schedules.refreshStatus();
@@ -75,7 +83,10 @@ export class Scheduler {
   async #fire({ schedule, jobId, skipped }: ClaimedSlot): Promise<void> {
     if (skipped) {
       this.stats.skipped++;
-      this.#o.logger.info({ schedule: schedule.id, lastJobId: schedule.lastJobId }, "Skipped a slot: the previous run is still open");
+      this.#o.logger.info(
+        { schedule: schedule.id, lastJobId: schedule.lastJobId },
+        "Skipped a slot: the previous run is still open",
+      );
       return;
     }
     try {
@@ -93,11 +104,20 @@ export class Scheduler {
       const info = toJobErrorInfo(error);
       if (info.kind === "permanent") {
         // An unknown kind or a payload the kind refuses: say so on the schedule; the next slot tries again.
-        await this.#o.schedules.recordSubmitError(schedule.id, jobId, { code: info.code, message: info.message });
-        this.#o.logger.warn({ schedule: schedule.id, jobId, code: info.code, error: info.message }, "A schedule's job was refused");
+        await this.#o.schedules.recordSubmitError(schedule.id, jobId, {
+          code: info.code,
+          message: info.message,
+        });
+        this.#o.logger.warn(
+          { schedule: schedule.id, jobId, code: info.code, error: info.message },
+          "A schedule's job was refused",
+        );
       } else {
         // The bus or the database is away: the slot stays claimed without a job and is submitted again.
-        this.#o.logger.warn({ schedule: schedule.id, jobId, code: info.code, error: info.message }, "Could not submit a schedule's job yet");
+        this.#o.logger.warn(
+          { schedule: schedule.id, jobId, code: info.code, error: info.message },
+          "Could not submit a schedule's job yet",
+        );
       }
     }
   }

@@ -14,10 +14,14 @@ export interface ServerSentEvent {
 }
 
 /** Parses `body` as it arrives. */
-export async function* readServerSentEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<ServerSentEvent> {
+export async function* readServerSentEvents(
+  body: ReadableStream<Uint8Array>,
+): AsyncGenerator<ServerSentEvent> {
   const text = body.pipeThrough(new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>);
   const events = text.pipeThrough(new EventSourceParserStream());
-  for await (const message of events as unknown as AsyncIterable<{ event?: string; id?: string; data: string }>) {
+  for await (
+    const message of events as unknown as AsyncIterable<{ event?: string; id?: string; data: string }>
+  ) {
     yield { event: message.event ?? "message", id: message.id, data: message.data };
   }
 }

@@ -36,7 +36,10 @@ function resumeAfter(header: string | undefined, query: string | undefined): num
 }
 
 /** Adds the two SSE routes to `app`. */
-export function addSseRoutes(app: Hono, options: { jobs: JobService; bus: Bus; logs?: LogStreamTiming }): void {
+export function addSseRoutes(
+  app: Hono,
+  options: { jobs: JobService; bus: Bus; logs?: LogStreamTiming },
+): void {
   const { jobs, bus } = options;
   const pollMs = options.logs?.pollMs ?? 500;
   const quietMs = options.logs?.quietMs ?? 750;
@@ -52,7 +55,11 @@ export function addSseRoutes(app: Hono, options: { jobs: JobService; bus: Bus; l
         if (event.eventId <= last) return;
         last = event.eventId;
         ended ||= isFinalStatus(event.status);
-        await stream.writeSSE({ id: String(event.eventId), event: "transition", data: JSON.stringify(event) });
+        await stream.writeSSE({
+          id: String(event.eventId),
+          event: "transition",
+          data: JSON.stringify(event),
+        });
       };
       for (const row of history) await send(toEventMessage(row));
       if (ended || stream.aborted) return;
@@ -82,15 +89,25 @@ export function addSseRoutes(app: Hono, options: { jobs: JobService; bus: Bus; l
       const gone = new AbortController();
       stream.onAbort(() => gone.abort());
       const reading = followLogs(bus, id, {
-        follow, afterSeq: after, pollMs, quietMs, signal: gone.signal,
+        follow,
+        afterSeq: after,
+        pollMs,
+        quietMs,
+        signal: gone.signal,
         status: () => jobs.get(id).then((job) => job.status, () => null),
       });
       let next = await reading.next();
       while (!next.done) {
-        await stream.writeSSE({ id: String(next.value.streamSeq), event: "log", data: JSON.stringify(next.value.chunk) });
+        await stream.writeSSE({
+          id: String(next.value.streamSeq),
+          event: "log",
+          data: JSON.stringify(next.value.chunk),
+        });
         next = await reading.next();
       }
-      if (next.value && !stream.aborted) await stream.writeSSE({ event: "end", data: JSON.stringify({ jobId: id, status: next.value }) });
+      if (next.value && !stream.aborted) {
+        await stream.writeSSE({ event: "end", data: JSON.stringify({ jobId: id, status: next.value }) });
+      }
     });
   });
 }

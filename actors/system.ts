@@ -38,7 +38,7 @@ import { messagingAttributes, SpanKind, traced } from "./tracing.ts";
 import { loadTlsMaterial } from "./tls-material.ts";
 import { type AdminToken, ensureAdminToken } from "./admin-token.ts";
 import { Role, singleToken } from "./auth.ts";
-import { environment, type HttpServer, hostName, pid, runtimeName, serve } from "./runtime.ts";
+import { environment, hostName, type HttpServer, pid, runtimeName, serve } from "./runtime.ts";
 
 /** What the discovery kinds need besides the configuration. */
 export interface DiscoveryWiring {
@@ -48,7 +48,12 @@ export interface DiscoveryWiring {
 }
 
 /** The kinds every Troupe process knows; with a configuration, also the ones that need it. */
-export function builtinKinds(config?: Config, logger?: Logger, agentLink?: AgentLink, discovery?: DiscoveryWiring): JobKind[] {
+export function builtinKinds(
+  config?: Config,
+  logger?: Logger,
+  agentLink?: AgentLink,
+  discovery?: DiscoveryWiring,
+): JobKind[] {
   const kinds: JobKind[] = [noopKind as unknown as JobKind];
   if (agentLink) kinds.push(createExecKind({ link: agentLink }) as unknown as JobKind);
   if (config) {
@@ -66,7 +71,9 @@ export function builtinKinds(config?: Config, logger?: Logger, agentLink?: Agent
     }) as unknown as JobKind);
     if (discovery) {
       kinds.push(...createDiscoveryKinds({
-        config, inventory: discovery.inventory, factories: DISCOVERY_PROVIDERS,
+        config,
+        inventory: discovery.inventory,
+        factories: DISCOVERY_PROVIDERS,
         ...(discovery.metrics ? { metrics: discovery.metrics } : {}),
         ...(logger ? { logger } : {}),
         ...(discovery.env ? { env: discovery.env } : {}),
@@ -79,8 +86,9 @@ export function builtinKinds(config?: Config, logger?: Logger, agentLink?: Agent
 /** Logs NATS connection changes: a lost connection is a warning, its return news. */
 function logBusStatus(logger: Logger): (status: { type: string; server?: string }) => void {
   return ({ type, server }) => {
-    if (type === "disconnect" || type === "reconnecting") logger.warn({ server, status: type }, "NATS connection lost; reconnecting");
-    else if (type === "reconnect") logger.info({ server }, "NATS connection back");
+    if (type === "disconnect" || type === "reconnecting") {
+      logger.warn({ server, status: type }, "NATS connection lost; reconnecting");
+    } else if (type === "reconnect") logger.info({ server }, "NATS connection back");
     else if (type === "error") logger.warn({ server, status: type }, "NATS connection error");
     else logger.debug({ server, status: type }, "NATS connection status");
   };
@@ -113,7 +121,10 @@ function agentLinkOf(bus: Bus, agents: AgentDirectory): AgentLink {
       const subject = bus.subjects.agent(agent, verb);
       const jobId = (body as { jobId?: string }).jobId;
       // A CLIENT span per agent request, under the job's `run exec` span.
-      return traced(`request ${subject}`, { ...messagingAttributes("send", subject, jobId ? { jobId } : {}), "troupe.agent": agent }, async () => {
+      return traced(`request ${subject}`, {
+        ...messagingAttributes("send", subject, jobId ? { jobId } : {}),
+        "troupe.agent": agent,
+      }, async () => {
         const reply = await bus.request(subject, encodeMessage(body), { timeoutMs });
         return decodeMessage<AgentJobState>(reply);
       }, SpanKind.CLIENT);
@@ -129,8 +140,12 @@ export async function openCore(
   const { logger } = options;
   const db = config.databaseUrl
     // Only the driver in use is loaded: a NATS + PostgreSQL process never loads PGlite.
-    ? (await import("../adapters/postgres/postgres-client.ts")).createPostgresClient({ url: config.databaseUrl })
-    : await (await import("../adapters/postgres/pglite-client.ts")).createPgliteClient({ dataDir: join(config.dataDir, "pgdata") });
+    ? (await import("../adapters/postgres/postgres-client.ts")).createPostgresClient({
+      url: config.databaseUrl,
+    })
+    : await (await import("../adapters/postgres/pglite-client.ts")).createPgliteClient({
+      dataDir: join(config.dataDir, "pgdata"),
+    });
   const store = new SqlStore(db);
   const inventory = new SqlInventory(db);
   const schedules = new SqlSchedules(db);
@@ -148,18 +163,49 @@ export async function openCore(
       ...config.streams,
     };
     const bus = config.natsUrl
-      ? await (await import("../bus/nats-bus.ts")).createNatsBus({ ...busOptions, servers: config.natsUrl.split(","), name: "troupe", ...config.nats, onStatus: logBusStatus(logger) })
+      ? await (await import("../bus/nats-bus.ts")).createNatsBus({
+        ...busOptions,
+        servers: config.natsUrl.split(","),
+        name: "troupe",
+        ...config.nats,
+        onStatus: logBusStatus(logger),
+      })
       : createMemoryBus(busOptions);
     await bus.init();
     const agents = new AgentDirectory(bus);
     agents.start();
     const kinds = new KindRegistry(
-      options.kinds ?? builtinKinds(config, logger, agentLinkOf(bus, agents), { inventory, metrics, ...(options.env ? { env: options.env } : {}) }),
+      options.kinds ??
+        builtinKinds(config, logger, agentLinkOf(bus, agents), {
+          inventory,
+          metrics,
+          ...(options.env ? { env: options.env } : {}),
+        }),
     );
     const outbox = new OutboxPublisher({ bus, store, logger });
-    const jobs = new JobService({ bus, store, kinds, outbox, logger, maxAttempts: config.maxAttempts, maxPayloadBytes: config.maxPayloadBytes, metrics });
+    const jobs = new JobService({
+      bus,
+      store,
+      kinds,
+      outbox,
+      logger,
+      maxAttempts: config.maxAttempts,
+      maxPayloadBytes: config.maxPayloadBytes,
+      metrics,
+    });
     return {
-      config, logger, bus, store, db, inventory, schedules, metrics, kinds, outbox, jobs, agents,
+      config,
+      logger,
+      bus,
+      store,
+      db,
+      inventory,
+      schedules,
+      metrics,
+      kinds,
+      outbox,
+      jobs,
+      agents,
       async close() {
         await outbox.close();
         await agents.close();
@@ -212,7 +258,11 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
   if (roles.worker) {
     worker = new Worker({
       metrics,
-      bus, store, kinds, outbox, logger,
+      bus,
+      store,
+      kinds,
+      outbox,
+      logger,
       workerId: `${await hostName()}:${pid}:${crypto.randomUUID().slice(0, 8)}`,
       concurrency: config.concurrency,
       batchSize: config.batchSize,
@@ -224,21 +274,40 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
     worker.start();
     const running = worker;
     metrics.setInFlightSource(() => running.inFlight);
-    logger.info({ workerId: worker.id, kinds: kinds.names(), concurrency: config.concurrency }, "Worker started");
+    logger.info(
+      { workerId: worker.id, kinds: kinds.names(), concurrency: config.concurrency },
+      "Worker started",
+    );
   }
   if (roles.reconciler) {
     reconciler = new Reconciler({
-      bus, store, outbox, logger, intervalMs: config.reconcileIntervalMs, graceMs: config.reconcileGraceMs,
+      bus,
+      store,
+      outbox,
+      logger,
+      intervalMs: config.reconcileIntervalMs,
+      graceMs: config.reconcileGraceMs,
     });
     reconciler.start();
   }
   if (roles.agent) {
     const made = new Agent({
-      bus, logger, name: config.agent.name, host: await hostName(), labels: config.agent.labels,
-      workRoot: resolve(config.agent.workRoot), isolation: config.agent.isolation, maxOutputBytes: config.agent.maxOutputBytes,
-      hostNetwork: config.agent.hostNetwork, blockedNetworks: config.agent.blockedNetworks, maxLimits: config.agent.maxLimits,
+      bus,
+      logger,
+      name: config.agent.name,
+      host: await hostName(),
+      labels: config.agent.labels,
+      workRoot: resolve(config.agent.workRoot),
+      isolation: config.agent.isolation,
+      maxOutputBytes: config.agent.maxOutputBytes,
+      hostNetwork: config.agent.hostNetwork,
+      blockedNetworks: config.agent.blockedNetworks,
+      maxLimits: config.agent.maxLimits,
       // `envFrom` resolves here, on the agent's host: TROUPE_CREDENTIALS_<REF> or the secrets directory.
-      credentials: { env: environment(), ...(config.discovery.credentialsDir ? { dir: config.discovery.credentialsDir } : {}) },
+      credentials: {
+        env: environment(),
+        ...(config.discovery.credentialsDir ? { dir: config.discovery.credentialsDir } : {}),
+      },
     });
     try {
       await made.start();
@@ -251,8 +320,11 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
   }
   if (roles.scheduler) {
     scheduler = new Scheduler({
-      schedules: core.schedules, jobs: core.jobs, logger: logger.child({ actor: "scheduler" }),
-      tickMs: config.discovery.schedulerTickMs, defaults: config.discovery.schedules,
+      schedules: core.schedules,
+      jobs: core.jobs,
+      logger: logger.child({ actor: "scheduler" }),
+      tickMs: config.discovery.schedulerTickMs,
+      defaults: config.discovery.schedules,
     });
     await scheduler.start();
   }
@@ -266,11 +338,19 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
       adminToken = { path: local.path, created: local.created };
     }
     const app = createGateway({
-      allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins,
+      allowedHosts: config.allowedHosts,
+      allowedOrigins: config.allowedOrigins,
       clientCa: tls?.clientCa,
       agents: () => core.agents.list(),
       inventory: { schedules: core.schedules, resources: core.inventory },
-      jobs: core.jobs, store, bus, logger, maxBodyBytes: config.maxPayloadBytes, metrics, tokens, version: VERSION,
+      jobs: core.jobs,
+      store,
+      bus,
+      logger,
+      maxBodyBytes: config.maxPayloadBytes,
+      metrics,
+      tokens,
+      version: VERSION,
       status: () => ({
         version: VERSION,
         runtime: runtimeName,
@@ -292,10 +372,20 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
     }
     server = await serve(app.fetch, { port: config.port, hostname: host, tls: tls?.serve });
     const scheme = tls ? "https" : "http";
-    logger.info({ port: server.port, host, mtls: Boolean(tls?.clientCa) }, `HTTP API listening on ${scheme}://${host}:${server.port}`);
+    logger.info(
+      { port: server.port, host, mtls: Boolean(tls?.clientCa) },
+      `HTTP API listening on ${scheme}://${host}:${server.port}`,
+    );
   }
   return {
-    core, metrics, worker, reconciler, server, agent, scheduler, adminToken,
+    core,
+    metrics,
+    worker,
+    reconciler,
+    server,
+    agent,
+    scheduler,
+    adminToken,
     async stop() {
       await server?.close();
       await scheduler?.stop();

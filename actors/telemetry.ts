@@ -23,7 +23,8 @@ export interface Telemetry {
   shutdown(): Promise<void>;
 }
 
-const isTrue = (value: string | undefined) => value !== undefined && ["true", "1", "yes"].includes(value.toLowerCase());
+const isTrue = (value: string | undefined) =>
+  value !== undefined && ["true", "1", "yes"].includes(value.toLowerCase());
 
 /** Whether the environment asks for traces to be exported. */
 export function tracesRequested(env: Record<string, string | undefined>): boolean {
@@ -33,7 +34,10 @@ export function tracesRequested(env: Record<string, string | undefined>): boolea
 }
 
 /** Starts trace export as the environment asks (idempotent per process). */
-export async function startTelemetry(env: Record<string, string | undefined>, options: { logger: Logger; serviceName: string }): Promise<Telemetry> {
+export async function startTelemetry(
+  env: Record<string, string | undefined>,
+  options: { logger: Logger; serviceName: string },
+): Promise<Telemetry> {
   const off: Telemetry = { mode: "off", shutdown: async () => {} };
   if (runtimeName.startsWith("deno")) {
     if (isTrue(env.OTEL_DENO)) {
@@ -41,7 +45,9 @@ export async function startTelemetry(env: Record<string, string | undefined>, op
       return { mode: "deno-builtin", shutdown: async () => {} };
     }
     if (tracesRequested(env)) {
-      options.logger.warn("OTEL_* is set but Deno exports traces only with OTEL_DENO=true in its environment at start");
+      options.logger.warn(
+        "OTEL_* is set but Deno exports traces only with OTEL_DENO=true in its environment at start",
+      );
     }
     return off;
   }
@@ -58,13 +64,18 @@ export async function startTelemetry(env: Record<string, string | undefined>, op
   });
   sdk.start();
   options.logger.info(
-    { endpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT, protocol: env.OTEL_EXPORTER_OTLP_PROTOCOL ?? "http/protobuf" },
+    {
+      endpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT,
+      protocol: env.OTEL_EXPORTER_OTLP_PROTOCOL ?? "http/protobuf",
+    },
     "Traces: OpenTelemetry SDK exporting over OTLP",
   );
   return {
     mode: "node-sdk",
     async shutdown() {
-      await sdk.shutdown().catch((error: unknown) => options.logger.warn({ err: error }, "Cannot flush traces at shutdown"));
+      await sdk.shutdown().catch((error: unknown) =>
+        options.logger.warn({ err: error }, "Cannot flush traces at shutdown")
+      );
     },
   };
 }

@@ -25,15 +25,23 @@ function readPem(variable: string, value: string, marker: RegExp): string {
     try {
       text = readFileSync(value, "utf8");
     } catch (error) {
-      throw new ConfigError(`Cannot read ${variable} file "${value}": ${(error as NodeJS.ErrnoException).code ?? "unreadable"}`);
+      throw new ConfigError(
+        `Cannot read ${variable} file "${value}": ${(error as NodeJS.ErrnoException).code ?? "unreadable"}`,
+      );
     }
   }
-  if (!marker.test(text)) throw new ConfigError(`${variable} does not hold a PEM ${marker.source.includes("KEY") ? "private key" : "certificate"}`);
+  if (!marker.test(text)) {
+    throw new ConfigError(
+      `${variable} does not hold a PEM ${marker.source.includes("KEY") ? "private key" : "certificate"}`,
+    );
+  }
   return text;
 }
 
 /** Loads and checks the files. */
-export function loadTlsMaterial(tls: { cert: string; key: string; clientCa: string | undefined }): TlsMaterial {
+export function loadTlsMaterial(
+  tls: { cert: string; key: string; clientCa: string | undefined },
+): TlsMaterial {
   const cert = readPem("TLS_CERT", tls.cert, /-----BEGIN CERTIFICATE-----/);
   const key = readPem("TLS_KEY", tls.key, /-----BEGIN [A-Z ]*PRIVATE KEY-----/);
   let clientCa: X509Certificate | undefined;

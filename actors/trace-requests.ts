@@ -22,7 +22,11 @@ export function traceRequests(): MiddlewareHandler {
     const url = new URL(c.req.url);
     const span = tracer.startSpan(`${c.req.method} ${c.req.path}`, {
       kind: SpanKind.SERVER,
-      attributes: { "http.request.method": c.req.method, "url.path": url.pathname, "url.scheme": url.protocol.replace(":", "") },
+      attributes: {
+        "http.request.method": c.req.method,
+        "url.path": url.pathname,
+        "url.scheme": url.protocol.replace(":", ""),
+      },
     }, parent);
     try {
       await context.with(trace.setSpan(parent, span), () => next());

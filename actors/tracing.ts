@@ -10,7 +10,17 @@
  *
  * @module
  */
-import { type Attributes, context, type Context, createContextKey, propagation, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import {
+  type Attributes,
+  type Context,
+  context,
+  createContextKey,
+  propagation,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from "@opentelemetry/api";
 
 /** The tracer of every Troupe span. */
 export const tracer = trace.getTracer("troupe");
@@ -19,7 +29,10 @@ export const tracer = trace.getTracer("troupe");
 export const JOB_ID_ATTRIBUTE = "troupe.job.id";
 
 /** Writes the active (or given) context's `traceparent`/`tracestate` into `headers`. */
-export function injectTraceHeaders(headers: Record<string, string> = {}, ctx: Context = context.active()): Record<string, string> {
+export function injectTraceHeaders(
+  headers: Record<string, string> = {},
+  ctx: Context = context.active(),
+): Record<string, string> {
   propagation.inject(ctx, headers);
   return headers;
 }
@@ -27,7 +40,9 @@ export function injectTraceHeaders(headers: Record<string, string> = {}, ctx: Co
 /** The context a message's (or request's) `traceparent` header names, under the active one. */
 export function extractTraceContext(headers: Record<string, string | undefined>): Context {
   const carrier: Record<string, string> = {};
-  for (const [key, value] of Object.entries(headers)) if (value !== undefined) carrier[key.toLowerCase()] = value;
+  for (const [key, value] of Object.entries(headers)) {
+    if (value !== undefined) carrier[key.toLowerCase()] = value;
+  }
   return propagation.extract(context.active(), carrier);
 }
 
@@ -50,8 +65,14 @@ export function messagingAttributes(
 }
 
 /** Starts a PRODUCER span for a publish on `subject` and returns it with headers carrying its context. */
-export function startPublishSpan(subject: string, extra: { jobId?: string; msgId?: string } = {}): { span: Span; headers: Record<string, string> } {
-  const span = tracer.startSpan(`send ${subject}`, { kind: SpanKind.PRODUCER, attributes: messagingAttributes("send", subject, extra) });
+export function startPublishSpan(
+  subject: string,
+  extra: { jobId?: string; msgId?: string } = {},
+): { span: Span; headers: Record<string, string> } {
+  const span = tracer.startSpan(`send ${subject}`, {
+    kind: SpanKind.PRODUCER,
+    attributes: messagingAttributes("send", subject, extra),
+  });
   const headers = injectTraceHeaders({}, trace.setSpan(context.active(), span));
   return { span, headers };
 }
@@ -75,7 +96,12 @@ function withSpan<T>(span: Span, fn: () => T): T {
 }
 
 /** Runs `fn` in a new INTERNAL (or given kind) span, ending it with the outcome. For adapters' outbound calls. */
-export async function traced<T>(name: string, attributes: Attributes, fn: (span: Span) => Promise<T>, kind: SpanKind = SpanKind.INTERNAL): Promise<T> {
+export async function traced<T>(
+  name: string,
+  attributes: Attributes,
+  fn: (span: Span) => Promise<T>,
+  kind: SpanKind = SpanKind.INTERNAL,
+): Promise<T> {
   const span = tracer.startSpan(name, { kind, attributes });
   try {
     const value = await withSpan(span, () => fn(span));

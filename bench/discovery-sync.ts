@@ -26,10 +26,15 @@ import { createKubernetesDiscoveryProvider } from "../adapters/discovery/kuberne
 import type { DiscoveredResource, DiscoverySource } from "../adapters/discovery/provider.ts";
 import { toJobErrorInfo } from "../machines/errors.ts";
 import { startPostgres } from "../test/harness/postgres-server.ts";
-import { type ClusterObjects, kubeconfigFor, startKubeStandIn } from "../test/adapters/discovery/kubernetes/stand-in.ts";
+import {
+  type ClusterObjects,
+  kubeconfigFor,
+  startKubeStandIn,
+} from "../test/adapters/discovery/kubernetes/stand-in.ts";
 
 const argv = process.argv.slice(2);
-const arg = (name: string, fallback: number) => Number(argv[argv.indexOf(`--${name}`) + 1] || fallback) || fallback;
+const arg = (name: string, fallback: number) =>
+  Number(argv[argv.indexOf(`--${name}`) + 1] || fallback) || fallback;
 const rounds = arg("rounds", 3);
 const total = arg("resources", 10_000);
 const pages = arg("pages", 20);
@@ -41,18 +46,34 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 function cluster(): ClusterObjects {
   const meta = (name: string, namespace?: string) => ({
-    name, ...(namespace ? { namespace } : {}), uid: crypto.randomUUID(), resourceVersion: "1", creationTimestamp: "2026-01-01T00:00:00Z",
+    name,
+    ...(namespace ? { namespace } : {}),
+    uid: crypto.randomUUID(),
+    resourceVersion: "1",
+    creationTimestamp: "2026-01-01T00:00:00Z",
     labels: { app: name.slice(0, 10) },
   });
-  const range = (f: (i: number) => Record<string, unknown>) => Array.from({ length: perList }, (_, i) => f(i));
+  const range = (f: (i: number) => Record<string, unknown>) =>
+    Array.from({ length: perList }, (_, i) => f(i));
   return {
     namespaces: range((i) => ({ metadata: meta(`ns-${i}`), status: { phase: "Active" } })),
     pods: range((i) => ({
       metadata: meta(`pod-${i}`, `ns-${i % 50}`),
-      spec: { nodeName: `node-${i % 7}`, serviceAccountName: "default", containers: [{ name: "app", image: "shop/web:1" }] },
+      spec: {
+        nodeName: `node-${i % 7}`,
+        serviceAccountName: "default",
+        containers: [{ name: "app", image: "shop/web:1" }],
+      },
       status: { phase: "Running", podIP: `10.1.${Math.floor(i / 250)}.${i % 250}` },
     })),
-    services: range((i) => ({ metadata: meta(`svc-${i}`, `ns-${i % 50}`), spec: { type: "ClusterIP", clusterIP: `10.96.${Math.floor(i / 250)}.${i % 250}`, ports: [{ port: 80 }] } })),
+    services: range((i) => ({
+      metadata: meta(`svc-${i}`, `ns-${i % 50}`),
+      spec: {
+        type: "ClusterIP",
+        clusterIP: `10.96.${Math.floor(i / 250)}.${i % 250}`,
+        ports: [{ port: 80 }],
+      },
+    })),
     deployments: [],
     persistentVolumes: [],
     serviceAccounts: range((i) => ({ metadata: meta(`sa-${i}`, `ns-${i % 50}`) })),
@@ -62,7 +83,12 @@ function cluster(): ClusterObjects {
 }
 
 /** The reference worker's shape: one page after another, one statement per resource. */
-async function naiveSync(db: SqlClient, sources: DiscoverySource[], scope: string, runId: string): Promise<number> {
+async function naiveSync(
+  db: SqlClient,
+  sources: DiscoverySource[],
+  scope: string,
+  runId: string,
+): Promise<number> {
   let written = 0;
   for (const source of sources) {
     let token: string | undefined;
@@ -102,18 +128,35 @@ async function main(): Promise<void> {
   await migrate(db);
   const inventory = new SqlInventory(db);
   const provider = createKubernetesDiscoveryProvider({ pageSize });
-  const target = (scope: string) => ({ scope: "bench", org: null, credentials: { kubeconfig: kubeconfigFor(k8s.url, k8s.token, ["bench"]) }, _scope: scope });
+  const target = (scope: string) => ({
+    scope: "bench",
+    org: null,
+    credentials: { kubeconfig: kubeconfigFor(k8s.url, k8s.token, ["bench"]) },
+    _scope: scope,
+  });
   const throttle = () => {
     for (const path of LISTS) {
       let seen = 0;
-      k8s.fail({ match: (r) => r.path === path && r.continue !== null && ++seen === 1, status: 429, reason: "TooManyRequests", retryAfter: "1" });
+      k8s.fail({
+        match: (r) => r.path === path && r.continue !== null && ++seen === 1,
+        status: 429,
+        reason: "TooManyRequests",
+        retryAfter: "1",
+      });
     }
   };
   const missed = async (scope: string, runId: string) => {
-    const [row] = await db.query<{ n: string }>("SELECT count(*) AS n FROM resources WHERE provider = 'kubernetes' AND scope = $1 AND run_tag = $2", [scope, runId]);
+    const [row] = await db.query<{ n: string }>(
+      "SELECT count(*) AS n FROM resources WHERE provider = 'kubernetes' AND scope = $1 AND run_tag = $2",
+      [scope, runId],
+    );
     return LISTS.length * perList - Number(row?.n ?? 0);
   };
-  console.log(`discovery sync: ${LISTS.length * perList} resources, ${LISTS.length} lists × ${Math.ceil(perList / pageSize)} pages of ${pageSize}, a 429 Retry-After: 1 on page 2 of each list`);
+  console.log(
+    `discovery sync: ${LISTS.length * perList} resources, ${LISTS.length} lists × ${
+      Math.ceil(perList / pageSize)
+    } pages of ${pageSize}, a 429 Retry-After: 1 on page 2 of each list`,
+  );
   const times = { troupe: [] as number[], naive: [] as number[] };
   let missedTotal = 0;
   for (let round = 0; round < rounds; round++) {
@@ -127,7 +170,11 @@ async function main(): Promise<void> {
         // Same sources, but written under this round's scope.
         const summary = await runSync({
           provider: { provider: "kubernetes", plan: () => Promise.resolve(sources) },
-          target: { scope, org: null }, inventory, runId, signal: new AbortController().signal, concurrency: 4,
+          target: { scope, org: null },
+          inventory,
+          runId,
+          signal: new AbortController().signal,
+          concurrency: 4,
         });
         if (!summary.complete) throw new Error(`incomplete sync: ${JSON.stringify(summary.failedPages)}`);
       } else {
@@ -142,20 +189,34 @@ async function main(): Promise<void> {
   }
   const t = median(times.troupe);
   const n = median(times.naive);
-  console.log(`median: troupe ${t.toFixed(0)} ms, naive ${n.toFixed(0)} ms, ratio ${(t / n).toFixed(3)} (target ≤ 0.25), missed ${missedTotal} in all`);
+  console.log(
+    `median: troupe ${t.toFixed(0)} ms, naive ${n.toFixed(0)} ms, ratio ${
+      (t / n).toFixed(3)
+    } (target ≤ 0.25), missed ${missedTotal} in all`,
+  );
 
   // Upsert rate: the inventory's batched write alone, pages of 500, fresh then again (updates).
   const batch: DiscoveredResource[] = Array.from({ length: total }, (_, i) => ({
-    type: "pod", category: "compute", externalId: `ns/p-${i}`, name: `p-${i}`, region: null,
-    attributes: { phase: "Running", node: `node-${i % 7}`, labels: { app: "web" } }, links: [{ relation: "in", type: "namespace", externalId: `ns-${i % 50}` }],
+    type: "pod",
+    category: "compute",
+    externalId: `ns/p-${i}`,
+    name: `p-${i}`,
+    region: null,
+    attributes: { phase: "Running", node: `node-${i % 7}`, labels: { app: "web" } },
+    links: [{ relation: "in", type: "namespace", externalId: `ns-${i % 50}` }],
   }));
   for (const phase of ["insert", "update"]) {
     const started = performance.now();
     for (let i = 0; i < batch.length; i += 500) {
-      await inventory.upsert({ runId: `rate-${phase}`, provider: "kubernetes", scope: "rate", org: null }, batch.slice(i, i + 500));
+      await inventory.upsert(
+        { runId: `rate-${phase}`, provider: "kubernetes", scope: "rate", org: null },
+        batch.slice(i, i + 500),
+      );
     }
     const seconds = (performance.now() - started) / 1000;
-    console.log(`upsert rate (${phase}, pages of 500 with one link each): ${(total / seconds).toFixed(0)} resources/s`);
+    console.log(
+      `upsert rate (${phase}, pages of 500 with one link each): ${(total / seconds).toFixed(0)} resources/s`,
+    );
   }
   await provider.close?.();
   await db.close();

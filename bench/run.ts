@@ -16,7 +16,7 @@
  */
 import process from "node:process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir, cpus } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import postgres from "postgres";
@@ -60,11 +60,19 @@ async function waitCount(sql: postgres.Sql, n: number, timeoutMs = 300_000): Pro
 }
 
 /** troupe on NATS + PostgreSQL: returns jobs/s. */
-async function troupeNats(natsUrl: string, dbUrl: string, n: number): Promise<{ rate: number; p50: number; p99: number }> {
+async function troupeNats(
+  natsUrl: string,
+  dbUrl: string,
+  n: number,
+): Promise<{ rate: number; p50: number; p99: number }> {
   const namespace = ns();
   const config = loadConfig({
-    NATS_URL: natsUrl, DATABASE_URL: dbUrl, TROUPE_NAMESPACE: namespace, LOG_LEVEL: "silent",
-    TROUPE_CONCURRENCY: "2000", TROUPE_BATCH_SIZE: "500",
+    NATS_URL: natsUrl,
+    DATABASE_URL: dbUrl,
+    TROUPE_NAMESPACE: namespace,
+    LOG_LEVEL: "silent",
+    TROUPE_CONCURRENCY: "2000",
+    TROUPE_BATCH_SIZE: "500",
   });
   const core = await openCore(config, { logger: silentLogger() });
   const system = await startSystem(core, { worker: true });
@@ -75,7 +83,9 @@ async function troupeNats(natsUrl: string, dbUrl: string, n: number): Promise<{ 
     for (let i = 0; i < n; i++) {
       const h = natsHeaders();
       h.set("Nats-Msg-Id", `j${i}`);
-      nc.publish(`${namespace}.jobs.noop`, JSON.stringify({ payload: { result: { t: Date.now() } } }), { headers: h });
+      nc.publish(`${namespace}.jobs.noop`, JSON.stringify({ payload: { result: { t: Date.now() } } }), {
+        headers: h,
+      });
       if (i % 1000 === 999) await nc.flush();
     }
     await nc.flush();
@@ -103,7 +113,12 @@ async function latencies(sql: postgres.Sql): Promise<number[]> {
 /** troupe embedded (memory bus + file-backed PGlite): returns jobs/s and burst latency. */
 async function troupeEmbedded(n: number): Promise<{ rate: number; p50: number; p99: number }> {
   const dir = mkdtempSync(join(tmpdir(), "troupe-bench-"));
-  const config = loadConfig({ TROUPE_DATA_DIR: dir, LOG_LEVEL: "silent", TROUPE_CONCURRENCY: "2000", TROUPE_BATCH_SIZE: "500" });
+  const config = loadConfig({
+    TROUPE_DATA_DIR: dir,
+    LOG_LEVEL: "silent",
+    TROUPE_CONCURRENCY: "2000",
+    TROUPE_BATCH_SIZE: "500",
+  });
   const core = await openCore(config, { logger: silentLogger() });
   const system = await startSystem(core, { worker: true });
   try {
@@ -111,7 +126,11 @@ async function troupeEmbedded(n: number): Promise<{ rate: number; p50: number; p
     const subject = `${core.bus.subjects.jobPrefix}noop`;
     const start = performance.now();
     for (let i = 0; i < n; i++) {
-      await core.bus.publishRaw(subject, enc.encode(JSON.stringify({ payload: { result: { t: Date.now() } } })), { msgId: `j${i}`, headers: { "Nats-Msg-Id": `j${i}` } });
+      await core.bus.publishRaw(
+        subject,
+        enc.encode(JSON.stringify({ payload: { result: { t: Date.now() } } })),
+        { msgId: `j${i}`, headers: { "Nats-Msg-Id": `j${i}` } },
+      );
     }
     for (;;) {
       const counts = await core.store.countByStatus();
@@ -119,7 +138,8 @@ async function troupeEmbedded(n: number): Promise<{ rate: number; p50: number; p
       await sleep(50);
     }
     const rate = n / ((performance.now() - start) / 1000);
-    const client = (core.store as unknown as { client: { query(text: string): Promise<{ ms: number }[]> } }).client;
+    const client =
+      (core.store as unknown as { client: { query(text: string): Promise<{ ms: number }[]> } }).client;
     const lat = (await client.query(LATENCY_SQL)).map((r) => Number(r.ms));
     return { rate, p50: pct(lat, 50), p99: pct(lat, 99) };
   } finally {
@@ -140,10 +160,20 @@ async function graphile(dbUrl: string, n: number): Promise<number> {
   try {
     const start = performance.now();
     for (let i = 0; i < n; i += 1000) {
-      const specs = Array.from({ length: Math.min(1000, n - i) }, () => ({ identifier: "noop", payload: {} }));
+      const specs = Array.from(
+        { length: Math.min(1000, n - i) },
+        () => ({ identifier: "noop", payload: {} }),
+      );
       await utils.addJobs(specs);
     }
-    const runner = await run({ connectionString: dbUrl, concurrency: 10, noHandleSignals: true, pollInterval: 1000, taskList: { noop: async () => {} }, logger });
+    const runner = await run({
+      connectionString: dbUrl,
+      concurrency: 10,
+      noHandleSignals: true,
+      pollInterval: 1000,
+      taskList: { noop: async () => {} },
+      logger,
+    });
     for (;;) {
       const [row] = await sql`select count(*)::int as c from graphile_worker._private_jobs`;
       if (row?.c === 0) break;
@@ -161,7 +191,14 @@ async function graphile(dbUrl: string, n: number): Promise<number> {
 /** p50/p99 at a steady offered rate. */
 async function steadyLatency(natsUrl: string, dbUrl: string, perSecond: number, seconds: number) {
   const namespace = ns();
-  const config = loadConfig({ NATS_URL: natsUrl, DATABASE_URL: dbUrl, TROUPE_NAMESPACE: namespace, LOG_LEVEL: "silent", TROUPE_BATCH_SIZE: "500", TROUPE_CONCURRENCY: "2000" });
+  const config = loadConfig({
+    NATS_URL: natsUrl,
+    DATABASE_URL: dbUrl,
+    TROUPE_NAMESPACE: namespace,
+    LOG_LEVEL: "silent",
+    TROUPE_BATCH_SIZE: "500",
+    TROUPE_CONCURRENCY: "2000",
+  });
   const core = await openCore(config, { logger: silentLogger() });
   const system = await startSystem(core, { worker: true });
   const sql = postgres(dbUrl, { max: 2, onnotice: () => {} });
@@ -175,7 +212,9 @@ async function steadyLatency(natsUrl: string, dbUrl: string, perSecond: number, 
       if (wait > 1) await sleep(wait);
       const h = natsHeaders();
       h.set("Nats-Msg-Id", `s${i}`);
-      nc.publish(`${namespace}.jobs.noop`, JSON.stringify({ payload: { result: { t: Date.now() } } }), { headers: h });
+      nc.publish(`${namespace}.jobs.noop`, JSON.stringify({ payload: { result: { t: Date.now() } } }), {
+        headers: h,
+      });
     }
     await nc.flush();
     await waitCount(sql, total);
@@ -191,7 +230,15 @@ async function steadyLatency(natsUrl: string, dbUrl: string, perSecond: number, 
 /** p50/p99 at a steady offered rate on the embedded default (memory bus + PGlite). */
 async function steadyLatencyEmbedded(perSecond: number, seconds: number) {
   const dir = mkdtempSync(join(tmpdir(), "troupe-bench-"));
-  const core = await openCore(loadConfig({ TROUPE_DATA_DIR: dir, LOG_LEVEL: "silent", TROUPE_BATCH_SIZE: "500", TROUPE_CONCURRENCY: "2000" }), { logger: silentLogger() });
+  const core = await openCore(
+    loadConfig({
+      TROUPE_DATA_DIR: dir,
+      LOG_LEVEL: "silent",
+      TROUPE_BATCH_SIZE: "500",
+      TROUPE_CONCURRENCY: "2000",
+    }),
+    { logger: silentLogger() },
+  );
   const system = await startSystem(core, { worker: true });
   try {
     const enc = new TextEncoder();
@@ -201,10 +248,15 @@ async function steadyLatencyEmbedded(perSecond: number, seconds: number) {
     for (let i = 0; i < total; i++) {
       const wait = start + (i * 1000) / perSecond - performance.now();
       if (wait > 1) await sleep(wait);
-      await core.bus.publishRaw(subject, enc.encode(JSON.stringify({ payload: { result: { t: Date.now() } } })), { msgId: `s${i}` });
+      await core.bus.publishRaw(
+        subject,
+        enc.encode(JSON.stringify({ payload: { result: { t: Date.now() } } })),
+        { msgId: `s${i}` },
+      );
     }
     while (((await core.store.countByStatus()).success ?? 0) < total) await sleep(50);
-    const client = (core.store as unknown as { client: { query(text: string): Promise<{ ms: number }[]> } }).client;
+    const client =
+      (core.store as unknown as { client: { query(text: string): Promise<{ ms: number }[]> } }).client;
     const lat = (await client.query(LATENCY_SQL)).map((r) => Number(r.ms));
     return { p50: pct(lat, 50), p99: pct(lat, 99), max: Math.max(...lat) };
   } finally {
@@ -217,8 +269,13 @@ async function steadyLatencyEmbedded(perSecond: number, seconds: number) {
 async function inflightChild(natsUrl: string, dbUrl: string, n: number): Promise<void> {
   const namespace = ns();
   const config = loadConfig({
-    NATS_URL: natsUrl, DATABASE_URL: dbUrl, TROUPE_NAMESPACE: namespace, LOG_LEVEL: "silent",
-    TROUPE_CONCURRENCY: String(n), TROUPE_BATCH_SIZE: "500", TROUPE_SHUTDOWN_GRACE_MS: "0",
+    NATS_URL: natsUrl,
+    DATABASE_URL: dbUrl,
+    TROUPE_NAMESPACE: namespace,
+    LOG_LEVEL: "silent",
+    TROUPE_CONCURRENCY: String(n),
+    TROUPE_BATCH_SIZE: "500",
+    TROUPE_SHUTDOWN_GRACE_MS: "0",
   });
   const core = await openCore(config, { logger: silentLogger() });
   const system = await startSystem(core, { worker: true });
@@ -247,7 +304,11 @@ async function inflightChild(natsUrl: string, dbUrl: string, n: number): Promise
 async function main(): Promise<void> {
   if (argv[0] === "--inflight-child") return inflightChild(argv[1]!, argv[2]!, Number(argv[3]));
   const runtime = "Deno" in globalThis ? "deno" : `node ${process.version}`;
-  console.log(`# troupe bench: ${N} no-op jobs x ${ROUNDS} rounds; ${cpus().length} cores (${cpus()[0]?.model}); ${runtime}`);
+  console.log(
+    `# troupe bench: ${N} no-op jobs x ${ROUNDS} rounds; ${cpus().length} cores (${
+      cpus()[0]?.model
+    }); ${runtime}`,
+  );
   const [nats, pg] = await Promise.all([startNatsServer(), startPostgres()]);
   const results: Record<string, unknown> = {};
   try {
@@ -255,7 +316,11 @@ async function main(): Promise<void> {
       const runs = [];
       for (let r = 0; r < ROUNDS; r++) {
         const res = await troupeNats(nats.url, await pg.createDatabase(), N);
-        console.log(`troupe nats+postgres round ${r + 1}: ${res.rate.toFixed(0)} jobs/s (p50 ${res.p50.toFixed(0)} ms, p99 ${res.p99.toFixed(0)} ms under a burst)`);
+        console.log(
+          `troupe nats+postgres round ${r + 1}: ${res.rate.toFixed(0)} jobs/s (p50 ${
+            res.p50.toFixed(0)
+          } ms, p99 ${res.p99.toFixed(0)} ms under a burst)`,
+        );
         runs.push(res.rate);
       }
       results.troupe = median(runs);
@@ -264,7 +329,11 @@ async function main(): Promise<void> {
       const runs = [];
       for (let r = 0; r < ROUNDS; r++) {
         const res = await troupeEmbedded(N);
-        console.log(`troupe embedded round ${r + 1}: ${res.rate.toFixed(0)} jobs/s (p50 ${res.p50.toFixed(0)} ms, p99 ${res.p99.toFixed(0)} ms under a burst)`);
+        console.log(
+          `troupe embedded round ${r + 1}: ${res.rate.toFixed(0)} jobs/s (p50 ${res.p50.toFixed(0)} ms, p99 ${
+            res.p99.toFixed(0)
+          } ms under a burst)`,
+        );
         runs.push(res.rate);
       }
       results.embedded = median(runs);
@@ -280,24 +349,50 @@ async function main(): Promise<void> {
     }
     if (want("latency")) {
       const res = await steadyLatency(nats.url, await pg.createDatabase(), 1000, 10);
-      console.log(`latency at 1,000 jobs/s offered for 10 s: p50 ${res.p50.toFixed(1)} ms, p99 ${res.p99.toFixed(1)} ms, max ${res.max.toFixed(1)} ms`);
+      console.log(
+        `latency at 1,000 jobs/s offered for 10 s: p50 ${res.p50.toFixed(1)} ms, p99 ${
+          res.p99.toFixed(1)
+        } ms, max ${res.max.toFixed(1)} ms`,
+      );
       results.latency = res;
       const emb = await steadyLatencyEmbedded(1000, 10);
-      console.log(`latency at 1,000 jobs/s offered for 10 s, embedded: p50 ${emb.p50.toFixed(1)} ms, p99 ${emb.p99.toFixed(1)} ms, max ${emb.max.toFixed(1)} ms`);
+      console.log(
+        `latency at 1,000 jobs/s offered for 10 s, embedded: p50 ${emb.p50.toFixed(1)} ms, p99 ${
+          emb.p99.toFixed(1)
+        } ms, max ${emb.max.toFixed(1)} ms`,
+      );
     }
     if (want("inflight")) {
       const db = await pg.createDatabase();
       const out = await new Promise<string>((resolve, reject) => {
-        const child = spawn(process.execPath, [...("Deno" in globalThis ? ["run", "-A"] : ["--expose-gc", ...(process.env.BENCH_CHILD_FLAGS ?? "").split(" ").filter(Boolean)]), new URL(import.meta.url).pathname, "--inflight-child", nats.url, db, "10000"], { stdio: ["ignore", "pipe", "inherit"] });
+        const child = spawn(process.execPath, [
+          ...("Deno" in globalThis
+            ? ["run", "-A"]
+            : ["--expose-gc", ...(process.env.BENCH_CHILD_FLAGS ?? "").split(" ").filter(Boolean)]),
+          new URL(import.meta.url).pathname,
+          "--inflight-child",
+          nats.url,
+          db,
+          "10000",
+        ], { stdio: ["ignore", "pipe", "inherit"] });
         let text = "";
         child.stdout.on("data", (d) => (text += d));
-        child.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`in-flight child exited ${code}`))));
+        child.on(
+          "exit",
+          (code) => (code === 0 ? resolve(text) : reject(new Error(`in-flight child exited ${code}`))),
+        );
       });
       const parsed = JSON.parse(out.trim().split("\n").pop()!);
       console.log(
-        `10,000 in-flight sleeping jobs: ${parsed.inFlight} held; RSS ${parsed.reached.rssMB.toFixed(0)} MB when all were in flight ` +
-          `(heap ${parsed.reached.heapUsedMB.toFixed(0)} MB used of ${parsed.reached.heapTotalMB.toFixed(0)}), ` +
-          `${parsed.settled.rssMB.toFixed(0)} MB 10 s later (heap ${parsed.settled.heapUsedMB.toFixed(0)} of ${parsed.settled.heapTotalMB.toFixed(0)})`,
+        `10,000 in-flight sleeping jobs: ${parsed.inFlight} held; RSS ${
+          parsed.reached.rssMB.toFixed(0)
+        } MB when all were in flight ` +
+          `(heap ${parsed.reached.heapUsedMB.toFixed(0)} MB used of ${
+            parsed.reached.heapTotalMB.toFixed(0)
+          }), ` +
+          `${parsed.settled.rssMB.toFixed(0)} MB 10 s later (heap ${
+            parsed.settled.heapUsedMB.toFixed(0)
+          } of ${parsed.settled.heapTotalMB.toFixed(0)})`,
       );
       results.inflight = parsed;
     }
@@ -306,10 +401,16 @@ async function main(): Promise<void> {
   }
   console.log("\n# medians");
   if (results.troupe) console.log(`troupe nats+postgres: ${(results.troupe as number).toFixed(0)} jobs/s`);
-  if (results.embedded) console.log(`troupe embedded:      ${(results.embedded as number).toFixed(0)} jobs/s`);
-  if (results.graphile) console.log(`graphile-worker:      ${(results.graphile as number).toFixed(0)} jobs/s`);
+  if (results.embedded) {
+    console.log(`troupe embedded:      ${(results.embedded as number).toFixed(0)} jobs/s`);
+  }
+  if (results.graphile) {
+    console.log(`graphile-worker:      ${(results.graphile as number).toFixed(0)} jobs/s`);
+  }
   if (results.troupe && results.graphile) {
-    console.log(`ratio troupe/graphile: ${((results.troupe as number) / (results.graphile as number)).toFixed(2)}x`);
+    console.log(
+      `ratio troupe/graphile: ${((results.troupe as number) / (results.graphile as number)).toFixed(2)}x`,
+    );
   }
   process.exit(0);
 }

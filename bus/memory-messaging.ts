@@ -63,7 +63,11 @@ export class MemoryMessaging {
     };
   }
 
-  async request(subject: string, data: Uint8Array, options: { timeoutMs?: number } = {}): Promise<Uint8Array> {
+  async request(
+    subject: string,
+    data: Uint8Array,
+    options: { timeoutMs?: number } = {},
+  ): Promise<Uint8Array> {
     const timeoutMs = options.timeoutMs ?? 5000;
     const handler = this.#responders.get(subject)?.[0];
     if (!handler) throw new NoResponderError(subject, timeoutMs);
@@ -71,7 +75,10 @@ export class MemoryMessaging {
     try {
       return await Promise.race([
         Promise.resolve().then(() => handler(data)),
-        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new NoResponderError(subject, timeoutMs)), timeoutMs))),
+        new Promise<never>((
+          _,
+          reject,
+        ) => (timer = setTimeout(() => reject(new NoResponderError(subject, timeoutMs)), timeoutMs))),
       ]);
     } finally {
       clearTimeout(timer);

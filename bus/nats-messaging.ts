@@ -9,7 +9,11 @@ import { NoResponderError, type Responder, type StreamRecord, type Subscription 
 import { TransientError } from "../machines/errors.ts";
 
 /** Follows live messages on `subject`. */
-export function natsSubscribe(nc: NatsConnection, subject: string, onClose: (s: Subscription) => void): Subscription {
+export function natsSubscribe(
+  nc: NatsConnection,
+  subject: string,
+  onClose: (s: Subscription) => void,
+): Subscription {
   const sub = nc.subscribe(subject);
   const subscription: Subscription = {
     async close() {
@@ -28,7 +32,12 @@ export function natsSubscribe(nc: NatsConnection, subject: string, onClose: (s: 
 }
 
 /** Answers requests on `subject`; a handler that throws answers nothing (the requester times out). */
-export function natsServe(nc: NatsConnection, subject: string, handler: (data: Uint8Array) => Promise<Uint8Array> | Uint8Array, onError: (error: unknown) => void): Responder {
+export function natsServe(
+  nc: NatsConnection,
+  subject: string,
+  handler: (data: Uint8Array) => Promise<Uint8Array> | Uint8Array,
+  onError: (error: unknown) => void,
+): Responder {
   const sub = nc.subscribe(subject, {
     callback: (error, msg) => {
       if (error) return onError(error);
@@ -44,13 +53,25 @@ export function natsServe(nc: NatsConnection, subject: string, handler: (data: U
 }
 
 /** Sends a request; no responder or no answer in time is a {@link NoResponderError}. */
-export async function natsRequest(nc: NatsConnection, subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+export async function natsRequest(
+  nc: NatsConnection,
+  subject: string,
+  data: Uint8Array,
+  timeoutMs: number,
+): Promise<Uint8Array> {
   try {
     const reply = await nc.request(subject, data, { timeout: timeoutMs });
     return reply.data;
   } catch (error) {
-    const text = `${(error as Error)?.name} ${(error as Error)?.message} ${String((error as { cause?: Error })?.cause?.message ?? "")}`;
-    if (/no ?responders|timeout|503/i.test(text)) throw new NoResponderError(subject, timeoutMs, { cause: error });
-    throw new TransientError(`Request on "${subject}" failed: ${(error as Error)?.message ?? String(error)}`, { code: "UNAVAILABLE", cause: error });
+    const text = `${(error as Error)?.name} ${(error as Error)?.message} ${
+      String((error as { cause?: Error })?.cause?.message ?? "")
+    }`;
+    if (/no ?responders|timeout|503/i.test(text)) {
+      throw new NoResponderError(subject, timeoutMs, { cause: error });
+    }
+    throw new TransientError(
+      `Request on "${subject}" failed: ${(error as Error)?.message ?? String(error)}`,
+      { code: "UNAVAILABLE", cause: error },
+    );
   }
 }

@@ -23,7 +23,10 @@ function controlCharacterError(what: string, value: string, field: string): Vali
   const at = value.search(CONTROL);
   if (at < 0) return undefined;
   const code = value.charCodeAt(at).toString(16).toUpperCase().padStart(4, "0");
-  return new ValidationError(`Invalid ${what}: it contains the control character U+${code} at position ${at}`, { field });
+  return new ValidationError(
+    `Invalid ${what}: it contains the control character U+${code} at position ${at}`,
+    { field },
+  );
 }
 
 /** Subjects and streams of one namespace. */
@@ -89,7 +92,9 @@ export function validateJobId(id: string): string {
   if (control) throw control;
   if (typeof id !== "string" || id.length === 0 || id.length > 200 || BAD_TOKEN.test(id)) {
     throw new ValidationError(
-      `Invalid job id "${String(id).slice(0, 210)}": use at most 200 characters without spaces, ".", "*" or ">"`,
+      `Invalid job id "${
+        String(id).slice(0, 210)
+      }": use at most 200 characters without spaces, ".", "*" or ">"`,
       { field: "id" },
     );
   }
@@ -99,7 +104,10 @@ export function validateJobId(id: string): string {
 /** Validates an agent name: 1-64 letters, digits, `_` or `-` (one subject token). */
 export function validateAgentName(name: string): string {
   if (typeof name !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
-    throw new ValidationError(`Invalid agent name "${String(name).slice(0, 80)}": use 1-64 letters, digits, "_" or "-"`, { field: "agent" });
+    throw new ValidationError(
+      `Invalid agent name "${String(name).slice(0, 80)}": use 1-64 letters, digits, "_" or "-"`,
+      { field: "agent" },
+    );
   }
   return name;
 }

@@ -30,7 +30,9 @@ export interface BackoffOptions {
  */
 export function backoffDelayMs(options: BackoffOptions): number {
   const { attempt, baseMs = 1000, maxMs = 300_000, retryAfterMs, jitter } = options;
-  if (!Number.isInteger(attempt) || attempt < 1) throw new RangeError(`attempt must be an integer >= 1, got ${attempt}`);
+  if (!Number.isInteger(attempt) || attempt < 1) {
+    throw new RangeError(`attempt must be an integer >= 1, got ${attempt}`);
+  }
   if (!(jitter >= 0 && jitter <= 1)) throw new RangeError(`jitter must be in [0, 1], got ${jitter}`);
   if (!(baseMs >= 0) || !(maxMs >= 0)) throw new RangeError("baseMs and maxMs must be >= 0");
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt - 1, 52));

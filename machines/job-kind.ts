@@ -24,7 +24,12 @@ export interface JobRun<P> {
 }
 
 /** Why a handler's signal was aborted. */
-export const AbortWhy = { cancel: "cancel", timeout: "timeout", shutdown: "shutdown", leaseLost: "lease-lost" } as const;
+export const AbortWhy = {
+  cancel: "cancel",
+  timeout: "timeout",
+  shutdown: "shutdown",
+  leaseLost: "lease-lost",
+} as const;
 export type AbortWhy = (typeof AbortWhy)[keyof typeof AbortWhy];
 
 /**

@@ -118,9 +118,15 @@ export const jobMachine = setup({
     },
     locked: {
       on: {
-        "job.start": { target: "running", actions: assign(({ context }) => ({ attempts: context.attempts + 1 })) },
+        "job.start": {
+          target: "running",
+          actions: assign(({ context }) => ({ attempts: context.attempts + 1 })),
+        },
         "job.takeover": { target: "locked", reenter: true, actions: "assignLease" },
-        "job.reject": { target: "failed", actions: assign(({ event }) => ({ lastError: event.error, workerId: null })) },
+        "job.reject": {
+          target: "failed",
+          actions: assign(({ event }) => ({ lastError: event.error, workerId: null })),
+        },
         "job.release": { target: "pending", actions: assign({ workerId: null }) },
         "job.cancel": { target: "cancelled", actions: "assignCancelled" },
       },
@@ -148,23 +154,36 @@ export const jobMachine = setup({
               }),
             })),
           },
-          { target: "failed", actions: assign(({ event }) => ({ lastError: event.error, workerId: null, retryDelayMs: null })) },
+          {
+            target: "failed",
+            actions: assign(({ event }) => ({ lastError: event.error, workerId: null, retryDelayMs: null })),
+          },
         ],
         "job.takeover": [
           {
             guard: "lostAttemptLeft",
             target: "locked",
-            actions: ["abortHandler", "assignLease", assign(({ context }) => ({ lastError: workerLost(context.attempts) }))],
+            actions: [
+              "abortHandler",
+              "assignLease",
+              assign(({ context }) => ({ lastError: workerLost(context.attempts) })),
+            ],
           },
           {
             target: "failed",
-            actions: ["abortHandler", assign(({ context }) => ({ lastError: workerLost(context.attempts), workerId: null }))],
+            actions: [
+              "abortHandler",
+              assign(({ context }) => ({ lastError: workerLost(context.attempts), workerId: null })),
+            ],
           },
         ],
         // A graceful release gives the attempt back: it was interrupted, not failed.
         "job.release": {
           target: "pending",
-          actions: ["abortHandler", assign(({ context }) => ({ workerId: null, attempts: Math.max(0, context.attempts - 1) }))],
+          actions: [
+            "abortHandler",
+            assign(({ context }) => ({ workerId: null, attempts: Math.max(0, context.attempts - 1) })),
+          ],
         },
         "job.cancel": { target: "cancelled", actions: ["abortHandler", "assignCancelled"] },
       },

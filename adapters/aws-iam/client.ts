@@ -54,17 +54,20 @@ function common(settings: ClientSettings) {
 export function createStsClient(
   settings: ClientSettings & { credentials?: AwsCredentials | undefined; endpoint?: string | undefined },
 ): STSClient {
-  return traceAwsCalls(new STSClient({
-    ...common(settings),
-    ...(settings.credentials ? { credentials: settings.credentials } : {}),
-    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
-    requestHandler: {
-      requestTimeout: settings.requestTimeoutMs ?? 30_000,
-      connectionTimeout: settings.connectionTimeoutMs ?? 5_000,
-      httpAgent: { keepAlive: settings.keepAlive ?? false },
-      httpsAgent: { keepAlive: settings.keepAlive ?? false },
-    },
-  }), "STS");
+  return traceAwsCalls(
+    new STSClient({
+      ...common(settings),
+      ...(settings.credentials ? { credentials: settings.credentials } : {}),
+      ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+      requestHandler: {
+        requestTimeout: settings.requestTimeoutMs ?? 30_000,
+        connectionTimeout: settings.connectionTimeoutMs ?? 5_000,
+        httpAgent: { keepAlive: settings.keepAlive ?? false },
+        httpsAgent: { keepAlive: settings.keepAlive ?? false },
+      },
+    }),
+    "STS",
+  );
 }
 
 /** An IAM client signed with a session's temporary credentials, on the STS client's connection pool. */
@@ -73,14 +76,17 @@ export function createIamClient(
   credentials: SessionCredentials,
   settings: ClientSettings & { endpoint?: string | undefined },
 ): IAMClient {
-  return traceAwsCalls(new IAMClient({
-    ...common(settings),
-    credentials: {
-      accessKeyId: credentials.accessKeyId,
-      secretAccessKey: credentials.secretAccessKey,
-      sessionToken: credentials.sessionToken,
-    },
-    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
-    requestHandler: sts.config.requestHandler,
-  }), "IAM");
+  return traceAwsCalls(
+    new IAMClient({
+      ...common(settings),
+      credentials: {
+        accessKeyId: credentials.accessKeyId,
+        secretAccessKey: credentials.secretAccessKey,
+        sessionToken: credentials.sessionToken,
+      },
+      ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+      requestHandler: sts.config.requestHandler,
+    }),
+    "IAM",
+  );
 }

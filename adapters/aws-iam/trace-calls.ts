@@ -14,13 +14,25 @@ interface MiddlewareStack {
 }
 
 /** Adds the tracing middleware to an SDK client. */
-export function traceAwsCalls<C extends { middlewareStack: MiddlewareStack }>(client: C, service: "STS" | "IAM"): C {
+export function traceAwsCalls<C extends { middlewareStack: MiddlewareStack }>(
+  client: C,
+  service: "STS" | "IAM",
+): C {
   client.middlewareStack.add(
-    (next: (args: unknown) => Promise<{ output?: { $metadata?: { requestId?: string } } }>, context: { commandName?: string }) => async (args: unknown) => {
+    (
+      next: (args: unknown) => Promise<{ output?: { $metadata?: { requestId?: string } } }>,
+      context: { commandName?: string },
+    ) =>
+    async (args: unknown) => {
       const method = (context.commandName ?? "Unknown").replace(/Command$/, "");
       const span = tracer.startSpan(`${service}/${method}`, {
         kind: SpanKind.CLIENT,
-        attributes: { "rpc.system": "aws-api", "rpc.service": service, "rpc.method": method, "cloud.provider": "aws" },
+        attributes: {
+          "rpc.system": "aws-api",
+          "rpc.service": service,
+          "rpc.method": method,
+          "cloud.provider": "aws",
+        },
       });
       try {
         const result = await next(args);
@@ -31,7 +43,9 @@ export function traceAwsCalls<C extends { middlewareStack: MiddlewareStack }>(cl
       } catch (error) {
         const e = error as { name?: string; $metadata?: { requestId?: string; httpStatusCode?: number } };
         if (e.$metadata?.requestId) span.setAttribute("aws.request_id", e.$metadata.requestId);
-        if (e.$metadata?.httpStatusCode) span.setAttribute("http.response.status_code", e.$metadata.httpStatusCode);
+        if (e.$metadata?.httpStatusCode) {
+          span.setAttribute("http.response.status_code", e.$metadata.httpStatusCode);
+        }
         span.setStatus({ code: SpanStatusCode.ERROR, message: e.name ?? "Error" });
         span.end();
         throw error;

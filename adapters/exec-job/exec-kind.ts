@@ -19,7 +19,12 @@ export interface AgentLink {
   /** Live agents matching the selector, the preferred one first. */
   candidates(selector: { agent?: string | undefined; labels?: Record<string, string> | undefined }): string[];
   /** A request to an agent; throws a TransientError when it does not answer. */
-  request(agent: string, verb: "run" | "status" | "stop" | "forget", body: unknown, timeoutMs: number): Promise<AgentJobState>;
+  request(
+    agent: string,
+    verb: "run" | "status" | "stop" | "forget",
+    body: unknown,
+    timeoutMs: number,
+  ): Promise<AgentJobState>;
 }
 
 /** Options of {@link createExecKind}. */
@@ -45,23 +50,39 @@ const sleep = (ms: number, signal: AbortSignal) =>
   });
 
 /** Turns an ended command into the job's result, or the error that fails it. */
-export function outcomeToResult(outcome: ExecOutcome, timeoutMs: number | undefined): { result: ExecOutcome } {
+export function outcomeToResult(
+  outcome: ExecOutcome,
+  timeoutMs: number | undefined,
+): { result: ExecOutcome } {
   if (outcome.stoppedBy === "timeout") {
-    throw new PermanentError(`Command timed out after ${timeoutMs ?? "?"} ms and was stopped`, { code: "TIMEOUT" });
+    throw new PermanentError(`Command timed out after ${timeoutMs ?? "?"} ms and was stopped`, {
+      code: "TIMEOUT",
+    });
   }
   if (outcome.oomKilled) {
-    throw new PermanentError(`Command was killed by the kernel for exceeding its memory limit (exit code ${outcome.exitCode})`, { code: "OOM_KILLED" });
+    throw new PermanentError(
+      `Command was killed by the kernel for exceeding its memory limit (exit code ${outcome.exitCode})`,
+      { code: "OOM_KILLED" },
+    );
   }
   if (outcome.stoppedBy === "output-limit" || outcome.outputTruncated) {
-    const how = outcome.stoppedBy === "output-limit" ? "the command was stopped" : `the command ${outcome.exitCode === null ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`}`;
+    const how = outcome.stoppedBy === "output-limit"
+      ? "the command was stopped"
+      : `the command ${
+        outcome.exitCode === null ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`
+      }`;
     throw new PermanentError(
-      `Command output reached the cap of ${outcome.outputLimitBytes ?? "?"} bytes as stored and ${how} (${outcome.outputBytes} bytes written, ${outcome.droppedBytes} dropped)`,
+      `Command output reached the cap of ${
+        outcome.outputLimitBytes ?? "?"
+      } bytes as stored and ${how} (${outcome.outputBytes} bytes written, ${outcome.droppedBytes} dropped)`,
       { code: "OUTPUT_LIMIT" },
     );
   }
   if (outcome.stoppedBy === "stop") throw new PermanentError("Command was stopped", { code: "STOPPED" });
   if (outcome.exitCode !== 0) {
-    const how = outcome.exitCode === null ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`;
+    const how = outcome.exitCode === null
+      ? `was killed by ${outcome.signal}`
+      : `exited with code ${outcome.exitCode}`;
     throw new PermanentError(`Command ${how}`, { code: "EXIT_NONZERO" });
   }
   return { result: outcome };
@@ -91,7 +112,9 @@ export function createExecKind(options: ExecKindOptions) {
         candidates = link.candidates({ agent: wanted, labels });
       }
       if (candidates.length === 0) {
-        const what = wanted ? `agent "${wanted}" is not connected` : `no connected agent carries labels ${JSON.stringify(labels ?? {})}`;
+        const what = wanted
+          ? `agent "${wanted}" is not connected`
+          : `no connected agent carries labels ${JSON.stringify(labels ?? {})}`;
         throw new TransientError(`Cannot run job "${id}": ${what}`, { code: "NO_AGENT", retryAfterMs: 2000 });
       }
       // A redelivery after a worker died: find the agent that already runs it.
@@ -108,7 +131,9 @@ export function createExecKind(options: ExecKindOptions) {
       state ??= await link.request(agent, "run", { jobId: id, attempt, spec }, 15_000);
       const lost = () => {
         const message = `Agent "${agent}" stopped answering while job "${id}" ran`;
-        return retryOnAgentLoss ? new TransientError(message, { code: "AGENT_LOST" }) : new PermanentError(message, { code: "AGENT_LOST" });
+        return retryOnAgentLoss
+          ? new TransientError(message, { code: "AGENT_LOST" })
+          : new PermanentError(message, { code: "AGENT_LOST" });
       };
       let silentSince: number | undefined;
       // Short commands end in milliseconds: ask soon, then back off to pollMs.
@@ -125,8 +150,13 @@ export function createExecKind(options: ExecKindOptions) {
         if (state?.state === "unknown") throw lost();
         if (signal.aborted) {
           // Shutdown or takeover: the next worker re-attaches, so the command goes on.
-          const handedOver = signal.reason instanceof JobAbort && (signal.reason.why === AbortWhy.shutdown || signal.reason.why === AbortWhy.leaseLost);
-          if (!handedOver) await link.request(agent, "stop", { jobId: id, graceMs: stopGraceMs }, stopGraceMs + 5000).catch(() => {});
+          const handedOver = signal.reason instanceof JobAbort &&
+            (signal.reason.why === AbortWhy.shutdown || signal.reason.why === AbortWhy.leaseLost);
+          if (!handedOver) {
+            await link.request(agent, "stop", { jobId: id, graceMs: stopGraceMs }, stopGraceMs + 5000).catch(
+              () => {},
+            );
+          }
           throw signal.reason;
         }
         await sleep(wait, signal);

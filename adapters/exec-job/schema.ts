@@ -15,7 +15,9 @@ const label = z.string().regex(/^[A-Za-z0-9_.\/-]{1,63}$/, "use 1-63 letters, di
  * `env` as the sandbox validates it, every value marked secret: env routinely
  * holds credentials, so the API shows its names with `"***"` values.
  */
-const secretEnv = z.record(z.string(), z.string().meta({ writeOnly: true })).optional().pipe(commandSpecSchema.shape.env);
+const secretEnv = z.record(z.string(), z.string().meta({ writeOnly: true })).optional().pipe(
+  commandSpecSchema.shape.env,
+);
 
 /** Payload of `exec`. */
 export const execPayloadSchema = commandSpecSchema.extend({
@@ -33,7 +35,11 @@ export const execPayloadSchema = commandSpecSchema.extend({
   retryOnAgentLoss: z.boolean().optional(),
 }).superRefine((payload, ctx) => {
   for (const name of envOverlap(payload.env, payload.envFrom)) {
-    ctx.addIssue({ code: "custom", path: ["envFrom", name], message: `"${name}" is set by env too: set a variable in one of them` });
+    ctx.addIssue({
+      code: "custom",
+      path: ["envFrom", name],
+      message: `"${name}" is set by env too: set a variable in one of them`,
+    });
   }
 });
 

@@ -69,6 +69,8 @@ export function detectCgroupLayout(options: DetectCgroupLayoutOptions = {}): Cgr
   return {
     version: "none",
     root,
-    reason: `No usable cgroup controllers under "${root}" (v2 offers none of ${v2Controllers.join(", ")}, no v1 hierarchy is mounted)`,
+    reason: `No usable cgroup controllers under "${root}" (v2 offers none of ${
+      v2Controllers.join(", ")
+    }, no v1 hierarchy is mounted)`,
   };
 }

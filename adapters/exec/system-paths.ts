@@ -12,7 +12,16 @@ import { join } from "node:path";
 import type { SystemPath } from "./sandbox-args.ts";
 
 /** The paths shown when none are given. */
-export const defaultSystemPaths = ["/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"] as const;
+export const defaultSystemPaths = [
+  "/usr",
+  "/etc",
+  "/bin",
+  "/sbin",
+  "/lib",
+  "/lib64",
+  "/lib32",
+  "/libx32",
+] as const;
 
 /** Options of `describeSystemPaths()`. */
 export interface DescribeSystemPathsOptions {

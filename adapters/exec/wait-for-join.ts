@@ -16,7 +16,9 @@ import { joinedMessage, joinFailedPrefix } from "./join-command.ts";
 export function waitForJoin(child: ChildProcess, jobId: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const fail = (why: string, cause?: unknown) =>
-      reject(new PermanentError(`Cannot start job "${jobId}": ${why}`, { code: ExecErrorCode.spawnFailed, cause }));
+      reject(
+        new PermanentError(`Cannot start job "${jobId}": ${why}`, { code: ExecErrorCode.spawnFailed, cause }),
+      );
     const report = child.stdio[3] as Readable | null;
     if (report === null || report === undefined) return fail("no report pipe");
     let text = "";
@@ -27,7 +29,11 @@ export function waitForJoin(child: ChildProcess, jobId: string): Promise<void> {
     report.on("error", () => {});
     report.on("close", () => {
       if (text.startsWith(joinFailedPrefix)) {
-        fail(`cannot join cgroup "${text.slice(joinFailedPrefix.length).trim().replace(/\/cgroup\.procs$/, "")}"`);
+        fail(
+          `cannot join cgroup "${
+            text.slice(joinFailedPrefix.length).trim().replace(/\/cgroup\.procs$/, "")
+          }"`,
+        );
       } else if (!text.startsWith(joinedMessage)) {
         fail("the process ended before joining its cgroups");
       }

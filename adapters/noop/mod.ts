@@ -48,7 +48,10 @@ export const noopKind = defineKind({
     if (attempt <= payload.failTimes) {
       const message = `noop failing attempt ${attempt} of ${payload.failTimes} on purpose`;
       if (payload.failWith === "permanent") throw new PermanentError(message);
-      throw new TransientError(message, payload.retryAfterMs === undefined ? {} : { retryAfterMs: payload.retryAfterMs });
+      throw new TransientError(
+        message,
+        payload.retryAfterMs === undefined ? {} : { retryAfterMs: payload.retryAfterMs },
+      );
     }
     return { result: payload.result ?? { ok: true, attempt } };
   },

@@ -98,7 +98,10 @@ export async function migrate(client: SqlClient, migrations: Migration[] = MIGRA
     for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
       if (done.has(migration.version)) continue;
       await tx.exec(migration.sql);
-      await tx.query("INSERT INTO troupe_migrations (version, name) VALUES ($1, $2)", [migration.version, migration.name]);
+      await tx.query("INSERT INTO troupe_migrations (version, name) VALUES ($1, $2)", [
+        migration.version,
+        migration.name,
+      ]);
       applied.push(migration.version);
     }
     return applied;

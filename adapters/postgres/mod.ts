@@ -13,7 +13,7 @@ export type * from "./store.ts";
 export { SqlStore } from "./sql-store.ts";
 export { createPostgresClient } from "./postgres-client.ts";
 export { createPgliteClient } from "./pglite-client.ts";
-export { MIGRATIONS, migrate } from "./migrations.ts";
+export { migrate, MIGRATIONS } from "./migrations.ts";
 
 /** A store on a PostgreSQL server. */
 export function createPostgresStore(options: { url: string; max?: number }): Promise<Store> {

@@ -78,7 +78,6 @@ export interface ResourceQuery {
   cursor?: string;
 }
 
-
 function toResourceRow(row: Row): ResourceRow {
   return {
     id: Number(row.id),
@@ -171,7 +170,13 @@ export class SqlInventory implements Inventory {
       attributes: r.attributes ?? {},
     }));
     const links = unique.flatMap((r) =>
-      (r.links ?? []).map((l) => ({ from_type: r.type, from_id: r.externalId, relation: l.relation, to_type: l.type, to_id: l.externalId }))
+      (r.links ?? []).map((l) => ({
+        from_type: r.type,
+        from_id: r.externalId,
+        relation: l.relation,
+        to_type: l.type,
+        to_id: l.externalId,
+      }))
     );
     return await this.#db.transaction(async (tx) => {
       const [counts] = await tx.query<{ created: number | string; updated: number | string }>(
@@ -192,7 +197,11 @@ export class SqlInventory implements Inventory {
       await tx.query(
         `DELETE FROM resource_links l USING jsonb_to_recordset($3::text::jsonb) AS x(type text, external_id text)
          WHERE l.provider = $1 AND l.scope = $2 AND l.from_type = x.type AND l.from_id = x.external_id`,
-        [run.provider, run.scope, JSON.stringify(rows.map(({ type, external_id }) => ({ type, external_id })))],
+        [
+          run.provider,
+          run.scope,
+          JSON.stringify(rows.map(({ type, external_id }) => ({ type, external_id }))),
+        ],
       );
       if (links.length > 0) {
         await tx.query(
@@ -226,8 +235,17 @@ export class SqlInventory implements Inventory {
       `UPDATE discovery_runs SET status = $2, finished_at = now(), sources = $3, pages = $4, created = $5, updated = $6,
          deleted = $7, failed_pages = $8::text::jsonb, error = $9
        WHERE id = $1`,
-      [runId, end.status, end.sources, end.pages, end.created, end.updated, end.deleted,
-        end.failedPages && end.failedPages.length > 0 ? JSON.stringify(end.failedPages) : null, end.error ?? null],
+      [
+        runId,
+        end.status,
+        end.sources,
+        end.pages,
+        end.created,
+        end.updated,
+        end.deleted,
+        end.failedPages && end.failedPages.length > 0 ? JSON.stringify(end.failedPages) : null,
+        end.error ?? null,
+      ],
     );
   }
 
@@ -250,7 +268,9 @@ export class SqlInventory implements Inventory {
     const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
     params.push(limit + 1);
     const rows = await this.#db.query<Row>(
-      `SELECT * FROM resources ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id LIMIT $${params.length}`,
+      `SELECT * FROM resources ${
+        where.length ? `WHERE ${where.join(" AND ")}` : ""
+      } ORDER BY id LIMIT $${params.length}`,
       params,
     );
     const resources = rows.slice(0, limit).map(toResourceRow);
@@ -259,7 +279,9 @@ export class SqlInventory implements Inventory {
   }
 
   /** One resource with its links both ways. */
-  async getResource(id: number): Promise<(ResourceRow & { links: LinkRow[]; linkedFrom: LinkRow[] }) | undefined> {
+  async getResource(
+    id: number,
+  ): Promise<(ResourceRow & { links: LinkRow[]; linkedFrom: LinkRow[] }) | undefined> {
     const [row] = await this.#db.query<Row>("SELECT * FROM resources WHERE id = $1", [id]);
     if (!row) return undefined;
     const resource = toResourceRow(row);
@@ -286,11 +308,18 @@ export class SqlInventory implements Inventory {
   }
 
   /** Recent runs, newest first. */
-  async listRuns(filter: { provider?: string; scope?: string; jobId?: string; limit?: number } = {}): Promise<RunRow[]> {
+  async listRuns(
+    filter: { provider?: string; scope?: string; jobId?: string; limit?: number } = {},
+  ): Promise<RunRow[]> {
     const rows = await this.#db.query<Row>(
       `SELECT * FROM discovery_runs WHERE ($1::text IS NULL OR provider = $1) AND ($2::text IS NULL OR scope = $2)
          AND ($3::text IS NULL OR job_id = $3) ORDER BY started_at DESC, id DESC LIMIT $4`,
-      [filter.provider ?? null, filter.scope ?? null, filter.jobId ?? null, Math.min(filter.limit ?? 20, 200)],
+      [
+        filter.provider ?? null,
+        filter.scope ?? null,
+        filter.jobId ?? null,
+        Math.min(filter.limit ?? 20, 200),
+      ],
     );
     return rows.map(toRunRow);
   }

@@ -64,7 +64,6 @@ export interface ClaimedSlot {
   skipped: boolean;
 }
 
-
 function toScheduleRow(row: Row): ScheduleRow {
   return {
     id: String(row.id),
@@ -90,7 +89,10 @@ function toScheduleRow(row: Row): ScheduleRow {
 /** Checks a schedule id. */
 export function validateScheduleId(id: string): string {
   if (typeof id !== "string" || !SCHEDULE_ID_PATTERN.test(id)) {
-    throw new ValidationError(`Invalid schedule id "${String(id).slice(0, 70)}": use 1-64 letters, digits, "_" or "-"`, { field: "id" });
+    throw new ValidationError(
+      `Invalid schedule id "${String(id).slice(0, 70)}": use 1-64 letters, digits, "_" or "-"`,
+      { field: "id" },
+    );
   }
   return id;
 }
@@ -112,10 +114,19 @@ export class SqlSchedules {
       `INSERT INTO schedules (id, kind, payload, org, interval_seconds, enabled, next_run_at)
        VALUES ($1, $2, $3::text::jsonb, $4, $5, $6, COALESCE($7::timestamptz, now()))
        ON CONFLICT (id) DO NOTHING RETURNING *`,
-      [input.id, input.kind, JSON.stringify(input.payload ?? {}), input.org ?? null, input.intervalSeconds, input.enabled ?? true,
-        input.nextRunAt?.toISOString() ?? null],
+      [
+        input.id,
+        input.kind,
+        JSON.stringify(input.payload ?? {}),
+        input.org ?? null,
+        input.intervalSeconds,
+        input.enabled ?? true,
+        input.nextRunAt?.toISOString() ?? null,
+      ],
     );
-    if (rows.length === 0) throw new TroupeError(`Schedule "${input.id}" already exists`, { code: ErrorCode.conflict });
+    if (rows.length === 0) {
+      throw new TroupeError(`Schedule "${input.id}" already exists`, { code: ErrorCode.conflict });
+    }
     return toScheduleRow(rows[0] as Row);
   }
 
@@ -134,7 +145,14 @@ export class SqlSchedules {
          next_run_at = LEAST(schedules.next_run_at, now() + make_interval(secs => EXCLUDED.interval_seconds)),
          updated_at = now()
        RETURNING *`,
-      [input.id, input.kind, JSON.stringify(input.payload ?? {}), input.org ?? null, input.intervalSeconds, input.enabled ?? true],
+      [
+        input.id,
+        input.kind,
+        JSON.stringify(input.payload ?? {}),
+        input.org ?? null,
+        input.intervalSeconds,
+        input.enabled ?? true,
+      ],
     );
     return toScheduleRow(rows[0] as Row);
   }
@@ -164,15 +182,26 @@ export class SqlSchedules {
          next_run_at = COALESCE($8::timestamptz, next_run_at),
          updated_at = now()
        WHERE id = $1 RETURNING *`,
-      [id, patch.kind ?? null, patch.payload === undefined ? null : JSON.stringify(patch.payload), patch.org !== undefined, patch.org ?? null,
-        patch.intervalSeconds ?? null, patch.enabled ?? null, patch.nextRunAt?.toISOString() ?? null],
+      [
+        id,
+        patch.kind ?? null,
+        patch.payload === undefined ? null : JSON.stringify(patch.payload),
+        patch.org !== undefined,
+        patch.org ?? null,
+        patch.intervalSeconds ?? null,
+        patch.enabled ?? null,
+        patch.nextRunAt?.toISOString() ?? null,
+      ],
     );
     return rows[0] ? toScheduleRow(rows[0]) : undefined;
   }
 
   /** Makes a schedule due now (PostgreSQL's clock); undefined when it does not exist. */
   async runNow(id: string): Promise<ScheduleRow | undefined> {
-    const rows = await this.#db.query<Row>("UPDATE schedules SET next_run_at = now(), updated_at = now() WHERE id = $1 RETURNING *", [id]);
+    const rows = await this.#db.query<Row>(
+      "UPDATE schedules SET next_run_at = now(), updated_at = now() WHERE id = $1 RETURNING *",
+      [id],
+    );
     return rows[0] ? toScheduleRow(rows[0]) : undefined;
   }
 
@@ -210,7 +239,11 @@ export class SqlSchedules {
        RETURNING s.*, due.overlap, 'schedule-' || s.id || '-' || floor(extract(epoch FROM due.slot) * 1000)::bigint AS slot_job_id`,
       [limit],
     );
-    return rows.map((row) => ({ schedule: toScheduleRow(row), jobId: String(row.slot_job_id), skipped: Boolean(row.overlap) }));
+    return rows.map((row) => ({
+      schedule: toScheduleRow(row),
+      jobId: String(row.slot_job_id),
+      skipped: Boolean(row.overlap),
+    }));
   }
 
   /** Schedules whose last slot was claimed over `graceSeconds` ago but has no job (a crash between claim and submit). */
@@ -238,7 +271,11 @@ export class SqlSchedules {
   }
 
   /** Records why a slot's job could not be submitted. */
-  async recordSubmitError(id: string, jobId: string, error: { code: string; message: string }): Promise<void> {
+  async recordSubmitError(
+    id: string,
+    jobId: string,
+    error: { code: string; message: string },
+  ): Promise<void> {
     await this.#db.query(
       `UPDATE schedules SET status = 'failed', last_error = $3::text::jsonb, updated_at = now() WHERE id = $1 AND last_job_id = $2`,
       [id, jobId, JSON.stringify(error)],

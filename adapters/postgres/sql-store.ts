@@ -30,7 +30,9 @@ const json = (value: unknown) => JSON.stringify(value);
 /** A timestamp column (a Date from postgres.js and PGlite, or its text). */
 export const toDate = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)));
 /** A nullable timestamp column. */
-export const toDateOrNull = (value: unknown): Date | null => (value === null || value === undefined ? null : toDate(value));
+export const toDateOrNull = (
+  value: unknown,
+): Date | null => (value === null || value === undefined ? null : toDate(value));
 
 /** Maps a `jobs` row. */
 export function toJobRow(row: Row): JobRow {
@@ -281,7 +283,9 @@ export class SqlStore implements Store {
     const others = requests.filter((r) => !locked.has(r.id)).map((r) => r.id);
     const reasons = new Map<string, Row>();
     if (others.length > 0) {
-      for (const row of await this.client.query(LOCK_REASONS, [json(others)])) reasons.set(String(row.id), row);
+      for (const row of await this.client.query(LOCK_REASONS, [json(others)])) {
+        reasons.set(String(row.id), row);
+      }
     }
     return requests.map((request): LockResult => {
       const row = locked.get(request.id);
@@ -300,7 +304,13 @@ export class SqlStore implements Store {
       const status = reason.status as JobStatus;
       if (FINAL.has(status)) return { id: request.id, locked: false, reason: "final", status };
       if (status === "locked" || status === "running") {
-        return { id: request.id, locked: false, reason: "leased", status, retryInMs: Number(reason.lease_in_ms ?? 1000) || 1000 };
+        return {
+          id: request.id,
+          locked: false,
+          reason: "leased",
+          status,
+          retryInMs: Number(reason.lease_in_ms ?? 1000) || 1000,
+        };
       }
       const dueIn = Number(reason.due_in_ms ?? 0);
       if (dueIn > 0) return { id: request.id, locked: false, reason: "not-due", status, retryInMs: dueIn };
@@ -327,7 +337,9 @@ export class SqlStore implements Store {
     const events: { ord: number; job_id: string; status: string; data: unknown }[] = [];
     const refs: { job_id: string; system: string; ref: string }[] = [];
     for (const w of writes) {
-      for (const e of w.events) events.push({ ord: events.length, job_id: w.id, status: e.status, data: e.data ?? {} });
+      for (const e of w.events) {
+        events.push({ ord: events.length, job_id: w.id, status: e.status, data: e.data ?? {} });
+      }
       for (const r of w.refs ?? []) refs.push({ job_id: w.id, system: r.system, ref: r.ref });
     }
     const [row] = await this.client.query(COMMIT, [json(input), json(events), json(refs)]);
@@ -421,7 +433,9 @@ export class SqlStore implements Store {
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     const result: { jobs: JobRow[]; nextCursor?: string } = { jobs: page.map(toJobRow) };
-    if (rows.length > limit && last) result.nextCursor = btoa(JSON.stringify([String(last.created_cursor), String(last.id)]));
+    if (rows.length > limit && last) {
+      result.nextCursor = btoa(JSON.stringify([String(last.created_cursor), String(last.id)]));
+    }
     return result;
   }
 
@@ -434,7 +448,10 @@ export class SqlStore implements Store {
   }
 
   async jobRefs(id: string): Promise<{ system: string; ref: string }[]> {
-    const rows = await this.client.query("SELECT system, ref FROM job_refs WHERE job_id = $1 ORDER BY at, system, ref", [id]);
+    const rows = await this.client.query(
+      "SELECT system, ref FROM job_refs WHERE job_id = $1 ORDER BY at, system, ref",
+      [id],
+    );
     return rows.map((r) => ({ system: String(r.system), ref: String(r.ref) }));
   }
 
@@ -443,7 +460,9 @@ export class SqlStore implements Store {
     return rows.map(toJobRow);
   }
 
-  async recordRejected(entry: { subject: string; reason: string; seq?: number; headers?: Record<string, string> }): Promise<void> {
+  async recordRejected(
+    entry: { subject: string; reason: string; seq?: number; headers?: Record<string, string> },
+  ): Promise<void> {
     await this.client.query(
       "INSERT INTO rejected_messages (subject, reason, seq, headers) VALUES ($1, $2, $3, $4::text::jsonb)",
       [entry.subject, entry.reason.slice(0, 2000), entry.seq ?? null, json(entry.headers ?? {})],
@@ -461,7 +480,10 @@ export class SqlStore implements Store {
       subject: String(row.subject),
       reason: String(row.reason),
       seq: row.seq === null || row.seq === undefined ? null : Number(row.seq),
-      headers: (typeof row.headers === "string" ? JSON.parse(row.headers) : row.headers ?? {}) as Record<string, string>,
+      headers: (typeof row.headers === "string" ? JSON.parse(row.headers) : row.headers ?? {}) as Record<
+        string,
+        string
+      >,
       at: new Date(row.at as string | Date),
     }));
   }

@@ -100,7 +100,13 @@ export interface LockRequest {
 
 /** The outcome of a lock request. */
 export type LockResult =
-  | { id: string; locked: true; job: JobRow; /** status before the lock */ previousStatus: JobStatus; leaseExpired: boolean }
+  | {
+    id: string;
+    locked: true;
+    job: JobRow; /** status before the lock */
+    previousStatus: JobStatus;
+    leaseExpired: boolean;
+  }
   | {
     id: string;
     locked: false;
@@ -193,7 +199,9 @@ export interface Store {
    */
   claimStale(graceMs: number, limit: number): Promise<JobRow[]>;
   /** Records a message that could not become a job (no usable id). */
-  recordRejected(entry: { subject: string; reason: string; seq?: number; headers?: Record<string, string> }): Promise<void>;
+  recordRejected(
+    entry: { subject: string; reason: string; seq?: number; headers?: Record<string, string> },
+  ): Promise<void>;
   /** The latest rejected messages, newest first (for operators and tests). */
   listRejected(options?: { limit?: number }): Promise<RejectedMessageRow[]>;
   /** Counts jobs by status (for /status and tests). */

@@ -26,8 +26,12 @@ describe("API tokens", () => {
 
   it("refuses bad entries, naming the variable and the position but never the token", () => {
     for (const spec of [`root:${ADMIN}`, "admin:short", ADMIN]) {
-      assert.throws(() => loadConfig({ TROUPE_API_TOKENS: spec }), (error: Error) =>
-        error instanceof ConfigError && /TROUPE_API_TOKENS entry 1/.test(error.message) && !error.message.includes(ADMIN) && !error.message.includes("short"));
+      assert.throws(
+        () => loadConfig({ TROUPE_API_TOKENS: spec }),
+        (error: Error) =>
+          error instanceof ConfigError && /TROUPE_API_TOKENS entry 1/.test(error.message) &&
+          !error.message.includes(ADMIN) && !error.message.includes("short"),
+      );
     }
   });
 });
@@ -41,7 +45,14 @@ describe("Gateway with TROUPE_API_TOKENS", () => {
     const made = await backendEnv("embedded");
     cleanup = made.cleanup;
     core = await openTestCore(made.env);
-    app = createGateway({ jobs: core.jobs, store: core.store, bus: core.bus, logger: core.logger, maxBodyBytes: 4096, tokens: parseApiTokens(`admin:${ADMIN},viewer:${VIEWER}`) });
+    app = createGateway({
+      jobs: core.jobs,
+      store: core.store,
+      bus: core.bus,
+      logger: core.logger,
+      maxBodyBytes: 4096,
+      tokens: parseApiTokens(`admin:${ADMIN},viewer:${VIEWER}`),
+    });
   });
   after(async () => {
     await core.close();
@@ -49,7 +60,11 @@ describe("Gateway with TROUPE_API_TOKENS", () => {
   });
 
   const call = (method: string, path: string, token?: string, body?: string) =>
-    app.request(path, { method, ...(body ? { body } : {}), headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+    app.request(path, {
+      method,
+      ...(body ? { body } : {}),
+      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    });
 
   it("answers 401 with WWW-Authenticate without a valid token, except for probes", async () => {
     const none = await call("GET", "/jobs");
@@ -68,17 +83,37 @@ describe("Gateway with TROUPE_API_TOKENS", () => {
   });
 
   it("lets an admin submit, and records who asked in the audit trail", async () => {
-    const res = await call("POST", "/jobs", ADMIN, '{"kind":"noop","id":"auth-1","runAt":"2099-01-01T00:00:00Z"}');
+    const res = await call(
+      "POST",
+      "/jobs",
+      ADMIN,
+      '{"kind":"noop","id":"auth-1","runAt":"2099-01-01T00:00:00Z"}',
+    );
     assert.equal(res.status, 202);
     const [pending] = await core.store.jobEvents("auth-1");
     assert.equal(pending?.data.actor, "token:admin");
   });
 
   it("createGateway() without tokens or a client CA answers 401 to everything but the probes", async () => {
-    const open = createGateway({ jobs: core.jobs, store: core.store, bus: core.bus, logger: core.logger, maxBodyBytes: 4096 });
+    const open = createGateway({
+      jobs: core.jobs,
+      store: core.store,
+      bus: core.bus,
+      logger: core.logger,
+      maxBodyBytes: 4096,
+    });
     const before = (await core.jobs.list({ limit: 1000 })).jobs.length;
-    for (const [method, path] of [["GET", "/jobs"], ["GET", "/status"], ["POST", "/jobs/noop"], ["POST", "/jobs/x/cancel"]] as const) {
-      const res = await open.request(path, { method, headers: { "content-type": "application/json" }, ...(method === "POST" ? { body: "{}" } : {}) });
+    for (
+      const [method, path] of [["GET", "/jobs"], ["GET", "/status"], ["POST", "/jobs/noop"], [
+        "POST",
+        "/jobs/x/cancel",
+      ]] as const
+    ) {
+      const res = await open.request(path, {
+        method,
+        headers: { "content-type": "application/json" },
+        ...(method === "POST" ? { body: "{}" } : {}),
+      });
       assert.equal(res.status, 401, `${method} ${path}`);
       assert.equal((await res.json() as { error: { code: string } }).error.code, "UNAUTHORIZED");
     }
@@ -92,7 +127,11 @@ describe("startSystem() gateway without TROUPE_API_TOKENS", () => {
   const systemEnv = async () => {
     const made = await backendEnv("nats+postgres");
     const dir = mkdtempSync(join(tmpdir(), "troupe-auth-"));
-    return { env: { ...made.env, TROUPE_DATA_DIR: dir, PORT: "0" }, dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+      env: { ...made.env, TROUPE_DATA_DIR: dir, PORT: "0" },
+      dir,
+      cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    };
   };
 
   it("startSystem() gives its gateway a 0600 admin token file in the data folder and answers 401 without it", async () => {
@@ -108,8 +147,15 @@ describe("startSystem() gateway without TROUPE_API_TOKENS", () => {
       assert.match(token, /^[A-Za-z0-9_-]{43,}$/, "32 random bytes or more, base64url");
       const port = system.server!.port;
       assert.equal((await rawRequest(port, { path: "/jobs" })).status, 401);
-      assert.equal((await rawRequest(port, { path: "/jobs", headers: { authorization: "Bearer not-the-token-at-all" } })).status, 401);
-      assert.equal((await rawRequest(port, { path: "/jobs", headers: { authorization: `Bearer ${token}` } })).status, 200);
+      assert.equal(
+        (await rawRequest(port, { path: "/jobs", headers: { authorization: "Bearer not-the-token-at-all" } }))
+          .status,
+        401,
+      );
+      assert.equal(
+        (await rawRequest(port, { path: "/jobs", headers: { authorization: `Bearer ${token}` } })).status,
+        200,
+      );
       assert.equal((await rawRequest(port, { path: "/healthz" })).status, 200);
     } finally {
       await system.stop();
@@ -124,7 +170,13 @@ describe("startSystem() gateway without TROUPE_API_TOKENS", () => {
     try {
       assert.equal(system.adminToken, undefined);
       assert.equal(existsSync(join(made.dir, "admin-token")), false);
-      assert.equal((await rawRequest(system.server!.port, { path: "/jobs", headers: { authorization: `Bearer ${ADMIN}` } })).status, 200);
+      assert.equal(
+        (await rawRequest(system.server!.port, {
+          path: "/jobs",
+          headers: { authorization: `Bearer ${ADMIN}` },
+        })).status,
+        200,
+      );
     } finally {
       await system.stop();
       made.cleanup();

@@ -2,6 +2,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { duration, positiveInt } from "../../actors/cli-options.ts";
+import { runCli } from "../support/cli.ts";
+import { CONFIG_VARIABLES } from "../../actors/config.ts";
+import { serviceHelpVariables, type ServiceVariableGroup } from "../../actors/cli-service-help.ts";
 
 describe("cli options", () => {
   it("duration() reads 500ms, 30s, 2m, 1h, 1.5s and 1d as milliseconds", () => {
@@ -32,5 +35,48 @@ describe("cli options", () => {
     assert.equal(positiveInt("3", "--limit"), 3);
     assert.throws(() => positiveInt("1.5", "--limit"), /--limit must be a positive integer, got "1.5"/);
     assert.throws(() => positiveInt("0", "--limit"), /positive integer/);
+  });
+
+  it("troupe submit and troupe run take the same --timeout form and refuse a bare number with exit 2", async () => {
+    for (
+      const args of [["submit", "noop", "{}", "--timeout", "30"], ["run", "--timeout", "30", "--", "true"]]
+    ) {
+      const { code, stderr } = await runCli(args, { TROUPE_URL: "http://127.0.0.1:9" });
+      assert.equal(code, 2, `${args[0]}: ${stderr}`);
+      assert.match(stderr, /--timeout must be a duration like 500ms, 30s, 2m or 1h/);
+    }
+  });
+
+  it("troupe start --help lists the variables it reads, each one the configuration knows", async () => {
+    const { code, stdout } = await runCli(["start", "--help"], {});
+    assert.equal(code, 0);
+    for (
+      const name of [
+        "NATS_URL",
+        "DATABASE_URL",
+        "TROUPE_DATA_DIR",
+        "PORT",
+        "TROUPE_API_TOKENS",
+        "TROUPE_AGENT_MAX_PIDS",
+        "LOG_LEVEL",
+      ]
+    ) {
+      assert.match(stdout, new RegExp(`^  ${name} `, "m"), name);
+    }
+    const groups: ServiceVariableGroup[] = [
+      "storage",
+      "api",
+      "worker",
+      "agent",
+      "discovery",
+      "observability",
+    ];
+    for (const name of serviceHelpVariables(groups)) {
+      assert.ok(CONFIG_VARIABLES.includes(name), `${name} is a configuration variable`);
+    }
+    for (const command of ["worker", "gateway", "scheduler", "agent"]) {
+      const help = await runCli([command, "--help"], {});
+      assert.match(help.stdout, /^Environment \(validated at start/m, `${command} --help`);
+    }
   });
 });

@@ -35,9 +35,15 @@ describe("Gateway: /openapi.json and GET /jobs/:id/logs", () => {
     core = await openTestCore(made.env);
     system = await startSystem(core, { worker: true });
     app = asAdmin(createGateway({
-      jobs: core.jobs, store: core.store, bus: core.bus, logger: core.logger, maxBodyBytes: 4096, version: "9.9.9",
+      jobs: core.jobs,
+      store: core.store,
+      bus: core.bus,
+      logger: core.logger,
+      maxBodyBytes: 4096,
+      version: "9.9.9",
       logStream: { pollMs: 20, quietMs: 100 },
-      inventory: { schedules: core.schedules, resources: core.inventory }, tokens: TEST_TOKENS,
+      inventory: { schedules: core.schedules, resources: core.inventory },
+      tokens: TEST_TOKENS,
     }));
   });
   after(async () => {
@@ -48,7 +54,12 @@ describe("Gateway: /openapi.json and GET /jobs/:id/logs", () => {
   it("/openapi.json documents every route the gateway serves, with each kind's payload schema", async () => {
     const res = await app.request("/openapi.json");
     assert.equal(res.status, 200);
-    const doc = await res.json() as { openapi: string; info: { version: string }; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
+    const doc = await res.json() as {
+      openapi: string;
+      info: { version: string };
+      paths: Record<string, Record<string, unknown>>;
+      components: { schemas: Record<string, unknown> };
+    };
     assert.equal(doc.openapi, "3.1.0");
     assert.equal(doc.info.version, "9.9.9");
     let served = 0;
@@ -64,7 +75,15 @@ describe("Gateway: /openapi.json and GET /jobs/:id/logs", () => {
     }
     assert.ok(served >= 7, "the schedule and inventory routes are served (and so checked above)");
     assert.ok(doc.paths["/jobs/discovery.kubernetes"]?.post, "the discovery kinds are documented");
-    const trigger = doc.paths["/jobs/noop"]!.post as { requestBody: { content: { "application/json": { schema: { properties: Record<string, { type?: string }>; additionalProperties?: boolean } } } } };
+    const trigger = doc.paths["/jobs/noop"]!.post as {
+      requestBody: {
+        content: {
+          "application/json": {
+            schema: { properties: Record<string, { type?: string }>; additionalProperties?: boolean };
+          };
+        };
+      };
+    };
     const schema = trigger.requestBody.content["application/json"].schema;
     assert.equal(schema.properties.sleepMs?.type, "integer");
     assert.equal(schema.additionalProperties, false);
@@ -74,7 +93,13 @@ describe("Gateway: /openapi.json and GET /jobs/:id/logs", () => {
   it("POST /jobs/aws.iam.policy validates against the kind's schema before publishing, naming the field", async () => {
     const res = await app.request("/jobs/aws.iam.policy", {
       method: "POST",
-      body: JSON.stringify({ action: "attach", accountId: "123", principalType: "role", principalName: "app", policyArn: "arn:aws:iam::aws:policy/ReadOnlyAccess" }),
+      body: JSON.stringify({
+        action: "attach",
+        accountId: "123",
+        principalType: "role",
+        principalName: "app",
+        policyArn: "arn:aws:iam::aws:policy/ReadOnlyAccess",
+      }),
     });
     assert.equal(res.status, 422);
     const body = await res.json() as { error: { code: string; message: string } };
@@ -85,9 +110,18 @@ describe("Gateway: /openapi.json and GET /jobs/:id/logs", () => {
 
   it("GET /jobs/:id/logs replays the output, follows it live, ends after the job and resumes after Last-Event-ID", async () => {
     const id = "logs-1";
-    const submitted = await app.request("/jobs", { method: "POST", body: JSON.stringify({ kind: "noop", id, payload: { sleepMs: 400 } }) });
+    const submitted = await app.request("/jobs", {
+      method: "POST",
+      body: JSON.stringify({ kind: "noop", id, payload: { sleepMs: 400 } }),
+    });
     assert.equal(submitted.status, 202);
-    const chunk = (seq: number, text: string): LogChunk => ({ jobId: id, seq, stream: seq % 2 ? "stdout" : "stderr", text, at: new Date().toISOString() });
+    const chunk = (seq: number, text: string): LogChunk => ({
+      jobId: id,
+      seq,
+      stream: seq % 2 ? "stdout" : "stderr",
+      text,
+      at: new Date().toISOString(),
+    });
     const publish = async (c: LogChunk) => {
       const { data, msgId } = encodeLogChunk(c);
       await core.bus.publishLog(id, data, { msgId });
@@ -98,18 +132,30 @@ describe("Gateway: /openapi.json and GET /jobs/:id/logs", () => {
     setTimeout(() => void publish(chunk(3, "three\n")), 100);
     const events = await readSse(await streaming);
     const logs = events.filter((e) => e.event === "log").map((e) => JSON.parse(e.data) as LogChunk);
-    assert.deepEqual(logs.map((l) => [l.seq, l.stream, l.text]), [[1, "stdout", "one\n"], [2, "stderr", "two\n"], [3, "stdout", "three\n"]]);
+    assert.deepEqual(logs.map((l) => [l.seq, l.stream, l.text]), [[1, "stdout", "one\n"], [
+      2,
+      "stderr",
+      "two\n",
+    ], [3, "stdout", "three\n"]]);
     const end = events.at(-1)!;
     assert.equal(end.event, "end");
     assert.equal(JSON.parse(end.data).status, "success");
 
     const secondId = events.filter((e) => e.event === "log")[1]!.id!;
-    const resumed = await readSse(await app.request(`/jobs/${id}/logs`, { headers: { "Last-Event-ID": secondId } }));
-    assert.deepEqual(resumed.filter((e) => e.event === "log").map((e) => (JSON.parse(e.data) as LogChunk).seq), [3]);
+    const resumed = await readSse(
+      await app.request(`/jobs/${id}/logs`, { headers: { "Last-Event-ID": secondId } }),
+    );
+    assert.deepEqual(
+      resumed.filter((e) => e.event === "log").map((e) => (JSON.parse(e.data) as LogChunk).seq),
+      [3],
+    );
   });
 
   it("GET /jobs/:id/logs answers 404 for an unknown job and 422 for a bad Last-Event-ID", async () => {
     assert.equal((await app.request("/jobs/nope-404/logs")).status, 404);
-    assert.equal((await app.request("/jobs/logs-1/logs", { headers: { "Last-Event-ID": "-3" } })).status, 422);
+    assert.equal(
+      (await app.request("/jobs/logs-1/logs", { headers: { "Last-Event-ID": "-3" } })).status,
+      422,
+    );
   });
 });

@@ -19,7 +19,17 @@ describe("Gateway (HTTP API)", () => {
     cleanup = made.cleanup;
     core = await openTestCore(made.env, { env: { TROUPE_MAX_PAYLOAD_BYTES: "2048" } });
     system = await startSystem(core, { worker: true });
-    app = asAdmin(createGateway({ jobs: core.jobs, store: core.store, bus: core.bus, logger: core.logger, maxBodyBytes: 2048, metrics: system.metrics, tokens: TEST_TOKENS }));
+    app = asAdmin(
+      createGateway({
+        jobs: core.jobs,
+        store: core.store,
+        bus: core.bus,
+        logger: core.logger,
+        maxBodyBytes: 2048,
+        metrics: system.metrics,
+        tokens: TEST_TOKENS,
+      }),
+    );
   });
   after(async () => {
     await system?.stop();
@@ -39,7 +49,9 @@ describe("Gateway (HTTP API)", () => {
       return j.status === "success" ? j : undefined;
     });
     assert.equal(job.status, "success");
-    const history = await (await app.request(`/jobs/${id}/history`)).json() as { events: { status: string }[] };
+    const history = await (await app.request(`/jobs/${id}/history`)).json() as {
+      events: { status: string }[];
+    };
     assert.deepEqual(history.events.map((e) => e.status), ["pending", "locked", "running", "success"]);
   });
 
@@ -83,13 +95,19 @@ describe("Gateway (HTTP API)", () => {
   it("GET /jobs filters by status and kind and pages with a cursor", async () => {
     for (let i = 0; i < 3; i++) await post("/jobs", JSON.stringify({ kind: "noop", id: `page-${i}` }));
     await waitFor(async () => {
-      const r = await (await app.request("/jobs?kind=noop&status=success&limit=100")).json() as { jobs: { id: string }[] };
+      const r = await (await app.request("/jobs?kind=noop&status=success&limit=100")).json() as {
+        jobs: { id: string }[];
+      };
       return ["page-0", "page-1", "page-2"].every((id) => r.jobs.some((j) => j.id === id));
     });
-    const page1 = await (await app.request("/jobs?limit=2")).json() as { jobs: { id: string }[]; nextCursor: string };
+    const page1 = await (await app.request("/jobs?limit=2")).json() as {
+      jobs: { id: string }[];
+      nextCursor: string;
+    };
     assert.equal(page1.jobs.length, 2);
     assert.ok(page1.nextCursor);
-    const page2 = await (await app.request(`/jobs?limit=2&cursor=${encodeURIComponent(page1.nextCursor)}`)).json() as { jobs: { id: string }[] };
+    const page2 = await (await app.request(`/jobs?limit=2&cursor=${encodeURIComponent(page1.nextCursor)}`))
+      .json() as { jobs: { id: string }[] };
     assert.ok(page2.jobs.length >= 1);
     assert.ok(!page2.jobs.some((j) => page1.jobs.some((k) => k.id === j.id)), "pages do not overlap");
     const bad = await app.request("/jobs?status=bogus");
@@ -131,20 +149,37 @@ describe("Gateway (HTTP API)", () => {
 
   it("GET /jobs/:id/events resumes after Last-Event-ID, and 404s an unknown job", async () => {
     const all = await readSse(await app.request("/jobs/sse-1/events"));
-    const rest = await readSse(await app.request("/jobs/sse-1/events", { headers: { "Last-Event-ID": String(all[1]!.id) } }));
+    const rest = await readSse(
+      await app.request("/jobs/sse-1/events", { headers: { "Last-Event-ID": String(all[1]!.id) } }),
+    );
     assert.deepEqual(rest.map((e) => e.status), ["running", "success"]);
     assert.equal((await app.request("/jobs/nope/events")).status, 404);
-    assert.equal((await app.request("/jobs/sse-1/events", { headers: { "Last-Event-ID": "x" } })).status, 422);
+    assert.equal(
+      (await app.request("/jobs/sse-1/events", { headers: { "Last-Event-ID": "x" } })).status,
+      422,
+    );
   });
 
   it("POST /jobs/:id/retry runs a failed job again, and 409s one that has not ended", async () => {
-    await post("/jobs", JSON.stringify({ kind: "noop", id: "redrive-1", payload: { failTimes: 1, failWith: "permanent" } }));
+    await post(
+      "/jobs",
+      JSON.stringify({ kind: "noop", id: "redrive-1", payload: { failTimes: 1, failWith: "permanent" } }),
+    );
     await waitFor(async () => (await core.store.getJob("redrive-1"))?.status === "failed");
     const res = await app.request("/jobs/redrive-1/retry", { method: "POST" });
     assert.equal(res.status, 200);
-    await waitFor(async () => (await core.store.jobEvents("redrive-1")).length === 8, { what: "the second run" });
+    await waitFor(async () => (await core.store.jobEvents("redrive-1")).length === 8, {
+      what: "the second run",
+    });
     assert.deepEqual((await core.store.jobEvents("redrive-1")).map((e) => e.status), [
-      "pending", "locked", "running", "failed", "pending", "locked", "running", "failed",
+      "pending",
+      "locked",
+      "running",
+      "failed",
+      "pending",
+      "locked",
+      "running",
+      "failed",
     ]);
     const later = new Date(Date.now() + 60_000).toISOString();
     await post("/jobs", JSON.stringify({ kind: "noop", id: "redrive-2", runAt: later }));
@@ -155,7 +190,9 @@ describe("Gateway (HTTP API)", () => {
     const cut = new Date().toISOString();
     await new Promise((r) => setTimeout(r, 20));
     await post("/jobs", JSON.stringify({ kind: "noop", id: "since-1" }));
-    const page = await (await app.request(`/jobs?since=${encodeURIComponent(cut)}&limit=100`)).json() as { jobs: { id: string }[] };
+    const page = await (await app.request(`/jobs?since=${encodeURIComponent(cut)}&limit=100`)).json() as {
+      jobs: { id: string }[];
+    };
     assert.ok(page.jobs.some((j) => j.id === "since-1"));
     assert.ok(!page.jobs.some((j) => j.id === "redrive-1"));
     assert.equal((await app.request("/jobs?since=yesterday")).status, 422);
@@ -163,9 +200,17 @@ describe("Gateway (HTTP API)", () => {
 
   it("GET /metrics exposes job outcomes, attempts, in-flight and rejections in Prometheus format", async () => {
     await post("/jobs", JSON.stringify({ kind: "noop", id: "metric-ok" }));
-    await post("/jobs", JSON.stringify({ kind: "noop", id: "metric-fail", payload: { failTimes: 1, failWith: "permanent" } }));
-    await core.bus.publishRaw(`${core.bus.subjects.jobPrefix}noop`, new TextEncoder().encode("{broken"), { msgId: "metric-bad", headers: { "Nats-Msg-Id": "metric-bad" } });
-    await waitFor(async () => ["success", "failed"].includes((await core.store.getJob("metric-fail"))?.status ?? ""));
+    await post(
+      "/jobs",
+      JSON.stringify({ kind: "noop", id: "metric-fail", payload: { failTimes: 1, failWith: "permanent" } }),
+    );
+    await core.bus.publishRaw(`${core.bus.subjects.jobPrefix}noop`, new TextEncoder().encode("{broken"), {
+      msgId: "metric-bad",
+      headers: { "Nats-Msg-Id": "metric-bad" },
+    });
+    await waitFor(async () =>
+      ["success", "failed"].includes((await core.store.getJob("metric-fail"))?.status ?? "")
+    );
     await waitFor(async () => (await core.store.getJob("metric-bad"))?.status === "failed");
     await waitFor(async () => (await core.store.getJob("metric-ok"))?.status === "success");
     const res = await app.request("/metrics");
@@ -182,7 +227,17 @@ describe("Gateway (HTTP API)", () => {
   });
 
   it("answers 404 at /metrics when METRICS_ENABLED=false", async () => {
-    const off = asAdmin(createGateway({ jobs: core.jobs, store: core.store, bus: core.bus, logger: core.logger, maxBodyBytes: 2048, metrics: createMetrics({ enabled: false }), tokens: TEST_TOKENS }));
+    const off = asAdmin(
+      createGateway({
+        jobs: core.jobs,
+        store: core.store,
+        bus: core.bus,
+        logger: core.logger,
+        maxBodyBytes: 2048,
+        metrics: createMetrics({ enabled: false }),
+        tokens: TEST_TOKENS,
+      }),
+    );
     const res = await off.request("/metrics");
     assert.equal(res.status, 404);
     assert.match((await res.json() as { error: { message: string } }).error.message, /METRICS_ENABLED/);

@@ -35,13 +35,27 @@ describe("Traces over OTLP from `troupe start`", () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     server = startCli(["start"], {
-      TROUPE_DATA_DIR: dir, PORT: String(port), NATS_URL: "", DATABASE_URL: "", LOG_LEVEL: "info",
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
-      OTEL_SERVICE_NAME: "troupe-test", OTEL_DENO: "true", OTEL_BSP_SCHEDULE_DELAY: "100",
-      OTEL_METRICS_EXPORTER: "none", OTEL_LOGS_EXPORTER: "none", OTEL_DENO_CONSOLE: "ignore",
-      AWS_ENDPOINT_URL: aws.url, AWS_ACCESS_KEY_ID: aws.master.accessKeyId, AWS_SECRET_ACCESS_KEY: aws.master.secretAccessKey,
+      TROUPE_DATA_DIR: dir,
+      PORT: String(port),
+      NATS_URL: "",
+      DATABASE_URL: "",
+      LOG_LEVEL: "info",
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+      OTEL_SERVICE_NAME: "troupe-test",
+      OTEL_DENO: "true",
+      OTEL_BSP_SCHEDULE_DELAY: "100",
+      OTEL_METRICS_EXPORTER: "none",
+      OTEL_LOGS_EXPORTER: "none",
+      OTEL_DENO_CONSOLE: "ignore",
+      AWS_ENDPOINT_URL: aws.url,
+      AWS_ACCESS_KEY_ID: aws.master.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: aws.master.secretAccessKey,
     });
-    await waitFor(async () => (await fetch(`${base}/healthz`)).ok, { timeoutMs: 60_000, what: "troupe start to listen" });
+    await waitFor(async () => (await fetch(`${base}/healthz`)).ok, {
+      timeoutMs: 60_000,
+      what: "troupe start to listen",
+    });
     api = localAdminFetch(dir);
   });
 
@@ -62,11 +76,20 @@ describe("Traces over OTLP from `troupe start`", () => {
       body: JSON.stringify({ kind: "noop", id: "traced-1", payload: { sleepMs: 5 } }),
     });
     assert.equal(res.status, 202, await res.text());
-    await waitFor(async () => ((await (await api(`${base}/jobs/traced-1`)).json()) as { status: string }).status === "success", { what: "the job to succeed" });
+    await waitFor(
+      async () =>
+        ((await (await api(`${base}/jobs/traced-1`)).json()) as { status: string }).status === "success",
+      { what: "the job to succeed" },
+    );
     const spans = await waitFor(() => {
       const mine = receiver.spans.filter((s) => s.traceId === CALLER_TRACE);
-      return mine.some((s) => s.name === "run noop") && mine.some((s) => /^process /.test(s.name)) ? mine : undefined;
-    }, { timeoutMs: 20_000, what: `spans of trace ${CALLER_TRACE} (got ${receiver.spans.map((s) => s.name).join(", ")})` });
+      return mine.some((s) => s.name === "run noop") && mine.some((s) => /^process /.test(s.name))
+        ? mine
+        : undefined;
+    }, {
+      timeoutMs: 20_000,
+      what: `spans of trace ${CALLER_TRACE} (got ${receiver.spans.map((s) => s.name).join(", ")})`,
+    });
 
     const request = find(spans, /^POST \/jobs$/);
     assert.ok(request, `a server span for POST /jobs among ${spans.map((s) => s.name)}`);
@@ -101,16 +124,27 @@ describe("Traces over OTLP from `troupe start`", () => {
     const res = await api(`${base}/jobs/aws.iam.policy`, {
       method: "POST",
       headers: { "content-type": "application/json", "Idempotency-Key": "traced-aws" },
-      body: JSON.stringify({ action: "attach", accountId: "111122223333", principalType: "role", principalName: "app", policyArn: "arn:aws:iam::aws:policy/ReadOnlyAccess" }),
+      body: JSON.stringify({
+        action: "attach",
+        accountId: "111122223333",
+        principalType: "role",
+        principalName: "app",
+        policyArn: "arn:aws:iam::aws:policy/ReadOnlyAccess",
+      }),
     });
     assert.equal(res.status, 202, await res.text());
     const job = await waitFor(async () => {
-      const j = (await (await api(`${base}/jobs/traced-aws`)).json()) as { status: string; lastError: unknown };
+      const j = (await (await api(`${base}/jobs/traced-aws`)).json()) as {
+        status: string;
+        lastError: unknown;
+      };
       return ["success", "failed"].includes(j.status) ? j : undefined;
     }, { what: "the AWS job to end" });
     assert.equal(job.status, "success", JSON.stringify(job.lastError));
     const spans = await waitFor(() => {
-      const run = receiver.spans.find((s) => s.name === "run aws.iam.policy" && s.attributes["troupe.job.id"] === "traced-aws");
+      const run = receiver.spans.find((s) =>
+        s.name === "run aws.iam.policy" && s.attributes["troupe.job.id"] === "traced-aws"
+      );
       const calls = run ? receiver.spans.filter((s) => s.parentSpanId === run.spanId) : [];
       return run && calls.some((s) => s.name === "IAM/AttachRolePolicy") ? { run, calls } : undefined;
     }, { timeoutMs: 20_000, what: "the AWS call spans" });
@@ -120,7 +154,10 @@ describe("Traces over OTLP from `troupe start`", () => {
     assert.equal(attach.kind, 3);
     assert.equal(attach.attributes["rpc.system"], "aws-api");
     assert.match(String(attach.attributes["aws.request_id"]), /\S+/);
-    assert.ok(!receiver.bodies.some((b) => b.includes(aws.master.secretAccessKey)), "the secret key is not in any exported span");
+    assert.ok(
+      !receiver.bodies.some((b) => b.includes(aws.master.secretAccessKey)),
+      "the secret key is not in any exported span",
+    );
   });
 
   it("a retried job keeps every attempt in the job's trace, the failure marked on its span", async () => {
@@ -130,12 +167,20 @@ describe("Traces over OTLP from `troupe start`", () => {
       body: JSON.stringify({ failTimes: 1, retryAfterMs: 1 }),
     });
     assert.equal(res.status, 202);
-    await waitFor(async () => ((await (await api(`${base}/jobs/traced-2`)).json()) as { status: string }).status === "success", { what: "the job to succeed", timeoutMs: 30_000 });
+    await waitFor(
+      async () =>
+        ((await (await api(`${base}/jobs/traced-2`)).json()) as { status: string }).status === "success",
+      { what: "the job to succeed", timeoutMs: 30_000 },
+    );
     const processes = await waitFor(() => {
-      const found = receiver.spans.filter((s) => /^process /.test(s.name) && s.attributes["troupe.job.id"] === "traced-2");
+      const found = receiver.spans.filter((s) =>
+        /^process /.test(s.name) && s.attributes["troupe.job.id"] === "traced-2"
+      );
       return found.length >= 2 ? found : undefined;
     }, { timeoutMs: 20_000, what: "two process spans of traced-2" });
-    const [first, second] = processes.sort((a, b) => Number(a.attributes["troupe.job.attempt"]) - Number(b.attributes["troupe.job.attempt"]));
+    const [first, second] = processes.sort((a, b) =>
+      Number(a.attributes["troupe.job.attempt"]) - Number(b.attributes["troupe.job.attempt"])
+    );
     assert.equal(first!.traceId, second!.traceId, "both attempts in one trace");
     assert.equal(first!.status.code, 2, "the failed attempt's span is an error");
     assert.ok(first!.events.some((e) => e.name === "job.retry"));

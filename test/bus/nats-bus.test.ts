@@ -8,7 +8,11 @@ import { uniqueNamespace } from "../support/system.ts";
 runBusContract({
   name: "NATS JetStream",
   create: async (options) => {
-    const bus = await createNatsBus({ servers: await testNatsUrl(), namespace: uniqueNamespace("b"), ...options });
+    const bus = await createNatsBus({
+      servers: await testNatsUrl(),
+      namespace: uniqueNamespace("b"),
+      ...options,
+    });
     await bus.init();
     return bus;
   },
@@ -66,7 +70,9 @@ describe("NATS bus specifics", () => {
   it("says which server it could not reach, without credentials", async () => {
     await assert.rejects(
       createNatsBus({ servers: "nats://user:s3cret@127.0.0.1:1", namespace: "x" }),
-      (error: Error) => /Cannot connect to NATS at nats:\/\/127\.0\.0\.1:1/.test(error.message) && !error.message.includes("s3cret"),
+      (error: Error) =>
+        /Cannot connect to NATS at nats:\/\/127\.0\.0\.1:1/.test(error.message) &&
+        !error.message.includes("s3cret"),
     );
   });
 });

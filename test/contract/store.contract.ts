@@ -30,8 +30,19 @@ export function runStoreContract({ name, create }: StoreContractOptions): void {
       store.admit([{ id, kind: "noop", payload: { a: 1 }, maxAttempts: 3, ...extra }]);
     const lockOne = async (id: string, workerId = "w1", leaseMs = 30_000) =>
       (await store.lock([{ id, workerId, leaseMs }]))[0]!;
-    const write = (id: string, leaseVersion: number, status: TransitionWrite["status"], extra: Partial<TransitionWrite> = {}): TransitionWrite => ({
-      id, leaseVersion, status, snapshot: { value: status }, attempts: 1, events: [{ status, data: { n: 1 } }], ...extra,
+    const write = (
+      id: string,
+      leaseVersion: number,
+      status: TransitionWrite["status"],
+      extra: Partial<TransitionWrite> = {},
+    ): TransitionWrite => ({
+      id,
+      leaseVersion,
+      status,
+      snapshot: { value: status },
+      attempts: 1,
+      events: [{ status, data: { n: 1 } }],
+      ...extra,
     });
 
     it("migrate() is idempotent", async () => {
@@ -57,7 +68,9 @@ export function runStoreContract({ name, create }: StoreContractOptions): void {
 
     it("admit() of a born-failed job records pending then failed with the error", async () => {
       const id = uid("born");
-      const r = await admitOne(id, { failed: { error: { kind: "permanent", code: "VALIDATION", message: "bad" } } });
+      const r = await admitOne(id, {
+        failed: { error: { kind: "permanent", code: "VALIDATION", message: "bad" } },
+      });
       assert.deepEqual(r.events.map((e) => e.status), ["pending", "failed"]);
       const job = await store.getJob(id);
       assert.equal(job?.status, "failed");
@@ -141,11 +154,31 @@ export function runStoreContract({ name, create }: StoreContractOptions): void {
       const locks = await store.lock(ids.map((id) => ({ id, workerId: "w", leaseMs: 5000 })));
       const v = (i: number) => (locks[i] as { job: { leaseVersion: number } }).job.leaseVersion;
       const r = await store.commit([
-        { ...write(ids[0]!, v(0), "success"), events: [{ status: "locked", data: {} }, { status: "running", data: {} }, { status: "success", data: { ms: 1 } }], result: { ok: true }, lastError: null, releaseLease: true, refs: [{ system: "aws.iam", ref: "req-1" }] },
-        { ...write(ids[1]!, v(1), "retry"), lastError: { message: "later" }, runInMs: 60_000, releaseLease: true },
+        {
+          ...write(ids[0]!, v(0), "success"),
+          events: [{ status: "locked", data: {} }, { status: "running", data: {} }, {
+            status: "success",
+            data: { ms: 1 },
+          }],
+          result: { ok: true },
+          lastError: null,
+          releaseLease: true,
+          refs: [{ system: "aws.iam", ref: "req-1" }],
+        },
+        {
+          ...write(ids[1]!, v(1), "retry"),
+          lastError: { message: "later" },
+          runInMs: 60_000,
+          releaseLease: true,
+        },
       ]);
       assert.deepEqual(r.accepted.sort(), [...ids].sort());
-      assert.deepEqual(r.events.map((e) => `${e.jobId === ids[0] ? 1 : 2}:${e.status}`), ["1:locked", "1:running", "1:success", "2:retry"]);
+      assert.deepEqual(r.events.map((e) => `${e.jobId === ids[0] ? 1 : 2}:${e.status}`), [
+        "1:locked",
+        "1:running",
+        "1:success",
+        "2:retry",
+      ]);
       const ordered = r.events.map((e) => e.id);
       assert.deepEqual(ordered, [...ordered].sort((x, y) => x - y));
       const one = await store.getJob(ids[0]!);
@@ -169,7 +202,10 @@ export function runStoreContract({ name, create }: StoreContractOptions): void {
       const la = await lockOne(a, "w", 1000);
       const lb = await lockOne(b, "w", 1000);
       assert.ok(la.locked && lb.locked);
-      const held = await store.heartbeat([{ id: a, leaseVersion: la.job.leaseVersion }, { id: b, leaseVersion: lb.job.leaseVersion + 7 }], 60_000);
+      const held = await store.heartbeat([{ id: a, leaseVersion: la.job.leaseVersion }, {
+        id: b,
+        leaseVersion: lb.job.leaseVersion + 7,
+      }], 60_000);
       assert.deepEqual(held, [a]);
       const job = await store.getJob(a);
       assert.ok(job!.leaseExpiresAt!.getTime() - job!.updatedAt.getTime() > 50_000);
@@ -186,7 +222,11 @@ export function runStoreContract({ name, create }: StoreContractOptions): void {
       assert.equal(job?.status, "cancelled");
       assert.equal(job?.leaseVersion, l.job.leaseVersion + 1);
       assert.match(JSON.stringify(job?.lastError), /by test/);
-      assert.deepEqual((await store.commit([write(id, l.job.leaseVersion, "success")])).accepted, [], "the holder is fenced");
+      assert.deepEqual(
+        (await store.commit([write(id, l.job.leaseVersion, "success")])).accepted,
+        [],
+        "the holder is fenced",
+      );
       assert.equal(await store.cancel(id), undefined);
     });
 
@@ -195,7 +235,12 @@ export function runStoreContract({ name, create }: StoreContractOptions): void {
       await admitOne(id);
       const l = await lockOne(id);
       assert.ok(l.locked);
-      await store.commit([write(id, l.job.leaseVersion, "failed", { snapshot: { value: "failed", context: { attempts: 1 } }, lastError: { message: "boom" } })]);
+      await store.commit([
+        write(id, l.job.leaseVersion, "failed", {
+          snapshot: { value: "failed", context: { attempts: 1 } },
+          lastError: { message: "boom" },
+        }),
+      ]);
       const event = await store.redrive(id, { actor: "test" });
       assert.equal(event?.status, "pending");
       assert.equal(event?.data.redrive, true);

@@ -7,13 +7,19 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { AckPolicy, jetstream, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { type Core, type RunningSystem, startSystem } from "../../actors/system.ts";
 import { createNatsBus } from "../../bus/nats-bus.ts";
-import { subjectsFor, type Subjects } from "../../bus/subjects.ts";
+import { type Subjects, subjectsFor } from "../../bus/subjects.ts";
 import { backendEnv, openTestCore, uniqueNamespace } from "../support/system.ts";
 import { delay, waitFor } from "../support/wait.ts";
-import { CONFIG_FILE, type PermissionedNats, renderPermissionsConfig, startPermissionedNats, type User } from "./permissioned-nats.ts";
+import {
+  CONFIG_FILE,
+  type PermissionedNats,
+  renderPermissionsConfig,
+  startPermissionedNats,
+  type User,
+} from "./permissioned-nats.ts";
 
 const enc = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 const dec = (data: Uint8Array) => JSON.parse(new TextDecoder().decode(data)) as Record<string, unknown>;
@@ -55,7 +61,12 @@ describe("deploy/nats/troupe-permissions.conf", () => {
   const connections: NatsConnection[] = [];
 
   async function as(user: User): Promise<UserConnection> {
-    const nc = await connect({ servers: nats.server.url, user, pass: nats.passwords[user], name: `test-${user}` });
+    const nc = await connect({
+      servers: nats.server.url,
+      user,
+      pass: nats.passwords[user],
+      name: `test-${user}`,
+    });
     connections.push(nc);
     const violations: Violation[] = [];
     void (async () => {
@@ -90,7 +101,14 @@ describe("deploy/nats/troupe-permissions.conf", () => {
   before(async () => {
     const backend = await backendEnv("nats+postgres");
     const namespace = uniqueNamespace("perm");
-    env = { ...backend.env, TROUPE_NAMESPACE: namespace, METRICS_ENABLED: "false", TROUPE_SHUTDOWN_GRACE_MS: "200", TROUPE_BACKOFF_BASE_MS: "20", TROUPE_BACKOFF_MAX_MS: "100" };
+    env = {
+      ...backend.env,
+      TROUPE_NAMESPACE: namespace,
+      METRICS_ENABLED: "false",
+      TROUPE_SHUTDOWN_GRACE_MS: "200",
+      TROUPE_BACKOFF_BASE_MS: "20",
+      TROUPE_BACKOFF_MAX_MS: "100",
+    };
     subjects = subjectsFor(namespace);
     nats = await startPermissionedNats(namespace);
     // The worker's start runs the bus's init(): it creates the streams and the durable consumer.
@@ -115,7 +133,11 @@ describe("deploy/nats/troupe-permissions.conf", () => {
     const quoted = rules.join("\n").match(/"[^"]+"/g) ?? [];
     assert.ok(quoted.length > 40, `expected the subject lists, found ${quoted.length} quoted strings`);
     for (const subject of quoted) {
-      assert.match(subject, new RegExp(`^"(${subjects.namespace}\\.|\\$JS\\.|_INBOX\\.)`), `${subject} is outside the namespace`);
+      assert.match(
+        subject,
+        new RegExp(`^"(${subjects.namespace}\\.|\\$JS\\.|_INBOX\\.)`),
+        `${subject} is outside the namespace`,
+      );
       assert.doesNotMatch(subject, /troupe|TROUPE/, `${subject} still names the default namespace`);
     }
   });
@@ -124,10 +146,13 @@ describe("deploy/nats/troupe-permissions.conf", () => {
     const viewer = await as("viewer");
     const before = await jobsLastSeq();
     const subject = subjects.job("noop");
-    await assert.rejects(jetstream(viewer.nc).publish(subject, enc({ payload: {} }), { msgID: "viewer-js" }), (error: unknown) => {
-      assert.equal(asViolation(error)?.subject, subject);
-      return true;
-    });
+    await assert.rejects(
+      jetstream(viewer.nc).publish(subject, enc({ payload: {} }), { msgID: "viewer-js" }),
+      (error: unknown) => {
+        assert.equal(asViolation(error)?.subject, subject);
+        return true;
+      },
+    );
     viewer.nc.publish(subject, enc({ payload: {} }));
     await viewer.nc.flush();
     assert.equal((await viewer.refused("publish", subject)).operation, "publish");
@@ -138,8 +163,14 @@ describe("deploy/nats/troupe-permissions.conf", () => {
   it("viewer may not create, update or purge streams", async () => {
     const viewer = await as("viewer");
     const jsm = await jetstreamManager(viewer.nc);
-    await assert.rejects(jsm.streams.add({ name: `${subjects.streams.jobs}_X`, subjects: [`${subjects.namespace}.x.>`] }), (e: unknown) => !!asViolation(e));
-    await assert.rejects(jsm.streams.update(subjects.streams.events, { max_age: 1 }), (e: unknown) => !!asViolation(e));
+    await assert.rejects(
+      jsm.streams.add({ name: `${subjects.streams.jobs}_X`, subjects: [`${subjects.namespace}.x.>`] }),
+      (e: unknown) => !!asViolation(e),
+    );
+    await assert.rejects(
+      jsm.streams.update(subjects.streams.events, { max_age: 1 }),
+      (e: unknown) => !!asViolation(e),
+    );
     await assert.rejects(jsm.streams.purge(subjects.streams.events), (e: unknown) => !!asViolation(e));
   });
 
@@ -159,16 +190,26 @@ describe("deploy/nats/troupe-permissions.conf", () => {
     }, { what: `job "${id}" to end` });
     assert.equal(done.status, "success");
     // The worker acked it (commit, then ack): nothing left pending on its consumer.
-    await waitFor(async () => (await adminJsm.consumers.info(subjects.streams.jobs, `${subjects.streams.jobs}_WORKERS`)).num_ack_pending === 0, {
-      what: "the worker to ack the job",
-      timeoutMs: 5000,
-    });
+    await waitFor(
+      async () =>
+        (await adminJsm.consumers.info(subjects.streams.jobs, `${subjects.streams.jobs}_WORKERS`))
+          .num_ack_pending === 0,
+      {
+        what: "the worker to ack the job",
+        timeoutMs: 5000,
+      },
+    );
     await waitFor(() => live.includes("success"), { what: "the viewer's live subscription to see success" });
     sub.unsubscribe();
     assert.equal((await sub.closed) instanceof Error, false);
 
     // Replay with Troupe's own ordered consumer (Bus.watchEvents), as the viewer.
-    const bus = await createNatsBus({ servers: nats.server.url, user: "viewer", pass: nats.passwords.viewer, namespace: subjects.namespace });
+    const bus = await createNatsBus({
+      servers: nats.server.url,
+      user: "viewer",
+      pass: nats.passwords.viewer,
+      namespace: subjects.namespace,
+    });
     try {
       const replayed: string[] = [];
       const events = bus.watchEvents(id, "all");
@@ -179,19 +220,39 @@ describe("deploy/nats/troupe-permissions.conf", () => {
       }
       await events.close();
       const audit = (await gatewayCore.store.jobEvents(id)).map((e) => e.status);
-      assert.deepEqual([...replayed].sort(), [...audit].sort(), "the replay should hold one message per audit row");
-      assert.ok(replayed.includes("pending") && replayed.at(-1) === "success", `replayed ${replayed.join(", ")}`);
+      assert.deepEqual(
+        [...replayed].sort(),
+        [...audit].sort(),
+        "the replay should hold one message per audit row",
+      );
+      assert.ok(
+        replayed.includes("pending") && replayed.at(-1) === "success",
+        `replayed ${replayed.join(", ")}`,
+      );
     } finally {
       await bus.close();
     }
   });
 
   it("worker user publishes a job's logs and a viewer replays them, but a viewer cannot write logs", async () => {
-    const worker = await createNatsBus({ servers: nats.server.url, user: "worker", pass: nats.passwords.worker, namespace: subjects.namespace });
-    const viewerBus = await createNatsBus({ servers: nats.server.url, user: "viewer", pass: nats.passwords.viewer, namespace: subjects.namespace });
+    const worker = await createNatsBus({
+      servers: nats.server.url,
+      user: "worker",
+      pass: nats.passwords.worker,
+      namespace: subjects.namespace,
+    });
+    const viewerBus = await createNatsBus({
+      servers: nats.server.url,
+      user: "viewer",
+      pass: nats.passwords.viewer,
+      namespace: subjects.namespace,
+    });
     try {
       await worker.publishLog("log-job-1", enc({ line: "hello" }), { msgId: "log-job-1:1" });
-      await assert.rejects(viewerBus.publishLog("log-job-1", enc({ line: "forged" })), (e: unknown) => !!asViolation(e));
+      await assert.rejects(
+        viewerBus.publishLog("log-job-1", enc({ line: "forged" })),
+        (e: unknown) => !!asViolation(e),
+      );
       const logs = viewerBus.watchLogs("log-job-1", "all");
       const lines: unknown[] = [];
       for await (const record of logs) {
@@ -221,7 +282,9 @@ describe("deploy/nats/troupe-permissions.conf", () => {
     });
     await agent.nc.flush();
     agent.nc.publish(`${subjects.namespace}.agent.a1.status`, enc({ up: true }));
-    await waitFor(() => received.includes(`${subjects.namespace}.agent.a1.status`), { what: "the agent to hear itself" });
+    await waitFor(() => received.includes(`${subjects.namespace}.agent.a1.status`), {
+      what: "the agent to hear itself",
+    });
 
     // A worker asks the agent; the agent answers on the reply inbox (allow_responses).
     const worker = await as("worker");
@@ -247,13 +310,19 @@ describe("deploy/nats/troupe-permissions.conf", () => {
     const js = jetstream(gateway.nc);
     const consumer = await js.consumers.get(subjects.streams.jobs, `${subjects.streams.jobs}_WORKERS`);
     const pulled = consumer.next({ expires: 1000 }).catch(() => null);
-    await gateway.refused("publish", `$JS.API.CONSUMER.MSG.NEXT.${subjects.streams.jobs}.${subjects.streams.jobs}_WORKERS`);
+    await gateway.refused(
+      "publish",
+      `$JS.API.CONSUMER.MSG.NEXT.${subjects.streams.jobs}.${subjects.streams.jobs}_WORKERS`,
+    );
     assert.equal(await pulled, null);
 
     const jsm = await jetstreamManager(gateway.nc);
     await assert.rejects(jsm.streams.delete(subjects.streams.jobs), (e: unknown) => !!asViolation(e));
     await assert.rejects(jsm.streams.purge(subjects.streams.jobs), (e: unknown) => !!asViolation(e));
-    await assert.rejects(jsm.consumers.delete(subjects.streams.jobs, `${subjects.streams.jobs}_WORKERS`), (e: unknown) => !!asViolation(e));
+    await assert.rejects(
+      jsm.consumers.delete(subjects.streams.jobs, `${subjects.streams.jobs}_WORKERS`),
+      (e: unknown) => !!asViolation(e),
+    );
     const info = await adminJsm.consumers.info(subjects.streams.jobs, `${subjects.streams.jobs}_WORKERS`);
     assert.equal(info.name, `${subjects.streams.jobs}_WORKERS`);
   });
@@ -264,14 +333,22 @@ describe("deploy/nats/troupe-permissions.conf", () => {
     await assert.rejects(jsm.streams.delete(subjects.streams.events), (e: unknown) => !!asViolation(e));
     await assert.rejects(jsm.streams.purge(subjects.streams.jobs), (e: unknown) => !!asViolation(e));
     await assert.rejects(
-      jsm.consumers.add(subjects.streams.jobs, { durable_name: "THIEF", ack_policy: AckPolicy.Explicit, filter_subject: subjects.job("noop") }),
+      jsm.consumers.add(subjects.streams.jobs, {
+        durable_name: "THIEF",
+        ack_policy: AckPolicy.Explicit,
+        filter_subject: subjects.job("noop"),
+      }),
       (e: unknown) => !!asViolation(e),
     );
     assert.ok((await adminJsm.streams.info(subjects.streams.events)).config.name);
   });
 
   it("worker's job still runs after the refusals above", async () => {
-    const { id } = await gatewayCore.jobs.submit({ kind: "noop", payload: { failTimes: 1, failWith: "transient", retryAfterMs: 10 }, maxAttempts: 3 });
+    const { id } = await gatewayCore.jobs.submit({
+      kind: "noop",
+      payload: { failTimes: 1, failWith: "transient", retryAfterMs: 10 },
+      maxAttempts: 3,
+    });
     const done = await waitFor(async () => {
       const job = await gatewayCore.store.getJob(id);
       return job && ["success", "failed", "cancelled"].includes(job.status) ? job : undefined;

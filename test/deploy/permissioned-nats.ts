@@ -14,7 +14,9 @@ import { subjectsFor } from "../../bus/subjects.ts";
 import { type NatsServer, startNatsServer } from "../harness/nats-server.ts";
 
 /** The shipped configuration file. */
-export const CONFIG_FILE = fileURLToPath(new URL("../../deploy/nats/troupe-permissions.conf", import.meta.url));
+export const CONFIG_FILE = fileURLToPath(
+  new URL("../../deploy/nats/troupe-permissions.conf", import.meta.url),
+);
 
 /** The users the shipped file defines. */
 export const USERS = ["admin", "gateway", "worker", "agent-a1", "viewer"] as const;
@@ -57,7 +59,9 @@ export async function startPermissionedNats(namespace: string): Promise<Permissi
   writeFileSync(file, config);
   // nats-server parses a `$VARIABLE`'s value as a config value: "9e2f-..." would be a
   // bad number, so the password starts with a letter and has no "-".
-  const passwords = Object.fromEntries(USERS.map((user) => [user, `p${crypto.randomUUID().replaceAll("-", "")}`])) as Record<User, string>;
+  const passwords = Object.fromEntries(
+    USERS.map((user) => [user, `p${crypto.randomUUID().replaceAll("-", "")}`]),
+  ) as Record<User, string>;
   const env = Object.fromEntries(USERS.map((user) => [passwordVariable(user), passwords[user]]));
   let server: NatsServer;
   try {

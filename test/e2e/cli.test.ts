@@ -22,11 +22,20 @@ describe("troupe CLI against `troupe start` (embedded default)", () => {
     port = await freePort();
     // No TROUPE_TOKEN and no TROUPE_API_TOKENS: the CLI finds the admin token file itself.
     env = {
-      TROUPE_DATA_DIR: dir, PORT: String(port), TROUPE_URL: `http://127.0.0.1:${port}`, LOG_LEVEL: "info", NATS_URL: "", DATABASE_URL: "",
-      TROUPE_TOKEN: "", TROUPE_API_TOKENS: "",
+      TROUPE_DATA_DIR: dir,
+      PORT: String(port),
+      TROUPE_URL: `http://127.0.0.1:${port}`,
+      LOG_LEVEL: "info",
+      NATS_URL: "",
+      DATABASE_URL: "",
+      TROUPE_TOKEN: "",
+      TROUPE_API_TOKENS: "",
     };
     server = startCli(["start"], env);
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, { timeoutMs: 60_000, what: "troupe start to listen" });
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, {
+      timeoutMs: 60_000,
+      what: "troupe start to listen",
+    });
   });
 
   after(async () => {
@@ -44,26 +53,46 @@ describe("troupe CLI against `troupe start` (embedded default)", () => {
     assert.match(token, /^[A-Za-z0-9_-]{43,}$/);
     await waitFor(() => server.output().includes("curl -H"), { what: "the start banner" });
     assert.ok(server.output().includes(`Admin token created in ${file}`), server.output());
-    assert.ok(server.output().includes(`curl -H "Authorization: Bearer $(cat ${file})" -H 'Content-Type: application/json' http://localhost:${port}/jobs/noop -d '{}'`));
+    assert.ok(
+      server.output().includes(
+        `curl -H "Authorization: Bearer $(cat ${file})" -H 'Content-Type: application/json' http://localhost:${port}/jobs/noop -d '{}'`,
+      ),
+    );
     assert.ok(!server.output().includes(token), "the token itself is never printed");
     assert.equal((await rawRequest(port, { path: "/jobs" })).status, 401);
-    assert.equal((await rawRequest(port, { path: "/jobs", headers: { authorization: `Bearer ${token}` } })).status, 200);
+    assert.equal(
+      (await rawRequest(port, { path: "/jobs", headers: { authorization: `Bearer ${token}` } })).status,
+      200,
+    );
   });
 
   it("refuses the issue 11 probe (foreign Host and Origin, text/plain exec) and runs nothing", async () => {
     const probe = await rawRequest(port, {
-      method: "POST", path: "/jobs/exec", body: '{"command":["id"]}',
+      method: "POST",
+      path: "/jobs/exec",
+      body: '{"command":["id"]}',
       headers: { origin: "https://evil.example", host: "rebind.evil.example", "content-type": "text/plain" },
     });
     assert.equal(probe.status, 421, probe.body);
     assert.match(probe.body, /rebind\.evil\.example/);
     const token = readFileSync(join(dir, "admin-token"), "utf8").trim();
     const crossOrigin = await rawRequest(port, {
-      method: "POST", path: "/jobs/exec", body: '{"command":["id"]}',
-      headers: { authorization: `Bearer ${token}`, origin: "https://evil.example", "content-type": "application/json" },
+      method: "POST",
+      path: "/jobs/exec",
+      body: '{"command":["id"]}',
+      headers: {
+        authorization: `Bearer ${token}`,
+        origin: "https://evil.example",
+        "content-type": "application/json",
+      },
     });
     assert.equal(crossOrigin.status, 403, crossOrigin.body);
-    const plain = await rawRequest(port, { method: "POST", path: "/jobs/exec", body: '{"command":["id"]}', headers: { authorization: `Bearer ${token}`, "content-type": "text/plain" } });
+    const plain = await rawRequest(port, {
+      method: "POST",
+      path: "/jobs/exec",
+      body: '{"command":["id"]}',
+      headers: { authorization: `Bearer ${token}`, "content-type": "text/plain" },
+    });
     assert.equal(plain.status, 415, plain.body);
     const listed = await runCli(["list", "--kind", "exec", "--json"], env);
     assert.equal(listed.code, 0, listed.stderr);
@@ -106,7 +135,12 @@ describe("troupe CLI against `troupe start` (embedded default)", () => {
   it("watch prints a finished job's history and exits 0 for success", async () => {
     const r = await runCli(["watch", "cli-ok"], env);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(r.stdout.trim().split("\n").map((line) => line.split(/\s+/)[1]), ["pending", "locked", "running", "success"]);
+    assert.deepEqual(r.stdout.trim().split("\n").map((line) => line.split(/\s+/)[1]), [
+      "pending",
+      "locked",
+      "running",
+      "success",
+    ]);
   });
 
   it("cancel cancels a job that has not run yet, and refuses an ended one", async () => {
@@ -119,6 +153,12 @@ describe("troupe CLI against `troupe start` (embedded default)", () => {
     const again = await runCli(["cancel", "cli-later"], env);
     assert.equal(again.code, 2);
     assert.match(again.stderr, /already cancelled/);
+  });
+
+  it("discovery-runs says so when there are none, like the other listings", async () => {
+    const runs = await runCli(["discovery-runs"], env);
+    assert.equal(runs.code, 0, runs.stderr);
+    assert.equal(runs.stdout.trim(), "No discovery runs");
   });
 
   it("list filters by status", async () => {
@@ -163,7 +203,10 @@ describe("troupe CLI against `troupe start` (embedded default)", () => {
     const file = join(dir, "admin-token");
     const token = readFileSync(file, "utf8").trim();
     server = startCli(["start"], env);
-    await waitFor(() => server.output().includes("curl -H"), { timeoutMs: 60_000, what: "the second start's banner" });
+    await waitFor(() => server.output().includes("curl -H"), {
+      timeoutMs: 60_000,
+      what: "the second start's banner",
+    });
     assert.ok(server.output().includes(`Admin token read from ${file}`), server.output());
     assert.equal(readFileSync(file, "utf8").trim(), token);
     const r = await runCli(["status", "cli-ok"], env);

@@ -22,11 +22,20 @@ describe("troupe run against `troupe start`", () => {
     chmodSync(workRoot, 0o755);
     const port = await freePort();
     env = {
-      TROUPE_DATA_DIR: dir, TROUPE_AGENT_WORK_ROOT: workRoot, PORT: String(port), TROUPE_URL: `http://127.0.0.1:${port}`,
-      LOG_LEVEL: "warn", NATS_URL: "", DATABASE_URL: "", TROUPE_LEASE_MS: "3000",
+      TROUPE_DATA_DIR: dir,
+      TROUPE_AGENT_WORK_ROOT: workRoot,
+      PORT: String(port),
+      TROUPE_URL: `http://127.0.0.1:${port}`,
+      LOG_LEVEL: "warn",
+      NATS_URL: "",
+      DATABASE_URL: "",
+      TROUPE_LEASE_MS: "3000",
     };
     server = startCli(["start"], env);
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, { timeoutMs: 60_000, what: "troupe start to listen" });
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, {
+      timeoutMs: 60_000,
+      what: "troupe start to listen",
+    });
   });
 
   after(async () => {
@@ -37,7 +46,17 @@ describe("troupe run against `troupe start`", () => {
   });
 
   it("follows the command's output and exits with its exit code", async () => {
-    const r = await runCli(["run", "--max-memory", "64", "--env", "GREETING=hi there", "--", "sh", "-c", 'echo "$GREETING"; echo err >&2; exit 7'], env);
+    const r = await runCli([
+      "run",
+      "--max-memory",
+      "64",
+      "--env",
+      "GREETING=hi there",
+      "--",
+      "sh",
+      "-c",
+      'echo "$GREETING"; echo err >&2; exit 7',
+    ], env);
     assert.equal(r.code, 7, r.stderr);
     assert.equal(r.stdout, "hi there\n");
     assert.match(r.stderr, /^err$/m);
@@ -73,5 +92,16 @@ describe("troupe run against `troupe start`", () => {
     const r = await runCli(["run", "--max-memory", "lots", "--", "true"], env);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--max-memory must be a positive integer/);
+  });
+
+  it("run --agent with a name no live agent has exits 3 at once, naming the live agents", async () => {
+    await waitFor(async () => (await runCli(["agents"], env)).stdout.includes("local"), {
+      what: "the local agent's heartbeat",
+    });
+    const r = await runCli(["run", "--agent", "nobody-here", "--", "true"], env);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /No agent named "nobody-here" is alive; live agents: "local"/);
+    const listed = await runCli(["list", "--kind", "exec", "--json"], env);
+    assert.doesNotMatch(listed.stdout, /nobody-here/, "no job was submitted");
   });
 });

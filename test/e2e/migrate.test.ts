@@ -15,7 +15,11 @@ describe("troupe migrate", () => {
   });
 
   it("fails with exit 4 and no password when PostgreSQL is unreachable", async () => {
-    const r = await runCli(["migrate"], { DATABASE_URL: "postgres://troupe:pw-hunter2@127.0.0.1:1/x", LOG_LEVEL: "silent", NATS_URL: "" });
+    const r = await runCli(["migrate"], {
+      DATABASE_URL: "postgres://troupe:pw-hunter2@127.0.0.1:1/x",
+      LOG_LEVEL: "silent",
+      NATS_URL: "",
+    });
     assert.equal(r.code, 4, r.stderr);
     assert.doesNotMatch(r.stdout + r.stderr, /hunter2/);
     assert.match(r.stderr, /ECONNREFUSED|connect/i);

@@ -19,7 +19,7 @@ const root = new URL("../..", import.meta.url).pathname;
 describe("npx troupe start", () => {
   const dir = mkdtempSync(join(tmpdir(), "troupe-npx-"));
   let npx: ChildProcess | undefined;
-  after(async () => {
+  after(() => {
     if (npx && npx.exitCode === null) npx.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });
   });
@@ -42,9 +42,11 @@ describe("npx troupe start", () => {
     });
     npx.kill("SIGTERM");
     await exited(npx);
-    await waitFor(async () => (await fetch(`${base}/healthz`).then(() => "up", () => "down")) === "down", {
+    const state = () => fetch(`${base}/healthz`).then(() => "listening", () => "stopped");
+    await waitFor(async () => (await state()) === "stopped", {
       timeoutMs: 15_000,
       what: "the server under npx to stop listening after npx got SIGTERM",
     });
+    assert.equal(await state(), "stopped");
   });
 });

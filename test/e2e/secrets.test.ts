@@ -37,13 +37,26 @@ describe("Secrets stay out of logs, metrics and traces", () => {
     // Trust auth ignores the password, but it is in the URL every connection is made from.
     const databaseUrl = (await testDatabaseUrl()).replace("postgres@", `postgres:${SECRETS.database}@`);
     server = startCli(["start"], {
-      NATS_URL: nats.url, NATS_USER: "troupe", NATS_PASSWORD: SECRETS.nats, DATABASE_URL: databaseUrl,
-      TROUPE_NAMESPACE: uniqueNamespace("sec"), PORT: String(port), LOG_LEVEL: "trace",
+      NATS_URL: nats.url,
+      NATS_USER: "troupe",
+      NATS_PASSWORD: SECRETS.nats,
+      DATABASE_URL: databaseUrl,
+      TROUPE_NAMESPACE: uniqueNamespace("sec"),
+      PORT: String(port),
+      LOG_LEVEL: "trace",
       TROUPE_API_TOKENS: `admin:${SECRETS.admin},viewer:${SECRETS.viewer}`,
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json", OTEL_DENO: "true",
-      OTEL_BSP_SCHEDULE_DELAY: "100", OTEL_METRICS_EXPORTER: "none", OTEL_LOGS_EXPORTER: "none", OTEL_DENO_CONSOLE: "ignore",
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+      OTEL_DENO: "true",
+      OTEL_BSP_SCHEDULE_DELAY: "100",
+      OTEL_METRICS_EXPORTER: "none",
+      OTEL_LOGS_EXPORTER: "none",
+      OTEL_DENO_CONSOLE: "ignore",
     });
-    await waitFor(async () => (await fetch(`${base}/healthz`)).ok, { timeoutMs: 60_000, what: "troupe start to listen" });
+    await waitFor(async () => (await fetch(`${base}/healthz`)).ok, {
+      timeoutMs: 60_000,
+      what: "troupe start to listen",
+    });
   });
 
   after(async () => {
@@ -54,17 +67,39 @@ describe("Secrets stay out of logs, metrics and traces", () => {
   });
 
   it("no secret appears in any output after requests, failures and a NATS restart", async () => {
-    const auth = (token: string) => ({ authorization: `Bearer ${token}`, "content-type": "application/json" });
+    const auth = (token: string) => ({
+      authorization: `Bearer ${token}`,
+      "content-type": "application/json",
+    });
     const submit = await fetch(`${base}/jobs`, {
       method: "POST",
       headers: auth(SECRETS.admin),
-      body: JSON.stringify({ kind: "noop", id: "secret-job", payload: { sleepMs: 1, result: { password: SECRETS.payload } } }),
+      body: JSON.stringify({
+        kind: "noop",
+        id: "secret-job",
+        payload: { sleepMs: 1, result: { password: SECRETS.payload } },
+      }),
     });
     assert.equal(submit.status, 202, await submit.text());
     assert.equal((await fetch(`${base}/jobs`, { headers: auth(SECRETS.wrong) })).status, 401);
-    assert.equal((await fetch(`${base}/jobs/noop`, { method: "POST", headers: auth(SECRETS.viewer), body: "{}" })).status, 403);
-    assert.equal((await fetch(`${base}/jobs/x`, { method: "POST", headers: { authorization: SECRETS.wrong, "content-type": "application/json" }, body: "{" })).status, 401);
-    const failing = await fetch(`${base}/jobs/noop`, { method: "POST", headers: auth(SECRETS.admin), body: '{"failTimes":5,"failWith":"permanent"}' });
+    assert.equal(
+      (await fetch(`${base}/jobs/noop`, { method: "POST", headers: auth(SECRETS.viewer), body: "{}" }))
+        .status,
+      403,
+    );
+    assert.equal(
+      (await fetch(`${base}/jobs/x`, {
+        method: "POST",
+        headers: { authorization: SECRETS.wrong, "content-type": "application/json" },
+        body: "{",
+      })).status,
+      401,
+    );
+    const failing = await fetch(`${base}/jobs/noop`, {
+      method: "POST",
+      headers: auth(SECRETS.admin),
+      body: '{"failTimes":5,"failWith":"permanent"}',
+    });
     assert.equal(failing.status, 202);
     await waitFor(async () => {
       const r = await fetch(`${base}/jobs/secret-job`, { headers: auth(SECRETS.viewer) });
@@ -75,7 +110,11 @@ describe("Secrets stay out of logs, metrics and traces", () => {
 
     await nats.restart();
     await delay(1500);
-    const afterRestart = await fetch(`${base}/jobs/noop`, { method: "POST", headers: auth(SECRETS.admin), body: '{"sleepMs":1}' });
+    const afterRestart = await fetch(`${base}/jobs/noop`, {
+      method: "POST",
+      headers: auth(SECRETS.admin),
+      body: '{"sleepMs":1}',
+    });
     assert.ok([202, 503].includes(afterRestart.status));
     await delay(500);
     server.kill("SIGTERM");
@@ -88,7 +127,10 @@ describe("Secrets stay out of logs, metrics and traces", () => {
     for (const [name, secret] of Object.entries(SECRETS)) {
       assert.ok(!output.includes(secret), `the ${name} secret leaked into the process output`);
       assert.ok(!metrics.includes(secret), `the ${name} secret leaked into /metrics`);
-      assert.ok(!receiver.bodies.some((b) => b.includes(secret)), `the ${name} secret leaked into exported telemetry`);
+      assert.ok(
+        !receiver.bodies.some((b) => b.includes(secret)),
+        `the ${name} secret leaked into exported telemetry`,
+      );
     }
     const parsed = lines.map((line) => {
       try {
@@ -100,7 +142,10 @@ describe("Secrets stay out of logs, metrics and traces", () => {
     const jobLines = parsed.filter((l) => l.jobId === "secret-job");
     assert.ok(jobLines.length > 0, "lines about the job carry its id");
     assert.ok(jobLines.every((l) => typeof l.traceId === "string"), "and its trace id");
-    assert.ok(parsed.some((l) => typeof l.traceId === "string" && /^[0-9a-f]{32}$/.test(l.traceId as string)), "lines inside a traced request or job carry the trace id");
+    assert.ok(
+      parsed.some((l) => typeof l.traceId === "string" && /^[0-9a-f]{32}$/.test(l.traceId as string)),
+      "lines inside a traced request or job carry the trace id",
+    );
     assert.ok(receiver.spans.length > 0, "spans were exported");
   });
 });

@@ -32,7 +32,11 @@ async function waitUntil(port: number, wanted: boolean, timeoutMs: number): Prom
   const deadline = Date.now() + timeoutMs;
   while ((await accepts(port)) !== wanted) {
     if (Date.now() > deadline) {
-      throw new Error(wanted ? `Nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms` : `127.0.0.1:${port} is still in use after ${timeoutMs} ms`);
+      throw new Error(
+        wanted
+          ? `Nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`
+          : `127.0.0.1:${port} is still in use after ${timeoutMs} ms`,
+      );
     }
     await new Promise((r) => setTimeout(r, 50));
   }

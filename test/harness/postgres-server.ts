@@ -26,23 +26,30 @@ export interface PostgresServer {
 
 function binDir(): string {
   try {
-    const versions = readdirSync("/usr/lib/postgresql").filter((v) => existsSync(`/usr/lib/postgresql/${v}/bin/initdb`));
+    const versions = readdirSync("/usr/lib/postgresql").filter((v) =>
+      existsSync(`/usr/lib/postgresql/${v}/bin/initdb`)
+    );
     versions.sort((a, b) => Number(b) - Number(a));
     if (versions[0]) return `/usr/lib/postgresql/${versions[0]}/bin`;
   } catch { /* not Debian's layout */ }
   const which = spawnSync("sh", ["-c", "command -v initdb"], { encoding: "utf8" });
   if (which.status === 0 && which.stdout.trim()) return which.stdout.trim().replace(/\/initdb$/, "");
-  throw new Error("PostgreSQL is not installed: install the Debian package postgresql (apt-get install postgresql)");
+  throw new Error(
+    "PostgreSQL is not installed: install the Debian package postgresql (apt-get install postgresql)",
+  );
 }
 
 function asPostgresUser(): { prefix: string[]; uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const uid = Number(spawnSync("id", ["-u", "postgres"], { encoding: "utf8" }).stdout.trim());
   const gid = Number(spawnSync("id", ["-g", "postgres"], { encoding: "utf8" }).stdout.trim());
-  if (!Number.isInteger(uid) || uid <= 0) throw new Error("Running as root needs the OS user postgres (from the postgresql package) to run PostgreSQL");
+  if (!Number.isInteger(uid) || uid <= 0) {
+    throw new Error(
+      "Running as root needs the OS user postgres (from the postgresql package) to run PostgreSQL",
+    );
+  }
   return { prefix: ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"], uid, gid };
 }
-
 
 export async function startPostgres(): Promise<PostgresServer> {
   const bin = binDir();
@@ -54,30 +61,61 @@ export async function startPostgres(): Promise<PostgresServer> {
     const argv = user ? [...user.prefix, cmd, ...args] : [cmd, ...args];
     return spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", cwd: root });
   };
-  const init = run(`${bin}/initdb`, ["-D", dataDir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions"]);
+  const init = run(`${bin}/initdb`, [
+    "-D",
+    dataDir,
+    "-U",
+    "postgres",
+    "--auth=trust",
+    "-E",
+    "UTF8",
+    "--no-sync",
+    "--no-instructions",
+  ]);
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.stdout}`);
   const port = await freePort();
   let child: ChildProcess | undefined;
   let log = "";
   const launch = async () => {
     const args = [
-      "-D", dataDir, "-p", String(port), "-k", root, "-c", "listen_addresses=127.0.0.1",
-      "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300",
-      "-c", "shared_buffers=128MB",
+      "-D",
+      dataDir,
+      "-p",
+      String(port),
+      "-k",
+      root,
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "fsync=off",
+      "-c",
+      "synchronous_commit=off",
+      "-c",
+      "full_page_writes=off",
+      "-c",
+      "max_connections=300",
+      "-c",
+      "shared_buffers=128MB",
     ];
     const argv = user ? [...user.prefix, `${bin}/postgres`, ...args] : [`${bin}/postgres`, ...args];
     child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"], cwd: root });
     child.stderr!.on("data", (d) => (log = (log + d).slice(-4000)));
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const sql = postgres(`postgres://postgres@127.0.0.1:${port}/postgres`, { max: 1, onnotice: () => {}, connect_timeout: 2 });
+      const sql = postgres(`postgres://postgres@127.0.0.1:${port}/postgres`, {
+        max: 1,
+        onnotice: () => {},
+        connect_timeout: 2,
+      });
       try {
         await sql`select 1`;
         await sql.end();
         return;
       } catch {
         await sql.end({ timeout: 0 }).catch(() => {});
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`PostgreSQL did not start: ${log}`);
+        if (child.exitCode !== null || Date.now() > deadline) {
+          throw new Error(`PostgreSQL did not start: ${log}`);
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
     }

@@ -25,8 +25,14 @@ describe("backoffDelayMs()", () => {
 
   it("never goes below a provider's retryAfter", () => {
     assert.equal(backoffDelayMs({ attempt: 1, baseMs: 100, jitter: 0, retryAfterMs: 3000 }), 3000);
-    assert.equal(backoffDelayMs({ attempt: 1, baseMs: 100, maxMs: 1000, jitter: 1, retryAfterMs: 60_000 }), 60_000);
-    assert.equal(backoffDelayMs({ attempt: 8, baseMs: 1000, maxMs: 300_000, jitter: 1, retryAfterMs: 10 }), 128_000);
+    assert.equal(
+      backoffDelayMs({ attempt: 1, baseMs: 100, maxMs: 1000, jitter: 1, retryAfterMs: 60_000 }),
+      60_000,
+    );
+    assert.equal(
+      backoffDelayMs({ attempt: 8, baseMs: 1000, maxMs: 300_000, jitter: 1, retryAfterMs: 10 }),
+      128_000,
+    );
   });
 
   it("refuses bad inputs with a RangeError", () => {

@@ -7,8 +7,8 @@ import {
   applyJobEvent,
   createJobSnapshot,
   type JobEvent,
-  type JobSnapshot,
   jobMachine,
+  type JobSnapshot,
   persistJob,
   redriveJobSnapshot,
   restoreJob,
@@ -48,7 +48,9 @@ describe("jobMachine", () => {
     const ours = createJobSnapshot(input);
     assert.equal(ours.value, initial.value);
     assert.deepEqual(ours.context, initial.context);
-    const [theirs, theirActions] = transition(jobMachine, applyJobEvent(ours, lock).snapshot, { type: "job.start" });
+    const [theirs, theirActions] = transition(jobMachine, applyJobEvent(ours, lock).snapshot, {
+      type: "job.start",
+    });
     const mine = applyJobEvent(applyJobEvent(ours, lock).snapshot, { type: "job.start" });
     assert.equal(mine.snapshot.value, theirs.value);
     assert.deepEqual(mine.snapshot.context, theirs.context);
@@ -85,14 +87,22 @@ describe("jobMachine", () => {
   });
 
   it("honours the adapter's retryAfter", () => {
-    const r = run([lock, { type: "job.start" }, { type: "job.fail", error: { ...transient, retryAfterMs: 7000 }, jitter: 0.1 }]);
+    const r = run([lock, { type: "job.start" }, {
+      type: "job.fail",
+      error: { ...transient, retryAfterMs: 7000 },
+      jitter: 0.1,
+    }]);
     assert.equal(r.context.retryDelayMs, 7000);
   });
 
   it("backoff.elapsed moves retry back to pending, and the next attempt counts", () => {
     const r = run([
-      lock, { type: "job.start" }, { type: "job.fail", error: transient, jitter: 0 },
-      { type: "backoff.elapsed" }, { ...lock, leaseVersion: 2 }, { type: "job.start" },
+      lock,
+      { type: "job.start" },
+      { type: "job.fail", error: transient, jitter: 0 },
+      { type: "backoff.elapsed" },
+      { ...lock, leaseVersion: 2 },
+      { type: "job.start" },
     ]);
     assert.equal(r.status, "running");
     assert.equal(r.context.attempts, 2);
@@ -100,8 +110,20 @@ describe("jobMachine", () => {
   });
 
   it("a transient failure on the last attempt fails the job", () => {
-    const attempt = (v: number): JobEvent[] => [{ ...lock, leaseVersion: v }, { type: "job.start" }, { type: "job.fail", error: transient, jitter: 0 }];
-    const r = run([...attempt(1), { type: "backoff.elapsed" }, ...attempt(2), { type: "backoff.elapsed" }, ...attempt(3)]);
+    const attempt = (
+      v: number,
+    ): JobEvent[] => [{ ...lock, leaseVersion: v }, { type: "job.start" }, {
+      type: "job.fail",
+      error: transient,
+      jitter: 0,
+    }];
+    const r = run([
+      ...attempt(1),
+      { type: "backoff.elapsed" },
+      ...attempt(2),
+      { type: "backoff.elapsed" },
+      ...attempt(3),
+    ]);
     assert.equal(r.status, "failed");
     assert.equal(r.context.attempts, 3);
     assert.equal(r.context.retryDelayMs, null);
@@ -132,7 +154,10 @@ describe("jobMachine", () => {
 
   it("job.takeover of a running job on its last attempt fails it", () => {
     const one = createJobSnapshot({ ...input, maxAttempts: 1 });
-    const r = run([lock, { type: "job.start" }, { type: "job.takeover", workerId: "w2", leaseVersion: 2 }], one);
+    const r = run(
+      [lock, { type: "job.start" }, { type: "job.takeover", workerId: "w2", leaseVersion: 2 }],
+      one,
+    );
     assert.equal(r.status, "failed");
     assert.match(r.context.lastError?.message ?? "", /Worker lost during attempt 1/);
   });
@@ -152,7 +177,11 @@ describe("jobMachine", () => {
   });
 
   it("job.cancel ends any non-final state in cancelled", () => {
-    const paths: JobEvent[][] = [[], [lock], [lock, { type: "job.start" }], [lock, { type: "job.start" }, { type: "job.fail", error: transient, jitter: 0 }]];
+    const paths: JobEvent[][] = [[], [lock], [lock, { type: "job.start" }], [lock, { type: "job.start" }, {
+      type: "job.fail",
+      error: transient,
+      jitter: 0,
+    }]];
     for (const path of paths) {
       const r = run([...path, { type: "job.cancel", reason: "by test" }]);
       assert.equal(r.status, "cancelled");
@@ -163,29 +192,43 @@ describe("jobMachine", () => {
 
   it("refuses events its state does not accept, leaving the snapshot unchanged", () => {
     const pending = createJobSnapshot(input);
-    for (const event of [{ type: "job.start" }, { type: "job.succeed" }, { type: "backoff.elapsed" }, { type: "job.release" }] as JobEvent[]) {
+    for (
+      const event of [{ type: "job.start" }, { type: "job.succeed" }, { type: "backoff.elapsed" }, {
+        type: "job.release",
+      }] as JobEvent[]
+    ) {
       const r = applyJobEvent(pending, event);
       assert.equal(r.changed, false, event.type);
       assert.equal(r.status, "pending");
     }
     const done = run([lock, { type: "job.start" }, { type: "job.succeed" }]).snapshot;
-    for (const event of [lock, { type: "job.cancel" }, { type: "job.fail", error: transient, jitter: 0 }] as JobEvent[]) {
+    for (
+      const event of [lock, { type: "job.cancel" }, {
+        type: "job.fail",
+        error: transient,
+        jitter: 0,
+      }] as JobEvent[]
+    ) {
       assert.equal(applyJobEvent(done, event).changed, false, `${event.type} after success`);
     }
   });
 
   it("survives persist → JSON → restore and carries on", () => {
-    const mid = run([lock, { type: "job.start" }, { type: "job.fail", error: transient, jitter: 0.3 }]).snapshot;
+    const mid =
+      run([lock, { type: "job.start" }, { type: "job.fail", error: transient, jitter: 0.3 }]).snapshot;
     const restored = restoreJob(JSON.parse(JSON.stringify(persistJob(mid))));
     assert.equal(statusOf(restored), "retry");
     assert.deepEqual(restored.context, mid.context);
-    const r = run([{ type: "backoff.elapsed" }, { ...lock, leaseVersion: 2 }, { type: "job.start" }, { type: "job.succeed" }], restored);
+    const r = run([{ type: "backoff.elapsed" }, { ...lock, leaseVersion: 2 }, { type: "job.start" }, {
+      type: "job.succeed",
+    }], restored);
     assert.equal(r.status, "success");
     assert.equal(r.context.attempts, 2);
   });
 
   it("redriveJobSnapshot() brings a failed job back to pending with attempts reset", () => {
-    const failed = run([lock, { type: "job.start" }, { type: "job.fail", error: permanent, jitter: 0 }]).snapshot;
+    const failed =
+      run([lock, { type: "job.start" }, { type: "job.fail", error: permanent, jitter: 0 }]).snapshot;
     const again = redriveJobSnapshot(failed);
     assert.equal(statusOf(again), "pending");
     assert.equal(again.context.attempts, 0);
@@ -195,10 +238,16 @@ describe("jobMachine", () => {
 
   it("every path the graph enumerates reaches only known states, and every state is reachable", () => {
     const events: JobEvent[] = [
-      lock, { type: "job.start" }, { type: "job.succeed" },
-      { type: "job.fail", error: transient, jitter: 0.5 }, { type: "job.fail", error: permanent, jitter: 0.5 },
-      { type: "job.reject", error: permanent }, { type: "job.release" }, { type: "backoff.elapsed" },
-      { type: "job.takeover", workerId: "w2", leaseVersion: 9 }, { type: "job.cancel" },
+      lock,
+      { type: "job.start" },
+      { type: "job.succeed" },
+      { type: "job.fail", error: transient, jitter: 0.5 },
+      { type: "job.fail", error: permanent, jitter: 0.5 },
+      { type: "job.reject", error: permanent },
+      { type: "job.release" },
+      { type: "backoff.elapsed" },
+      { type: "job.takeover", workerId: "w2", leaseVersion: 9 },
+      { type: "job.cancel" },
     ];
     // Shortest paths: one per distinct snapshot (state + context) reachable with these events.
     const paths = getShortestPaths(jobMachine, { events, input: { ...input, maxAttempts: 2 }, limit: 5000 });
@@ -211,8 +260,13 @@ describe("jobMachine", () => {
         reached.add(value);
       }
       const end = String(path.state.value);
-      if (FINAL_STATUSES.includes(end as JobStatus)) assert.equal(path.state.status, "done", `${end} is final`);
-      assert.ok(path.state.context.attempts <= path.state.context.maxAttempts, "never more attempts than allowed");
+      if (FINAL_STATUSES.includes(end as JobStatus)) {
+        assert.equal(path.state.status, "done", `${end} is final`);
+      }
+      assert.ok(
+        path.state.context.attempts <= path.state.context.maxAttempts,
+        "never more attempts than allowed",
+      );
     }
     assert.deepEqual([...reached].sort(), [...known].sort());
     assert.ok(paths.length > 20, `enumerated ${paths.length} paths`);
@@ -222,8 +276,14 @@ describe("jobMachine", () => {
     for (const file of ["job-machine.ts", "backoff.ts", "job-status.ts", "errors.ts"]) {
       const source = readFileSync(new URL(`../../machines/${file}`, import.meta.url), "utf8");
       const imports = [...source.matchAll(/^import[^"]*"([^"]+)"/gm)].map((m) => m[1]);
-      for (const spec of imports) assert.ok(spec === "xstate" || spec!.startsWith("./"), `${file} imports ${spec}`);
-      assert.doesNotMatch(source, /Date\.now|Math\.random|setTimeout|process\.|Deno\./, `${file} uses no clock, randomness or runtime`);
+      for (const spec of imports) {
+        assert.ok(spec === "xstate" || spec!.startsWith("./"), `${file} imports ${spec}`);
+      }
+      assert.doesNotMatch(
+        source,
+        /Date\.now|Math\.random|setTimeout|process\.|Deno\./,
+        `${file} uses no clock, randomness or runtime`,
+      );
     }
   });
 });

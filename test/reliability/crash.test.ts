@@ -41,8 +41,14 @@ describe("Reliability: killed and paused workers", () => {
     const databaseUrl = await testDatabaseUrl();
     const namespace = uniqueNamespace("rel");
     const env = {
-      NATS_URL: natsUrl, DATABASE_URL: databaseUrl, TROUPE_NAMESPACE: namespace, LOG_LEVEL: "info",
-      TROUPE_LEASE_MS: "1500", TROUPE_RECONCILE_INTERVAL_MS: "500", TROUPE_RECONCILE_GRACE_MS: "3000", ...extra,
+      NATS_URL: natsUrl,
+      DATABASE_URL: databaseUrl,
+      TROUPE_NAMESPACE: namespace,
+      LOG_LEVEL: "info",
+      TROUPE_LEASE_MS: "1500",
+      TROUPE_RECONCILE_INTERVAL_MS: "500",
+      TROUPE_RECONCILE_GRACE_MS: "3000",
+      ...extra,
     };
     const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
     sqls.push(sql);
@@ -62,45 +68,62 @@ describe("Reliability: killed and paused workers", () => {
   it("a worker killed with SIGKILL mid-run loses nothing: every job succeeds with exactly one success event", async () => {
     const { sql, worker, publish } = await setup({ TROUPE_CONCURRENCY: "40" });
     const first = worker();
-    await waitFor(() => /Worker started/.test(first.output()), { timeoutMs: 60_000, what: "the first worker to migrate" });
+    await waitFor(() => /Worker started/.test(first.output()), {
+      timeoutMs: 60_000,
+      what: "the first worker to migrate",
+    });
     const total = 150;
     for (let i = 0; i < total; i++) publish(`k${i}`, { sleepMs: 200 });
     await nc.flush();
     await waitFor(async () => {
-      const [row] = await sql`select count(*) filter (where status = 'success')::int as done, count(*) filter (where status = 'running')::int as running from jobs`;
+      const [row] =
+        await sql`select count(*) filter (where status = 'success')::int as done, count(*) filter (where status = 'running')::int as running from jobs`;
       return (row?.done as number) >= 20 && (row?.running as number) > 0;
     }, { timeoutMs: 60_000, what: "some jobs done and some running" });
     first.kill("SIGKILL");
     await exited(first);
-    const [{ orphaned }] = await sql`select count(*)::int as orphaned from jobs where status in ('locked','running')` as unknown as [{ orphaned: number }];
+    const [{ orphaned }] =
+      await sql`select count(*)::int as orphaned from jobs where status in ('locked','running')` as unknown as [
+        { orphaned: number },
+      ];
     assert.ok(orphaned > 0, "the kill left jobs mid-run");
     worker();
     await waitFor(async () => {
       const [row] = await sql`select count(*)::int as c from jobs where status = 'success'`;
       return row?.c === total;
     }, { timeoutMs: 90_000, what: "all jobs to succeed after the kill" });
-    const events = await sql`select job_id, count(*)::int as n from job_events where status = 'success' group by job_id`;
+    const events =
+      await sql`select job_id, count(*)::int as n from job_events where status = 'success' group by job_id`;
     assert.equal(events.length, total);
     assert.ok(events.every((e) => e.n === 1), "exactly one success event per job");
-    const [{ takeovers }] = await sql`select count(*)::int as takeovers from job_events where status = 'locked' and data->>'takeover' = 'true'` as unknown as [{ takeovers: number }];
+    const [{ takeovers }] =
+      await sql`select count(*)::int as takeovers from job_events where status = 'locked' and data->>'takeover' = 'true'` as unknown as [
+        { takeovers: number },
+      ];
     assert.ok(takeovers > 0, "the successor took over orphaned jobs");
   });
 
   it("a worker paused past its lease is fenced: its late writes are rejected and the job has one success", async () => {
     const { sql, worker, publish } = await setup({ TROUPE_CONCURRENCY: "4" });
     const a = worker();
-    await waitFor(() => /Worker started/.test(a.output()), { timeoutMs: 60_000, what: "worker A to migrate" });
+    await waitFor(() => /Worker started/.test(a.output()), {
+      timeoutMs: 60_000,
+      what: "worker A to migrate",
+    });
     publish("paused-1", { sleepMs: 3000 });
     await nc.flush();
     const running = await waitFor(async () => {
-      const [row] = await sql`select worker_id, lease_version from jobs where id = 'paused-1' and status = 'running'`;
+      const [row] =
+        await sql`select worker_id, lease_version from jobs where id = 'paused-1' and status = 'running'`;
       return row;
     }, { timeoutMs: 30_000, what: "worker A to run the job" });
     process.kill(a.pid!, "SIGSTOP");
     const b = worker();
     const taken = await waitFor(async () => {
       const [row] = await sql`select worker_id, lease_version, status from jobs where id = 'paused-1'`;
-      return row && row.worker_id !== running.worker_id && row.lease_version > running.lease_version ? row : undefined;
+      return row && row.worker_id !== running.worker_id && row.lease_version > running.lease_version
+        ? row
+        : undefined;
     }, { timeoutMs: 30_000, what: "worker B to take the job over" });
     assert.ok(taken);
     await waitFor(async () => {
@@ -108,7 +131,10 @@ describe("Reliability: killed and paused workers", () => {
       return row?.status === "success";
     }, { timeoutMs: 30_000, what: "worker B to finish the job" });
     process.kill(a.pid!, "SIGCONT");
-    await waitFor(() => /Outcome refused|Lease lost/.test(a.output()), { timeoutMs: 15_000, what: "worker A to notice it was fenced" });
+    await waitFor(() => /Outcome refused|Lease lost/.test(a.output()), {
+      timeoutMs: 15_000,
+      what: "worker A to notice it was fenced",
+    });
     await delay(300);
     const history = await sql`select status, data from job_events where job_id = 'paused-1' order by id`;
     assert.equal(history.filter((e) => e.status === "success").length, 1, JSON.stringify(history));

@@ -35,8 +35,13 @@ describe("Reliability: outages", () => {
   async function boot(env: Record<string, string> = {}) {
     const databaseUrl = await testDatabaseUrl();
     const core = await openTestCore({
-      NATS_URL: nats.url, DATABASE_URL: databaseUrl, TROUPE_NAMESPACE: uniqueNamespace("out"), LOG_LEVEL: "silent",
-      TROUPE_LEASE_MS: "3000", TROUPE_CONCURRENCY: "200", ...env,
+      NATS_URL: nats.url,
+      DATABASE_URL: databaseUrl,
+      TROUPE_NAMESPACE: uniqueNamespace("out"),
+      LOG_LEVEL: "silent",
+      TROUPE_LEASE_MS: "3000",
+      TROUPE_CONCURRENCY: "200",
+      ...env,
     });
     const system = await startSystem(core, { worker: true });
     const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
@@ -46,7 +51,7 @@ describe("Reliability: outages", () => {
 
   async function publishAll(core: Core, ids: string[], payload: unknown) {
     for (const id of ids) {
-      for (let tries = 0; ; tries++) {
+      for (let tries = 0;; tries++) {
         try {
           await core.bus.publishJob("noop", enc({ id, payload }), { msgId: id });
           break;
@@ -63,7 +68,8 @@ describe("Reliability: outages", () => {
       const [row] = await sql`select count(*)::int as c from jobs where status = 'success'`;
       return row?.c === ids.length;
     }, { timeoutMs: 120_000, what: `${ids.length} jobs to succeed` });
-    const rows = await sql`select job_id, count(*)::int as n from job_events where status = 'success' group by job_id`;
+    const rows =
+      await sql`select job_id, count(*)::int as n from job_events where status = 'success' group by job_id`;
     assert.equal(rows.length, ids.length);
     assert.ok(rows.every((r) => r.n === 1), "exactly one success event per job");
   }
@@ -99,15 +105,30 @@ describe("Reliability: outages", () => {
     const { core, sql } = await boot();
     const runAt = new Date(Date.now() + 1500).toISOString();
     await core.bus.publishJob("noop", enc({ id: "lost-msg", payload: {}, runAt }), { msgId: "lost-msg" });
-    await waitFor(async () => (await core.store.getJob("lost-msg"))?.status === "pending", { what: "the job admitted" });
+    await waitFor(async () => (await core.store.getJob("lost-msg"))?.status === "pending", {
+      what: "the job admitted",
+    });
     await core.bus.purgeJobs();
     assert.equal((await core.bus.jobsInfo()).messages, 0);
     await delay(2500);
-    assert.equal((await core.store.getJob("lost-msg"))?.status, "pending", "nothing runs it without its message");
-    const reconciler = new Reconciler({ bus: core.bus, store: core.store, outbox: core.outbox, logger: core.logger, graceMs: 500 });
+    assert.equal(
+      (await core.store.getJob("lost-msg"))?.status,
+      "pending",
+      "nothing runs it without its message",
+    );
+    const reconciler = new Reconciler({
+      bus: core.bus,
+      store: core.store,
+      outbox: core.outbox,
+      logger: core.logger,
+      graceMs: 500,
+    });
     assert.ok((await reconciler.runOnce()) >= 1);
-    await waitFor(async () => (await core.store.getJob("lost-msg"))?.status === "success", { what: "the republished job to succeed" });
-    const [row] = await sql`select count(*)::int as n from job_events where job_id = 'lost-msg' and status = 'success'`;
+    await waitFor(async () => (await core.store.getJob("lost-msg"))?.status === "success", {
+      what: "the republished job to succeed",
+    });
+    const [row] =
+      await sql`select count(*)::int as n from job_events where job_id = 'lost-msg' and status = 'success'`;
     assert.equal(row?.n, 1);
   });
 
@@ -121,8 +142,11 @@ describe("Reliability: outages", () => {
     await delay(1500);
     const outside = await core.bus.publishJob("noop", enc({ id: "dup-1", payload: {} }), { msgId: "dup-1" });
     assert.equal(outside.duplicate, false, "outside the window JetStream takes it");
-    await waitFor(async () => (await core.bus.jobsInfo()).messages === 0, { what: "the duplicate to be consumed" });
-    const [row] = await sql`select count(*)::int as n from job_events where job_id = 'dup-1' and status = 'running'`;
+    await waitFor(async () => (await core.bus.jobsInfo()).messages === 0, {
+      what: "the duplicate to be consumed",
+    });
+    const [row] =
+      await sql`select count(*)::int as n from job_events where job_id = 'dup-1' and status = 'running'`;
     assert.equal(row?.n, 1, "PostgreSQL refused the second run");
   });
 });

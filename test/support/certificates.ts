@@ -28,10 +28,27 @@ export interface TestPki {
   cleanup(): void;
 }
 
-const ssl = (dir: string, args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+const ssl = (dir: string, args: string[]) =>
+  execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
 
 function selfSigned(dir: string, name: string, subject: string): Issued {
-  ssl(dir, ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.crt`, "-subj", subject, "-days", "2"]);
+  ssl(dir, [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.crt`,
+    "-subj",
+    subject,
+    "-days",
+    "2",
+  ]);
   return read(dir, name);
 }
 
@@ -42,9 +59,38 @@ function read(dir: string, name: string): Issued {
 }
 
 function issue(dir: string, ca: string, name: string, subject: string, extensions: string, days = 2): Issued {
-  ssl(dir, ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject]);
+  ssl(dir, [
+    "req",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.csr`,
+    "-subj",
+    subject,
+  ]);
   writeFileSync(join(dir, `${name}.ext`), extensions);
-  ssl(dir, ["x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.crt`, "-CAkey", `${ca}.key`, "-CAcreateserial", "-out", `${name}.crt`, "-days", String(days), "-extfile", `${name}.ext`]);
+  ssl(dir, [
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    `${ca}.crt`,
+    "-CAkey",
+    `${ca}.key`,
+    "-CAcreateserial",
+    "-out",
+    `${name}.crt`,
+    "-days",
+    String(days),
+    "-extfile",
+    `${name}.ext`,
+  ]);
   return read(dir, name);
 }
 
@@ -52,11 +98,20 @@ function issue(dir: string, ca: string, name: string, subject: string, extension
 export function createTestPki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), "troupe-pki-"));
   const ca = selfSigned(dir, "ca", "/CN=Troupe Test CA");
-  const server = issue(dir, "ca", "server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+  const server = issue(
+    dir,
+    "ca",
+    "server",
+    "/CN=127.0.0.1",
+    "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+  );
   let foreign = false;
   return {
-    dir, ca, server,
-    client: (name, subject, options = {}) => issue(dir, "ca", name, subject, "extendedKeyUsage=clientAuth\n", options.days),
+    dir,
+    ca,
+    server,
+    client: (name, subject, options = {}) =>
+      issue(dir, "ca", name, subject, "extendedKeyUsage=clientAuth\n", options.days),
     foreignClient(name, subject) {
       if (!foreign) selfSigned(dir, "foreign-ca", "/CN=Foreign CA");
       foreign = true;

@@ -1,5 +1,5 @@
 /** Runs the troupe CLI in a child process of the same runtime as the test. */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
 export { freePort } from "../harness/free-port.ts";
 
@@ -8,13 +8,22 @@ const isDeno = "Deno" in globalThis;
 
 /** The argv that runs `main.ts` on this runtime. */
 export function cliArgv(args: string[]): [string, string[]] {
-  return isDeno ? [process.execPath, ["run", "-A", `${root}main.ts`, ...args]] : [process.execPath, [`${root}main.ts`, ...args]];
+  return isDeno
+    ? [process.execPath, ["run", "-A", `${root}main.ts`, ...args]]
+    : [process.execPath, [`${root}main.ts`, ...args]];
 }
 
 /** Starts the CLI and returns the child (output collected). */
-export function startCli(args: string[], env: Record<string, string>): ChildProcess & { output: () => string } {
+export function startCli(
+  args: string[],
+  env: Record<string, string>,
+): ChildProcess & { output: () => string } {
   const [cmd, argv] = cliArgv(args);
-  const child = spawn(cmd, argv, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(cmd, argv, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
@@ -22,10 +31,18 @@ export function startCli(args: string[], env: Record<string, string>): ChildProc
 }
 
 /** Runs the CLI to completion. */
-export function runCli(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const [cmd, argv] = cliArgv(args);
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, argv, {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));

@@ -29,12 +29,18 @@ export interface OtlpReceiver {
   close(): Promise<void>;
 }
 
-type OtlpValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
+type OtlpValue = {
+  stringValue?: string;
+  intValue?: string | number;
+  boolValue?: boolean;
+  doubleValue?: number;
+};
 
 function flatten(list: { key: string; value: OtlpValue }[] | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const { key, value } of list ?? []) {
-    out[key] = value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : undefined) ?? value.boolValue ?? value.doubleValue;
+    out[key] = value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : undefined) ??
+      value.boolValue ?? value.doubleValue;
   }
   return out;
 }
@@ -60,7 +66,12 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         const parsed = JSON.parse(body) as {
           resourceSpans?: {
             resource?: { attributes?: { key: string; value: OtlpValue }[] };
-            scopeSpans?: { spans?: (Omit<ReceivedSpan, "attributes" | "events" | "service"> & { attributes?: []; events?: { name: string; attributes?: [] }[] })[] }[];
+            scopeSpans?: {
+              spans?: (Omit<ReceivedSpan, "attributes" | "events" | "service"> & {
+                attributes?: [];
+                events?: { name: string; attributes?: [] }[];
+              })[];
+            }[];
           }[];
         };
         for (const rs of parsed.resourceSpans ?? []) {
@@ -68,9 +79,15 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
           for (const ss of rs.scopeSpans ?? []) {
             for (const s of ss.spans ?? []) {
               spans.push({
-                traceId: hexId(s.traceId), spanId: hexId(s.spanId), parentSpanId: hexId(s.parentSpanId), name: s.name, kind: s.kind,
-                attributes: flatten(s.attributes), events: (s.events ?? []).map((e) => ({ name: e.name, attributes: flatten(e.attributes) })),
-                status: s.status ?? {}, service,
+                traceId: hexId(s.traceId),
+                spanId: hexId(s.spanId),
+                parentSpanId: hexId(s.parentSpanId),
+                name: s.name,
+                kind: s.kind,
+                attributes: flatten(s.attributes),
+                events: (s.events ?? []).map((e) => ({ name: e.name, attributes: flatten(e.attributes) })),
+                status: s.status ?? {},
+                service,
               });
             }
           }
@@ -86,9 +103,10 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     url: `http://127.0.0.1:${port}`,
     spans,
     bodies,
-    close: () => new Promise<void>((resolve) => {
-      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -10,15 +10,31 @@ import { migrate } from "../../../adapters/postgres/migrations.ts";
 import { SqlInventory } from "../../../adapters/postgres/sql-inventory.ts";
 import type { SqlClient } from "../../../adapters/postgres/store.ts";
 import { runSync } from "../../../adapters/discovery/sync.ts";
-import type { DiscoveredResource, DiscoveryProvider, DiscoverySource } from "../../../adapters/discovery/provider.ts";
+import type {
+  DiscoveredResource,
+  DiscoveryProvider,
+  DiscoverySource,
+} from "../../../adapters/discovery/provider.ts";
 import { PermanentError, TransientError } from "../../../machines/errors.ts";
 
 type Fault = { page: number; error: Error; times: number };
 
 /** A source serving `count` resources of `type` in pages of `size`, failing pages as told. */
-function scripted(type: string, region: string | null, count: number, size: number, faults: Fault[] = [], log?: { active: number; max: number; calls: string[] }): DiscoverySource {
+function scripted(
+  type: string,
+  region: string | null,
+  count: number,
+  size: number,
+  faults: Fault[] = [],
+  log?: { active: number; max: number; calls: string[] },
+): DiscoverySource {
   const resources: DiscoveredResource[] = Array.from({ length: count }, (_, i) => ({
-    type, category: "compute", externalId: `${type}-${region}-${i}`, name: `${type} ${i}`, region, attributes: { i },
+    type,
+    category: "compute",
+    externalId: `${type}-${region}-${i}`,
+    name: `${type} ${i}`,
+    region,
+    attributes: { i },
   }));
   return {
     name: `${type} ${region ?? "global"}`,
@@ -60,8 +76,22 @@ describe("Sync engine", () => {
     sleeps.push(ms);
     return Promise.resolve();
   };
-  const sync = (s: string, runId: string, sources: DiscoverySource[], extra: Partial<Parameters<typeof runSync>[0]> = {}) =>
-    runSync({ provider: provider(sources), target: { scope: s, org: null }, inventory, runId, signal: new AbortController().signal, sleep, random: () => 1, ...extra });
+  const sync = (
+    s: string,
+    runId: string,
+    sources: DiscoverySource[],
+    extra: Partial<Parameters<typeof runSync>[0]> = {},
+  ) =>
+    runSync({
+      provider: provider(sources),
+      target: { scope: s, org: null },
+      inventory,
+      runId,
+      signal: new AbortController().signal,
+      sleep,
+      random: () => 1,
+      ...extra,
+    });
 
   before(async () => {
     db = await createPgliteClient();
@@ -73,14 +103,26 @@ describe("Sync engine", () => {
   it("reads every page of every source and marks what a complete sync did not see deleted", async () => {
     const s = scope();
     const first = await sync(s, "r1", [scripted("vm", "r1", 23, 5), scripted("net", null, 4, 10)]);
-    assert.deepEqual({ complete: first.complete, pages: first.pages, resources: first.resources, created: first.created, deleted: first.deleted }, {
-      complete: true, pages: 6, resources: 27, created: 27, deleted: 0,
+    assert.deepEqual({
+      complete: first.complete,
+      pages: first.pages,
+      resources: first.resources,
+      created: first.created,
+      deleted: first.deleted,
+    }, {
+      complete: true,
+      pages: 6,
+      resources: 27,
+      created: 27,
+      deleted: 0,
     });
     // The cloud lost 3 VMs: the next complete sync marks exactly those deleted.
     const second = await sync(s, "r2", [scripted("vm", "r1", 20, 5), scripted("net", null, 4, 10)]);
     assert.equal(second.updated, 24);
     assert.equal(second.deleted, 3);
-    const gone = (await inventory.listResources({ scope: s, state: "deleted" })).resources.map((r) => r.externalId).sort();
+    const gone = (await inventory.listResources({ scope: s, state: "deleted" })).resources.map((r) =>
+      r.externalId
+    ).sort();
     assert.deepEqual(gone, ["vm-r1-20", "vm-r1-21", "vm-r1-22"]);
   });
 
@@ -88,7 +130,13 @@ describe("Sync engine", () => {
     const s = scope();
     sleeps.length = 0;
     const log = { active: 0, max: 0, calls: [] as string[] };
-    const summary = await sync(s, "t1", [scripted("vm", "r1", 12, 5, [{ page: 2, error: new TransientError("429 slow down", { code: "THROTTLED", retryAfterMs: 2000 }), times: 2 }], log)]);
+    const summary = await sync(s, "t1", [
+      scripted("vm", "r1", 12, 5, [{
+        page: 2,
+        error: new TransientError("429 slow down", { code: "THROTTLED", retryAfterMs: 2000 }),
+        times: 2,
+      }], log),
+    ]);
     assert.equal(summary.complete, true);
     assert.equal(summary.resources, 12);
     assert.deepEqual(sleeps, [2000, 2000], "Retry-After honoured each time");
@@ -101,8 +149,16 @@ describe("Sync engine", () => {
     sleeps.length = 0;
     // The cloud now has fewer of each, but page 2 of vm is denied and db's first page is throttled past its attempts.
     const summary = await sync(s, "p1", [
-      scripted("vm", "r1", 7, 5, [{ page: 2, error: new PermanentError("AccessDenied", { code: "AWS_ACCESS_DENIED" }), times: 1 }]),
-      scripted("db", "r1", 1, 5, [{ page: 1, error: new TransientError("503", { code: "UNAVAILABLE" }), times: 99 }]),
+      scripted("vm", "r1", 7, 5, [{
+        page: 2,
+        error: new PermanentError("AccessDenied", { code: "AWS_ACCESS_DENIED" }),
+        times: 1,
+      }]),
+      scripted("db", "r1", 1, 5, [{
+        page: 1,
+        error: new TransientError("503", { code: "UNAVAILABLE" }),
+        times: 99,
+      }]),
       scripted("fn", "r1", 2, 5),
     ], { pageAttempts: 3 });
     assert.equal(summary.complete, false);
@@ -112,8 +168,16 @@ describe("Sync engine", () => {
       ["vm r1", 2, "AWS_ACCESS_DENIED", false],
     ]);
     assert.equal(sleeps.length, 2, "the transient page was tried 3 times");
-    assert.equal((await inventory.listResources({ scope: s, state: "deleted" })).resources.length, 0, "nothing marked deleted");
-    assert.equal((await inventory.listResources({ scope: s, type: "fn" })).resources.length, 2, "the good source was written");
+    assert.equal(
+      (await inventory.listResources({ scope: s, state: "deleted" })).resources.length,
+      0,
+      "nothing marked deleted",
+    );
+    assert.equal(
+      (await inventory.listResources({ scope: s, type: "fn" })).resources.length,
+      2,
+      "the good source was written",
+    );
   });
 
   it("reads at most `concurrency` sources at once", async () => {
@@ -135,7 +199,14 @@ describe("Sync engine", () => {
       transaction: () => Promise.reject(new Error("connection terminated")),
     } as SqlClient);
     await assert.rejects(
-      runSync({ provider: provider([scripted("vm", "r1", 20, 5)]), target: { scope: s, org: null }, inventory: broken, runId: "w1", signal: new AbortController().signal, sleep }),
+      runSync({
+        provider: provider([scripted("vm", "r1", 20, 5)]),
+        target: { scope: s, org: null },
+        inventory: broken,
+        runId: "w1",
+        signal: new AbortController().signal,
+        sleep,
+      }),
       /connection terminated/,
     );
     assert.equal((await inventory.listResources({ scope: s, state: "all" })).resources.length, 0);
@@ -153,7 +224,13 @@ describe("Sync engine", () => {
       },
     };
     await assert.rejects(
-      runSync({ provider: provider([slow]), target: { scope: s, org: null }, inventory, runId: "a1", signal: controller.signal }),
+      runSync({
+        provider: provider([slow]),
+        target: { scope: s, org: null },
+        inventory,
+        runId: "a1",
+        signal: controller.signal,
+      }),
       /cancelled by user/,
     );
     assert.ok((await inventory.listResources({ scope: s })).resources.length < 50);
@@ -169,26 +246,56 @@ describe("Sync engine: expired page tokens", () => {
     const calls: string[] = [];
     let expiries = 1;
     const resources = (from: number, to: number): DiscoveredResource[] =>
-      Array.from({ length: to - from }, (_, i) => ({ type: "pod", category: "compute", externalId: `p${from + i}`, name: null, region: null, attributes: {} }));
+      Array.from(
+        { length: to - from },
+        (_, i) => ({
+          type: "pod",
+          category: "compute",
+          externalId: `p${from + i}`,
+          name: null,
+          region: null,
+          attributes: {},
+        }),
+      );
     const source = (): DiscoverySource => ({
       name: "pod",
       covers: { types: ["pod"], region: null },
       fetchPage(token) {
         calls.push(token ?? "first");
-        if (token === "2" && expiries-- > 0) return Promise.reject(new TransientError("410 Gone", { code: "PAGE_TOKEN_EXPIRED" }));
-        return Promise.resolve(token === "2" ? { resources: resources(5, 8) } : { resources: resources(0, 5), next: "2" });
+        if (token === "2" && expiries-- > 0) {
+          return Promise.reject(new TransientError("410 Gone", { code: "PAGE_TOKEN_EXPIRED" }));
+        }
+        return Promise.resolve(
+          token === "2" ? { resources: resources(5, 8) } : { resources: resources(0, 5), next: "2" },
+        );
       },
     });
-    const ok = await runSync({ provider: provider([source()]), target: { scope: "k", org: null }, inventory, runId: "e1", signal: new AbortController().signal });
+    const ok = await runSync({
+      provider: provider([source()]),
+      target: { scope: "k", org: null },
+      inventory,
+      runId: "e1",
+      signal: new AbortController().signal,
+    });
     assert.equal(ok.complete, true);
     assert.equal(ok.resources, 13, "page 1 read twice");
     assert.deepEqual(calls, ["first", "2", "first", "2"]);
     expiries = 99;
     calls.length = 0;
-    const failed = await runSync({ provider: provider([source()]), target: { scope: "k", org: null }, inventory, runId: "e2", signal: new AbortController().signal });
+    const failed = await runSync({
+      provider: provider([source()]),
+      target: { scope: "k", org: null },
+      inventory,
+      runId: "e2",
+      signal: new AbortController().signal,
+    });
     assert.equal(failed.complete, false);
     assert.deepEqual(failed.failedPages.map((f) => f.code), ["PAGE_TOKEN_EXPIRED"]);
-    assert.deepEqual(calls, ["first", "2", "first", "2", "first", "2"], "two restarts, then the page counts as failed");
+    assert.deepEqual(
+      calls,
+      ["first", "2", "first", "2", "first", "2"],
+      "two restarts, then the page counts as failed",
+    );
     assert.equal(failed.deleted, 0);
     await db.close();
   });

@@ -22,8 +22,13 @@ function refused(input: unknown, field: string, message?: RegExp): void {
 describe("parseCommandSpec()", () => {
   it("accepts a full spec and normalises cwd", () => {
     const spec = parseCommandSpec({
-      command: ["ls", "-l"], env: { A_1: "x", _b: "" }, cwd: "./src//lib/../bin/", stdin: "in",
-      limits: { cpuPercent: 50, memoryMB: 64, ioBps: 1 << 20, pids: 32 }, timeoutMs: 1000, network: false,
+      command: ["ls", "-l"],
+      env: { A_1: "x", _b: "" },
+      cwd: "./src//lib/../bin/",
+      stdin: "in",
+      limits: { cpuPercent: 50, memoryMB: 64, ioBps: 1 << 20, pids: 32 },
+      timeoutMs: 1000,
+      network: false,
     });
     assert.equal(spec.cwd, "src/bin");
     assert.deepEqual(spec.limits, { cpuPercent: 50, memoryMB: 64, ioBps: 1 << 20, pids: 32 });
@@ -38,7 +43,11 @@ describe("parseCommandSpec()", () => {
   });
 
   it("refuses env names with = or NUL or a leading digit, naming the variable", () => {
-    refused({ command: ["env"], env: { "A=B": "x" } }, "env.A=B", /^Environment variable name "A=B" is not allowed/);
+    refused(
+      { command: ["env"], env: { "A=B": "x" } },
+      "env.A=B",
+      /^Environment variable name "A=B" is not allowed/,
+    );
     refused({ command: ["env"], env: { "A\0B": "x" } }, "env.A\0B", /"A\\u0000B"/);
     refused({ command: ["env"], env: { "1A": "x" } }, "env.1A");
     refused({ command: ["env"], env: { OK: "a\0b" } }, "env.OK", /^Environment variable "OK" contains NUL$/);
@@ -75,7 +84,10 @@ describe("resolveWorkCwd()", () => {
 
   it("resolves the work dir itself, a subdirectory, and a symlink that stays inside", () => {
     assert.deepEqual(resolveWorkCwd(work, ""), { host: work, relative: "" });
-    assert.deepEqual(resolveWorkCwd(work, "in/deep"), { host: join(work, "real", "deep"), relative: "real/deep" });
+    assert.deepEqual(resolveWorkCwd(work, "in/deep"), {
+      host: join(work, "real", "deep"),
+      relative: "real/deep",
+    });
   });
 
   it("makes missing directories inside the work dir", () => {
@@ -83,7 +95,11 @@ describe("resolveWorkCwd()", () => {
   });
 
   it("refuses a symlink leaving the work dir, before making anything through it", () => {
-    assert.throws(() => resolveWorkCwd(work, "out/x"), { name: "ValidationError", field: "cwd", message: /symlink "out"/ });
+    assert.throws(() => resolveWorkCwd(work, "out/x"), {
+      name: "ValidationError",
+      field: "cwd",
+      message: /symlink "out"/,
+    });
     assert.throws(() => resolveWorkCwd(work, "real/up"), { field: "cwd", message: /symlink "up"/ });
     assert.throws(() => resolveWorkCwd(work, "dangling"), { field: "cwd", message: /dangling symlink/ });
     assert.throws(() => resolveWorkCwd(work, "file"), { field: "cwd", message: /not a directory/ });

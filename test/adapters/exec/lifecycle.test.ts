@@ -40,7 +40,9 @@ describe("startSandboxedProcess() lifecycle", () => {
       { ...options("kill"), onOutput: (chunk) => (out += new TextDecoder().decode(chunk.data)) },
     );
     // Its trap must be set first: a SIGTERM before it ends the shell (the sandbox may still be starting).
-    for (let i = 0; i < 200 && !out.includes("ready"); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let i = 0; i < 200 && !out.includes("ready"); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     const result = await proc.stop({ graceMs: 300 });
     assert.equal(result.stoppedBy, "stop");
     assert.equal(result.signal, "SIGKILL");

@@ -19,7 +19,10 @@ describe("startSandboxedProcess() limits", () => {
   it("lets the kernel OOM-kill a command allocating past memoryMB, and says so", async () => {
     const { result, stdout } = await runToEnd(
       // tail -n 1 holds its whole last line in memory, and /dev/zero has no newline.
-      { command: ["bash", "-c", "set -o pipefail; head -c 200000000 /dev/zero | tail -n 1 | wc -c"], limits: { memoryMB: 64 } },
+      {
+        command: ["bash", "-c", "set -o pipefail; head -c 200000000 /dev/zero | tail -n 1 | wc -c"],
+        limits: { memoryMB: 64 },
+      },
       options("oom"),
     );
     assert.equal(result.oomKilled, true);
@@ -59,7 +62,11 @@ describe("startSandboxedProcess() limits", () => {
 
   it("contains a fork bomb under pids, and kills all of it at the timeout", async () => {
     const { result, stderr } = await runToEnd(
-      { command: ["bash", "-c", "bomb() { bomb | bomb & }; bomb; sleep 100"], limits: { pids: 32 }, timeoutMs: 1500 },
+      {
+        command: ["bash", "-c", "bomb() { bomb | bomb & }; bomb; sleep 100"],
+        limits: { pids: 32 },
+        timeoutMs: 1500,
+      },
       { ...options("bomb"), stopGraceMs: 200 },
     );
     assert.equal(result.stoppedBy, "timeout");

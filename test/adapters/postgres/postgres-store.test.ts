@@ -5,7 +5,10 @@ import { createPostgresStore } from "../../../adapters/postgres/mod.ts";
 import { runStoreContract } from "../../contract/store.contract.ts";
 import { testDatabaseUrl } from "../../harness/postgres-server.ts";
 
-runStoreContract({ name: "PostgreSQL (postgres.js)", create: async () => createPostgresStore({ url: await testDatabaseUrl() }) });
+runStoreContract({
+  name: "PostgreSQL (postgres.js)",
+  create: async () => createPostgresStore({ url: await testDatabaseUrl() }),
+});
 
 describe("PostgreSQL store specifics", () => {
   it("concurrent migrate() calls apply each migration once", async () => {
@@ -22,7 +25,8 @@ describe("PostgreSQL store specifics", () => {
     await store.migrate();
     await store.admit([{ id: "before", kind: "noop", payload: null, maxAttempts: 1 }]);
     const admin = postgres(url, { max: 1, onnotice: () => {} });
-    const killed = await admin`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'troupe' and datname = current_database()`;
+    const killed =
+      await admin`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'troupe' and datname = current_database()`;
     assert.ok(killed.length >= 1);
     let ok = false;
     for (let i = 0; i < 3 && !ok; i++) {
@@ -36,7 +40,11 @@ describe("PostgreSQL store specifics", () => {
 
   it("never puts the connection password in an error", async () => {
     const store = await createPostgresStore({ url: "postgres://troupe:hunter2secret@127.0.0.1:1/x" });
-    await assert.rejects(store.ping(), (error: Error) => !String(error.message).includes("hunter2secret") && !String(error.stack).includes("hunter2secret"));
+    await assert.rejects(
+      store.ping(),
+      (error: Error) =>
+        !String(error.message).includes("hunter2secret") && !String(error.stack).includes("hunter2secret"),
+    );
     await store.close();
   });
 });
