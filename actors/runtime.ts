@@ -5,6 +5,7 @@
  * @module
  */
 import process from "node:process";
+import { readFileSync } from "node:fs";
 
 // deno-lint-ignore no-explicit-any
 const deno = (globalThis as any).Deno as
@@ -177,3 +178,22 @@ export async function hostName(): Promise<string> {
 }
 
 export const pid: number = process.pid;
+
+/**
+ * Whether a process with this pid runs (signal 0: no signal is sent; EPERM means
+ * it runs under another user). On Linux a pid that now belongs to a program that
+ * is not a Node or Deno process (the pid was reused) counts as gone.
+ */
+export function processAlive(target: number): boolean {
+  try {
+    process.kill(target, 0);
+  } catch (error) {
+    if ((error as { code?: string }).code !== "EPERM") return false;
+  }
+  try {
+    const cmdline = readFileSync(`/proc/${target}/cmdline`, "utf8");
+    return /node|deno|troupe|main\.ts/.test(cmdline);
+  } catch {
+    return true; // no /proc: trust the signal
+  }
+}

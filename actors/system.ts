@@ -34,6 +34,7 @@ import { Reconciler } from "./reconciler.ts";
 import { createGateway } from "./gateway.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { VERSION } from "./version.ts";
+import { lockDataDir } from "./data-dir-lock.ts";
 import { messagingAttributes, SpanKind, traced } from "./tracing.ts";
 import { loadTlsMaterial } from "./tls-material.ts";
 import { type AdminToken, ensureAdminToken } from "./admin-token.ts";
@@ -138,6 +139,8 @@ export async function openCore(
   options: { logger: Logger; kinds?: JobKind[]; migrate?: boolean; env?: Record<string, string | undefined> },
 ): Promise<Core> {
   const { logger } = options;
+  // The embedded database belongs to one process: a second one on the same folder is refused (exit 5).
+  const lock = config.databaseUrl ? undefined : await lockDataDir(config.dataDir);
   const db = config.databaseUrl
     // Only the driver in use is loaded: a NATS + PostgreSQL process never loads PGlite.
     ? (await import("../adapters/postgres/postgres-client.ts")).createPostgresClient({
@@ -145,6 +148,9 @@ export async function openCore(
     })
     : await (await import("../adapters/postgres/pglite-client.ts")).createPgliteClient({
       dataDir: join(config.dataDir, "pgdata"),
+    }).catch(async (error) => {
+      await lock?.release();
+      throw error;
     });
   const store = new SqlStore(db);
   const inventory = new SqlInventory(db);
@@ -212,10 +218,12 @@ export async function openCore(
         await bus.close();
         await store.close();
         for (const kind of kinds.list()) await (kind as { close?: () => void | Promise<void> }).close?.();
+        await lock?.release();
       },
     };
   } catch (error) {
     await store.close().catch(() => {});
+    await lock?.release();
     throw error;
   }
 }
