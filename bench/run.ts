@@ -10,7 +10,7 @@
  *
  * Each throughput figure is the median of `--rounds` runs (default 3), each on a
  * fresh database and namespace. Flags: --jobs N (default 20000), --rounds R,
- * --only troupe|embedded|graphile|latency|inflight (repeatable).
+ * --only troupe|embedded|graphile|latency|inflight|footprint (repeatable; footprint: bench/footprint.ts).
  *
  * @module
  */
@@ -312,6 +312,10 @@ async function main(): Promise<void> {
   const [nats, pg] = await Promise.all([startNatsServer(), startPostgres()]);
   const results: Record<string, unknown> = {};
   try {
+    if (want("footprint")) {
+      const { footprint } = await import("./footprint.ts");
+      results.footprint = await footprint({ natsUrl: nats.url, databaseUrl: () => pg.createDatabase() });
+    }
     if (want("troupe")) {
       const runs = [];
       for (let r = 0; r < ROUNDS; r++) {

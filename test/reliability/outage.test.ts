@@ -14,6 +14,7 @@ import { Reconciler } from "../../actors/reconciler.ts";
 import { openTestCore, uniqueNamespace } from "../support/system.ts";
 import { delay, waitFor } from "../support/wait.ts";
 
+const TEST_POOL = "troupe-outage-test";
 const enc = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
 describe("Reliability: outages", () => {
@@ -44,7 +45,12 @@ describe("Reliability: outages", () => {
       ...env,
     });
     const system = await startSystem(core, { worker: true });
-    const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
+    // Named, so that terminating "the worker's connections" spares the test's own pool.
+    const sql = postgres(databaseUrl, {
+      max: 2,
+      onnotice: () => {},
+      connection: { application_name: TEST_POOL },
+    });
     open.push({ system, core, sql });
     return { core, system, sql };
   }
@@ -96,7 +102,7 @@ describe("Reliability: outages", () => {
     }, { what: "the run to be under way" });
     const killed = await sql`
       select pg_terminate_backend(pid) as ok from pg_stat_activity
-      where datname = current_database() and pid <> pg_backend_pid()`;
+      where datname = current_database() and pid <> pg_backend_pid() and application_name <> ${TEST_POOL}`;
     assert.ok(killed.length > 0, "terminated the worker's connections");
     await assertOneSuccessEach(sql, ids);
   });
