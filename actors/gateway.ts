@@ -6,6 +6,9 @@
  * @module
  */
 import { Hono } from "hono";
+import { z } from "zod";
+import { envelopeSchema } from "../bus/envelope.ts";
+import { dateQuery, limitQuery, parseQueryValue, refuseControlCharacters } from "./query-values.ts";
 import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Store } from "../adapters/postgres/store.ts";
@@ -72,51 +75,53 @@ function httpError(code: string, message: string): TroupeError {
   return new TroupeError(message, { code });
 }
 
+/** `POST /jobs`: the envelope's own schema (bus/envelope.ts) plus the kind, so the API refuses what a worker would. */
+const submitSchema = envelopeSchema.extend({ kind: z.string({ error: "is required and must be a string" }) });
+
 function asSubmit(body: unknown): SubmitRequest {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new ValidationError('Body must be a JSON object like {"kind":"noop","payload":{}}', {
       field: "body",
     });
   }
-  const b = body as Record<string, unknown>;
-  const allowed = new Set(["kind", "id", "payload", "maxAttempts", "timeoutMs", "runAt", "org"]);
-  for (const key of Object.keys(b)) {
-    if (!allowed.has(key)) {
+  const parsed = submitSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    if (issue?.code === "unrecognized_keys") {
+      const key = issue.keys[0] ?? "";
       throw new ValidationError(`Unknown field "${key}": put the job's input under "payload"`, {
         field: key,
       });
     }
+    const field = issue?.path.map(String).join(".") || "body";
+    // zod reports `int()`'s safe-integer bound too: name the schema's own, tighter limit.
+    const same = parsed.error.issues.filter((i) => i.path.map(String).join(".") === field);
+    const tightest = same.filter((i) =>
+      i.code === "too_big"
+    ).sort((a, b) =>
+      Number((a as { maximum: unknown }).maximum) - Number((b as { maximum: unknown }).maximum)
+    )[0];
+    throw new ValidationError(`Field "${field}" ${describeIssue(tightest ?? issue)}`, { field });
   }
-  if (typeof b.kind !== "string") {
-    throw new ValidationError('Field "kind" is required and must be a string', { field: "kind" });
-  }
-  const request: SubmitRequest = { kind: b.kind };
-  if (b.id !== undefined) {
-    if (typeof b.id !== "string") throw new ValidationError('Field "id" must be a string', { field: "id" });
-    request.id = b.id;
-  }
-  if (b.payload !== undefined) request.payload = b.payload;
-  for (const field of ["maxAttempts", "timeoutMs"] as const) {
-    const value = b[field];
-    if (value === undefined) continue;
-    if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-      throw new ValidationError(`Field "${field}" must be a positive integer`, { field });
-    }
-    request[field] = value;
-  }
-  if (b.runAt !== undefined) {
-    if (typeof b.runAt !== "string") {
-      throw new ValidationError('Field "runAt" must be an ISO 8601 date string', { field: "runAt" });
-    }
-    request.runAt = b.runAt;
-  }
-  if (b.org !== undefined) {
-    if (typeof b.org !== "string") {
-      throw new ValidationError('Field "org" must be a string', { field: "org" });
-    }
-    request.org = b.org;
-  }
+  const { kind, id, payload, maxAttempts, timeoutMs, runAt, org } = parsed.data;
+  const request: SubmitRequest = { kind };
+  if (id !== undefined) request.id = id;
+  if (payload !== undefined) request.payload = payload;
+  if (maxAttempts !== undefined) request.maxAttempts = maxAttempts;
+  if (timeoutMs !== undefined) request.timeoutMs = timeoutMs;
+  if (runAt !== undefined) request.runAt = typeof runAt === "number" ? new Date(runAt).toISOString() : runAt;
+  if (org !== undefined) request.org = org;
   return request;
+}
+
+/** A zod issue as the end of a sentence: `must be at most 1000`, `is required and must be a string`. */
+function describeIssue(issue: z.core.$ZodIssue | undefined): string {
+  if (!issue) return "is invalid";
+  if (issue.code === "too_big") return `must be at most ${String(issue.maximum)}`;
+  if (issue.code === "too_small") return `must be at least ${String(issue.minimum)}`;
+  if (issue.code === "invalid_type" && issue.message.startsWith("is required")) return issue.message;
+  if (issue.path[0] === "runAt") return "must be an ISO 8601 date with a time zone, or epoch milliseconds";
+  return `is invalid: ${issue.message}`;
 }
 
 /** Builds the Hono app. */
@@ -148,6 +153,7 @@ export function createGateway(options: GatewayOptions): Hono {
     requestGuard({ allowedHosts: options.allowedHosts ?? [], allowedOrigins: options.allowedOrigins ?? [] }),
   );
   app.use("*", requireRole(options.tokens, { clientCa: options.clientCa }));
+  app.use("*", refuseControlCharacters());
 
   const limit = bodyLimit({
     maxSize: options.maxBodyBytes,
@@ -210,14 +216,14 @@ export function createGateway(options: GatewayOptions): Hono {
     }
     const limitParam = c.req.query("limit");
     const sinceParam = c.req.query("since");
-    const since = sinceParam === undefined ? undefined : new Date(sinceParam);
-    if (since && Number.isNaN(since.getTime())) {
-      throw new ValidationError(`Invalid since "${sinceParam}": use an ISO 8601 date`, { field: "since" });
-    }
+    const since = sinceParam === undefined ? undefined : parseQueryValue(dateQuery, sinceParam, "since");
+    const limit = limitParam === undefined
+      ? undefined
+      : parseQueryValue(limitQuery(1000), limitParam, "limit");
     const page = await jobs.list({
       ...(status ? { status: status as JobStatus } : {}),
       ...(c.req.query("kind") ? { kind: c.req.query("kind") as string } : {}),
-      ...(limitParam ? { limit: Math.max(1, Math.min(1000, Number(limitParam) || 50)) } : {}),
+      ...(limit !== undefined ? { limit } : {}),
       ...(c.req.query("cursor") ? { cursor: c.req.query("cursor") as string } : {}),
       ...(since ? { since } : {}),
     });

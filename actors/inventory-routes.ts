@@ -20,6 +20,7 @@ import { readJson } from "./json-body.ts";
 import { assertStorableJson, findJsonViolation } from "../bus/json-value-rules.ts";
 import type { KindRegistry } from "./kind-registry.ts";
 import { PROVIDERS } from "../adapters/discovery/provider.ts";
+import { limitQuery, parseQueryValue } from "./query-values.ts";
 
 const interval = z.union([
   z.number().int().min(1).max(366 * 86400),
@@ -54,7 +55,7 @@ export const resourceQuerySchema = z.strictObject({
   org: z.string().optional(),
   name: z.string().optional().describe("Case-insensitive substring"),
   state: z.enum(["live", "deleted", "all"]).optional().describe("Default live"),
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  limit: limitQuery(1000).optional(),
   cursor: z.string().optional(),
 });
 
@@ -181,7 +182,13 @@ export function addInventoryRoutes(
   });
 
   app.get("/resources/:id{[0-9]+}", async (c) => {
-    const found = await inventory.getResource(Number(c.req.param("id")));
+    const id = Number(c.req.param("id"));
+    if (!Number.isSafeInteger(id)) {
+      throw new ValidationError(`Invalid resource id "${c.req.param("id").slice(0, 40)}": too large`, {
+        field: "id",
+      });
+    }
+    const found = await inventory.getResource(id);
     if (!found) throw notFound(`Resource ${c.req.param("id")}`);
     const { links, linkedFrom, ...resource } = found;
     return c.json({ ...resourceToJson(resource), links, linkedFrom });
@@ -193,7 +200,7 @@ export function addInventoryRoutes(
       ...(c.req.query("provider") ? { provider: c.req.query("provider") as string } : {}),
       ...(c.req.query("scope") ? { scope: c.req.query("scope") as string } : {}),
       ...(c.req.query("jobId") ? { jobId: c.req.query("jobId") as string } : {}),
-      ...(limitParam ? { limit: Math.max(1, Number(limitParam) || 20) } : {}),
+      ...(limitParam === undefined ? {} : { limit: parseQueryValue(limitQuery(1000), limitParam, "limit") }),
     });
     return c.json({ runs });
   });

@@ -50,7 +50,11 @@ export type ParsedJobMessage =
     rule?: JsonRule;
   };
 
-const envelopeSchema = z.strictObject({
+/**
+ * The envelope's fields and their limits: the one schema of a job submission,
+ * used for a message on the bus and (extended with `kind`) for `POST /jobs`.
+ */
+export const envelopeSchema = z.strictObject({
   id: z.string().optional(),
   payload: z.unknown().optional(),
   maxAttempts: z.number().int().min(1).max(1000).optional(),

@@ -416,7 +416,12 @@ export class SqlStore implements Store {
       let id: string;
       try {
         [created, id] = JSON.parse(atob(options.cursor)) as [string, string];
-        if (typeof created !== "string" || typeof id !== "string") throw new Error("bad cursor");
+        // What the server made: a timestamp's text and a job id (a forged one must not reach SQL).
+        if (
+          typeof created !== "string" ||
+          !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/.test(created) ||
+          typeof id !== "string" || id.length > 200 || /[\u0000-\u001f]/.test(id)
+        ) throw new Error("bad cursor");
       } catch {
         throw new ValidationError(`Invalid cursor "${options.cursor.slice(0, 40)}"`, { field: "cursor" });
       }
