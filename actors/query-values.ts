@@ -36,6 +36,7 @@ export function parseQueryValue<S extends z.ZodType>(schema: S, value: string, f
 }
 
 /** U+0000 and other C0 controls have no place in a path or query value, and PostgreSQL cannot store U+0000. */
+// deno-lint-ignore no-control-regex -- finding control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /**

@@ -420,7 +420,7 @@ export class SqlStore implements Store {
         if (
           typeof created !== "string" ||
           !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/.test(created) ||
-          typeof id !== "string" || id.length > 200 || /[\u0000-\u001f]/.test(id)
+          typeof id !== "string" || id.length > 200 || hasControlCharacter(id)
         ) throw new Error("bad cursor");
       } catch {
         throw new ValidationError(`Invalid cursor "${options.cursor.slice(0, 40)}"`, { field: "cursor" });
@@ -508,4 +508,10 @@ export class SqlStore implements Store {
   close(): Promise<void> {
     return this.client.close();
   }
+}
+
+/** Whether `text` holds a C0 control character (U+0000 to U+001F). */
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) < 0x20) return true;
+  return false;
 }
