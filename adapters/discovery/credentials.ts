@@ -48,40 +48,50 @@ function parseSecret(text: string, ref: string, where: string): Record<string, u
   return value as Record<string, unknown>;
 }
 
-/** A resolver over the environment and a secrets directory. */
+/**
+ * The raw text a reference names, and where it was found: `TROUPE_CREDENTIALS_<REF>`,
+ * else `<dir>/<ref>.json`. Errors name the reference and where it was looked for,
+ * never the content; `place` ends the not-found message (e.g. " on this agent").
+ */
+export async function readCredentialsText(
+  sources: CredentialSources,
+  ref: string,
+  place = "",
+): Promise<{ text: string; where: string }> {
+  if (!CREDENTIALS_REF_PATTERN.test(ref)) {
+    throw new PermanentError(
+      `Invalid credentials reference: use letters, digits, "_", "." or "-" (at most 64)`,
+      { code: "CREDENTIALS_INVALID" },
+    );
+  }
+  const variable = credentialsVariable(ref);
+  const inline = sources.env[variable];
+  if (inline !== undefined && inline !== "") return { text: inline, where: variable };
+  if (sources.dir) {
+    const path = join(sources.dir, `${ref}.json`);
+    try {
+      return { text: await readFile(path, "utf8"), where: path };
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code !== "ENOENT") {
+        throw new PermanentError(`Credentials "${ref}": cannot read ${path} (${code ?? "error"})`, {
+          code: "CREDENTIALS_UNREADABLE",
+        });
+      }
+    }
+  }
+  const where = sources.dir
+    ? `${variable} or ${join(sources.dir, `${ref}.json`)}`
+    : `${variable} (or set TROUPE_CREDENTIALS_DIR)`;
+  throw new PermanentError(`Credentials "${ref}" not found${place}: set ${where}`, {
+    code: "CREDENTIALS_NOT_FOUND",
+  });
+}
+
+/** A resolver over the environment and a secrets directory: the reference's text, parsed as a JSON object. */
 export function createCredentialResolver(sources: CredentialSources): CredentialResolver {
   return async (ref) => {
-    if (!CREDENTIALS_REF_PATTERN.test(ref)) {
-      throw new PermanentError(
-        `Invalid credentials reference: use letters, digits, "_", "." or "-" (at most 64)`,
-        { code: "CREDENTIALS_INVALID" },
-      );
-    }
-    const variable = credentialsVariable(ref);
-    const inline = sources.env[variable];
-    if (inline !== undefined && inline !== "") return parseSecret(inline, ref, variable);
-    if (sources.dir) {
-      const path = join(sources.dir, `${ref}.json`);
-      let text: string | undefined;
-      try {
-        text = await readFile(path, "utf8");
-      } catch (error) {
-        if ((error as { code?: string }).code !== "ENOENT") {
-          throw new PermanentError(
-            `Credentials "${ref}": cannot read ${path} (${(error as { code?: string }).code ?? "error"})`,
-            {
-              code: "CREDENTIALS_UNREADABLE",
-            },
-          );
-        }
-      }
-      if (text !== undefined) return parseSecret(text, ref, path);
-    }
-    const where = sources.dir
-      ? `${variable} or ${join(sources.dir, `${ref}.json`)}`
-      : `${variable} (or set TROUPE_CREDENTIALS_DIR)`;
-    throw new PermanentError(`Credentials "${ref}" not found: set ${where}`, {
-      code: "CREDENTIALS_NOT_FOUND",
-    });
+    const { text, where } = await readCredentialsText(sources, ref);
+    return parseSecret(text, ref, where);
   };
 }
