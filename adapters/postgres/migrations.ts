@@ -6,6 +6,7 @@
  */
 import type { SqlClient } from "./store.ts";
 import { DISCOVERY_SCHEMA_SQL } from "./discovery-schema.ts";
+import { DIRECTORY_SCHEMA_SQL } from "./directory-schema.ts";
 
 export interface Migration {
   version: number;
@@ -83,6 +84,11 @@ export const MIGRATIONS: Migration[] = [
     version: 2,
     name: "resources, resource_links, discovery_runs, schedules, reference views",
     sql: DISCOVERY_SCHEMA_SQL,
+  },
+  {
+    version: 3,
+    name: "identities, identity_groups, identity_group_members, organizations, identity_memberships, write-back ledger",
+    sql: DIRECTORY_SCHEMA_SQL,
   },
 ];
 
