@@ -36,7 +36,7 @@ import {
   startSandboxedProcess,
 } from "../adapters/exec/mod.ts";
 import { PermanentError, TroupeError } from "../machines/errors.ts";
-import type { CredentialSources } from "../adapters/discovery/credentials.ts";
+import type { CredentialSources } from "../adapters/sync/credentials.ts";
 import { type SecretReader, withEnvFrom } from "../adapters/exec-job/mod.ts";
 import { createSecretReader } from "./secret-reader.ts";
 import type { Logger } from "./logger.ts";

@@ -5,8 +5,9 @@
  *
  * @module
  */
-import { createCredentialResolver } from "../adapters/discovery/credentials.ts";
-import { createDiscoveryKind, type DiscoveryMetrics } from "../adapters/discovery/kind.ts";
+import { createCredentialResolver } from "../adapters/sync/credentials.ts";
+import { createSyncKind, type SyncMetrics } from "../adapters/sync/kind.ts";
+import { discoveryPayloadSchema } from "../adapters/discovery/schema.ts";
 import type { Inventory } from "../adapters/discovery/inventory.ts";
 import type { DiscoveryProvider, ProviderName } from "../adapters/discovery/provider.ts";
 import type { JobKind } from "../machines/job-kind.ts";
@@ -23,7 +24,7 @@ export function createDiscoveryKinds(options: {
   config: Config;
   inventory: Inventory;
   factories: ProviderFactories;
-  metrics?: DiscoveryMetrics;
+  metrics?: SyncMetrics;
   logger?: Logger;
   env?: Record<string, string | undefined>;
 }): JobKind[] {
@@ -33,10 +34,14 @@ export function createDiscoveryKinds(options: {
     ...(config.discovery.credentialsDir ? { dir: config.discovery.credentialsDir } : {}),
   });
   return Object.entries(options.factories).map(([provider, open]) =>
-    createDiscoveryKind({
-      provider: provider as ProviderName,
+    createSyncKind({
+      kind: `discovery.${provider}`,
+      description:
+        `Inventories one ${provider} scope into the resources table; unseen resources are marked deleted only after a fully successful sync`,
+      schema: discoveryPayloadSchema,
+      provider,
       openProvider: () => open(config),
-      inventory: options.inventory,
+      sink: options.inventory,
       resolveCredentials,
       concurrency: config.discovery.concurrency,
       ...(options.metrics ? { metrics: options.metrics } : {}),

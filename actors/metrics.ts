@@ -6,7 +6,7 @@
  * @module
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { DiscoveryMetrics } from "../adapters/discovery/kind.ts";
+import type { SyncMetrics } from "../adapters/sync/kind.ts";
 
 /** What the worker reports. */
 export interface WorkerMetrics {
@@ -23,7 +23,7 @@ export interface WorkerMetrics {
 }
 
 /** A metrics registry with Troupe's metrics. */
-export interface Metrics extends WorkerMetrics, DiscoveryMetrics {
+export interface Metrics extends WorkerMetrics, SyncMetrics {
   readonly enabled: boolean;
   /** Reads in-flight counts when scraped. */
   setInFlightSource(read: () => number): void;

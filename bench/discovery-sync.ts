@@ -21,7 +21,7 @@ import { createPostgresClient } from "../adapters/postgres/mod.ts";
 import { migrate } from "../adapters/postgres/migrations.ts";
 import { SqlInventory } from "../adapters/postgres/sql-inventory.ts";
 import type { SqlClient } from "../adapters/postgres/store.ts";
-import { runSync } from "../adapters/discovery/sync.ts";
+import { runSync } from "../adapters/sync/engine.ts";
 import { createKubernetesDiscoveryProvider } from "../adapters/discovery/kubernetes/mod.ts";
 import type { DiscoveredResource, DiscoverySource } from "../adapters/discovery/provider.ts";
 import { toJobErrorInfo } from "../machines/errors.ts";
@@ -104,7 +104,7 @@ async function naiveSync(
           await new Promise((r) => setTimeout(r, info.retryAfterMs ?? 1000));
         }
       }
-      for (const r of page.resources) {
+      for (const r of page.items) {
         await db.query(
           `INSERT INTO resources (provider, scope, type, external_id, category, name, region, attributes, run_tag)
            VALUES ('kubernetes', $1, $2, $3, $4, $5, $6, $7::text::jsonb, $8)
@@ -171,7 +171,7 @@ async function main(): Promise<void> {
         const summary = await runSync({
           provider: { provider: "kubernetes", plan: () => Promise.resolve(sources) },
           target: { scope, org: null },
-          inventory,
+          sink: inventory,
           runId,
           signal: new AbortController().signal,
           concurrency: 4,

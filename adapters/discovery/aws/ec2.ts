@@ -118,7 +118,7 @@ export function ec2Listings(region: string, pageSize: number | undefined): Listi
           abortSignal: signal,
         });
         const instances = (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
-        return { resources: instances.map((i) => instanceResource(i, region)), ...next(out.NextToken) };
+        return { items: instances.map((i) => instanceResource(i, region)), ...next(out.NextToken) };
       },
     },
     {
@@ -129,7 +129,7 @@ export function ec2Listings(region: string, pageSize: number | undefined): Listi
         const out = await access.clients.ec2(region).send(new DescribeVpcsCommand(page(token)), {
           abortSignal: signal,
         });
-        return { resources: (out.Vpcs ?? []).map((v) => vpcResource(v, region)), ...next(out.NextToken) };
+        return { items: (out.Vpcs ?? []).map((v) => vpcResource(v, region)), ...next(out.NextToken) };
       },
     },
     {
@@ -141,7 +141,7 @@ export function ec2Listings(region: string, pageSize: number | undefined): Listi
           abortSignal: signal,
         });
         return {
-          resources: (out.Subnets ?? []).map((s) => subnetResource(s, region)),
+          items: (out.Subnets ?? []).map((s) => subnetResource(s, region)),
           ...next(out.NextToken),
         };
       },
@@ -155,7 +155,7 @@ export function ec2Listings(region: string, pageSize: number | undefined): Listi
           abortSignal: signal,
         });
         const groups = out.SecurityGroups ?? [];
-        return { resources: groups.map((g) => securityGroupResource(g, region)), ...next(out.NextToken) };
+        return { items: groups.map((g) => securityGroupResource(g, region)), ...next(out.NextToken) };
       },
     },
   ];

@@ -48,7 +48,7 @@ export function elastiCacheListing(region: string, pageSize: number | undefined)
         { abortSignal: signal },
       );
       const clusters = out.CacheClusters ?? [];
-      return { resources: clusters.map((c) => cacheClusterResource(c, region)), ...nextOf(out.Marker) };
+      return { items: clusters.map((c) => cacheClusterResource(c, region)), ...nextOf(out.Marker) };
     },
   };
 }

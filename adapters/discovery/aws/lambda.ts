@@ -52,7 +52,7 @@ export function lambdaListing(region: string, pageSize: number | undefined): Lis
         { abortSignal: signal },
       );
       return {
-        resources: (out.Functions ?? []).map((f) => functionResource(f, region)),
+        items: (out.Functions ?? []).map((f) => functionResource(f, region)),
         ...nextOf(out.NextMarker),
       };
     },

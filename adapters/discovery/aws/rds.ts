@@ -56,7 +56,7 @@ export function rdsListing(region: string, pageSize: number | undefined): Listin
         { abortSignal: signal },
       );
       return {
-        resources: (out.DBInstances ?? []).map((db) => dbInstanceResource(db, region)),
+        items: (out.DBInstances ?? []).map((db) => dbInstanceResource(db, region)),
         ...nextOf(out.Marker),
       };
     },

@@ -60,7 +60,7 @@ export function s3Listing(region: string | null, pageSize: number | undefined): 
       for (const bucket of out.Buckets ?? []) {
         resources.push(bucketResource(bucket, await regionOf(access, bucket, signal)));
       }
-      return { resources, ...nextOf(out.ContinuationToken) };
+      return { items: resources, ...nextOf(out.ContinuationToken) };
     },
   };
 }

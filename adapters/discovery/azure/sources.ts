@@ -139,7 +139,9 @@ function source<T>(listing: Listing<T>, context: SourceContext, region: string |
         const page: ArmPage<T> = value ?? [];
         const resources = page.flatMap((item) => listing.map(item))
           .filter((resource) => region === null || resource.region === region);
-        return page.continuationToken ? { resources, next: page.continuationToken } : { resources };
+        return page.continuationToken
+          ? { items: resources, next: page.continuationToken }
+          : { items: resources };
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         throw classifyAzureError(error, {

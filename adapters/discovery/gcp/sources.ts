@@ -41,7 +41,7 @@ export interface SourceContext {
 
 const computePageSize = (ctx: SourceContext) => Math.min(ctx.pageSize, 500);
 const pageOf = (resources: DiscoveredResource[], next: string | null | undefined): DiscoveryPage =>
-  next ? { resources, next } : { resources };
+  next ? { items: resources, next } : { items: resources };
 
 function partial(operation: string, unreachables: string[] | null | undefined): void {
   if (unreachables && unreachables.length > 0) {
@@ -238,7 +238,7 @@ export function clusters(ctx: SourceContext, location = "-"): DiscoverySource {
       partial(operation, response.missingZones);
       const resources = (response.clusters ?? []).map(clusterResource)
         .filter((r) => location === "-" || r.region === location);
-      return { resources };
+      return { items: resources };
     },
   };
 }

@@ -168,8 +168,8 @@ export function listSource(list: ListSpec, ctx: SourceContext): DiscoverySource 
       try {
         const page = await list.list(ctx.clients, params, withSignal(callSignal));
         return page.continueToken === undefined
-          ? { resources: page.resources }
-          : { resources: page.resources, next: page.continueToken };
+          ? { items: page.resources }
+          : { items: page.resources, next: page.continueToken };
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         const cause = callSignal.aborted ? callSignal.reason : error;

@@ -66,7 +66,7 @@ describe("AWS discovery: errors", () => {
   it("EC2 RequestLimitExceeded (503, Retry-After) is transient; the same token then gets the same page", async () => {
     const instances = await source("ec2.instance us-east-1");
     const first = await instances.fetchPage(undefined, signal);
-    assert.deepEqual(first.resources.map((r) => r.externalId), ["i-0a01", "i-0a02"]);
+    assert.deepEqual(first.items.map((r) => r.externalId), ["i-0a01", "i-0a02"]);
     aws.failNext("DescribeInstances", {
       code: "RequestLimitExceeded",
       status: 503,
@@ -83,13 +83,13 @@ describe("AWS discovery: errors", () => {
     );
     assertClean(error);
     const second = await instances.fetchPage(first.next, signal);
-    assert.deepEqual(second.resources.map((r) => r.externalId), ["i-0a03", "i-0a04"]);
+    assert.deepEqual(second.items.map((r) => r.externalId), ["i-0a03", "i-0a04"]);
     const calls = aws.calls("DescribeInstances", "us-east-1");
     assert.deepEqual(calls.map((c) => c.status), [200, 503, 200]);
     assert.equal(calls[1]!.params.NextToken, first.next);
     assert.equal(calls[2]!.params.NextToken, first.next);
     const third = await instances.fetchPage(second.next, signal);
-    assert.deepEqual(third.resources.map((r) => r.externalId), ["i-0a05"]);
+    assert.deepEqual(third.items.map((r) => r.externalId), ["i-0a05"]);
     assert.equal(third.next, undefined);
   });
 

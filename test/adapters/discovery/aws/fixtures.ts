@@ -168,7 +168,7 @@ export async function drain(
   do {
     const page = await source.fetchPage(token, signal);
     pages++;
-    resources.push(...page.resources);
+    resources.push(...page.items);
     token = page.next;
   } while (token !== undefined);
   return { resources, pages };

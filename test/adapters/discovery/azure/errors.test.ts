@@ -82,7 +82,7 @@ describe("Azure discovery errors", () => {
       "the SDK did not retry",
     );
     const again = await source.fetchPage(first.next, signal());
-    assert.deepEqual(again.resources.map((r) => r.name), ["vm2", "vm3"]);
+    assert.deepEqual(again.items.map((r) => r.name), ["vm2", "vm3"]);
     assert.equal(
       standIn.requestsOf("virtualMachines").at(-1)?.query.$skiptoken,
       standIn.requestsOf("virtualMachines")[1]?.query.$skiptoken,
@@ -122,7 +122,7 @@ describe("Azure discovery errors", () => {
     assert.equal(internal.code, "AZURE_INTERNAL_SERVER_ERROR");
     assert.equal(internal.retryAfterMs, undefined);
     assert.equal(standIn.requestsOf("virtualMachines").length, 2, "no SDK retry of 5xx");
-    assert.equal((await source.fetchPage(undefined, signal())).resources.length, 2);
+    assert.equal((await source.fetchPage(undefined, signal())).items.length, 2);
   });
 
   it("ARM 401, 403 and 404 are permanent", async () => {
@@ -223,7 +223,7 @@ describe("Azure discovery errors", () => {
     standIn.stallNext("virtualMachines");
     const error = await rejection(source.fetchPage(first.next, signal()), TransientError);
     assert.equal(error.code, "AZURE_TIMEOUT");
-    assert.deepEqual((await source.fetchPage(first.next, signal())).resources.map((r) => r.name), [
+    assert.deepEqual((await source.fetchPage(first.next, signal())).items.map((r) => r.name), [
       "vm2",
       "vm3",
     ]);

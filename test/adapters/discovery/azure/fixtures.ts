@@ -123,7 +123,7 @@ export async function drain(source: DiscoverySource, signal = new AbortControlle
   do {
     tokens.push(token);
     const page = await source.fetchPage(token, signal);
-    resources.push(...page.resources);
+    resources.push(...page.items);
     token = page.next;
   } while (token !== undefined);
   return { resources, tokens };

@@ -142,7 +142,7 @@ describe("Azure discovery listing", () => {
     const second = await source.fetchPage(first.next, signal());
     const again = await source.fetchPage(first.next, signal());
     assert.deepEqual(again, second);
-    assert.deepEqual(second.resources.map((r) => r.name), ["vm2", "vm3"]);
+    assert.deepEqual(second.items.map((r) => r.name), ["vm2", "vm3"]);
   });
 
   it("emits subnets from inside their virtual networks, each in its network", async () => {

@@ -79,10 +79,10 @@ describe("GCP discovery: errors", () => {
       [429, first.next],
       [200, first.next],
     ], "no retry inside the SDK; the retried page carries the same token");
-    assert.equal(again.resources.length, 2);
-    const firstNames = first.resources.map((r) => r.name);
+    assert.equal(again.items.length, 2);
+    const firstNames = first.items.map((r) => r.name);
     assert.ok(
-      again.resources.every((r) => !firstNames.includes(r.name)),
+      again.items.every((r) => !firstNames.includes(r.name)),
       "the second page, not the first again",
     );
   });
@@ -161,7 +161,7 @@ describe("GCP discovery: errors", () => {
     assert.ok(error instanceof TransientError, String(error));
     assert.equal(error.retryAfterMs, 4000);
     assert.equal(gcp.requestsOf("token").length, 1, "the token request is not retried by the auth library");
-    assert.equal((await networks.fetchPage(undefined, signal)).resources.length, 2);
+    assert.equal((await networks.fetchPage(undefined, signal)).items.length, 2);
   });
 
   it("an API 401 (token revoked) and a 403: permanent, no token in the message", async () => {

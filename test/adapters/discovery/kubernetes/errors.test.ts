@@ -59,7 +59,7 @@ describe("kubernetes discovery: errors", () => {
   it("429 with Retry-After: 2 on page 2 is transient (2000 ms); the same token then succeeds", async () => {
     const pods = await source("pod", { pageSize: 3 });
     const first = await pods.fetchPage(undefined, signal());
-    assert.equal(first.resources.length, 3);
+    assert.equal(first.items.length, 3);
     assert.ok(first.next);
     k8s.fail({
       match: second("/api/v1/pods"),
@@ -79,13 +79,13 @@ describe("kubernetes discovery: errors", () => {
     noSecret(error, k8s.token);
 
     const retried = await pods.fetchPage(first.next, signal());
-    assert.deepEqual(retried.resources.map((r) => r.externalId), [
+    assert.deepEqual(retried.items.map((r) => r.externalId), [
       "shop/web-3",
       "billing/api-0",
       "billing/api-1",
     ]);
     const last = await pods.fetchPage(retried.next, signal());
-    assert.deepEqual(last.resources.map((r) => r.externalId), ["kube-system/coredns-0"]);
+    assert.deepEqual(last.items.map((r) => r.externalId), ["kube-system/coredns-0"]);
     assert.equal(last.next, undefined);
     const continues = k8s.requests.map((r) => r.continue);
     assert.deepEqual(k8s.requests.map((r) => r.status), [200, 429, 200, 200]);
@@ -131,7 +131,7 @@ describe("kubernetes discovery: errors", () => {
     assert.equal(e500.retryAfterMs, undefined);
 
     const ok = await deployments.fetchPage(undefined, signal());
-    assert.equal(ok.resources.length, 3);
+    assert.equal(ok.items.length, 3);
   });
 
   it("a wrong token is permanent (401) and its message does not carry the token", async () => {

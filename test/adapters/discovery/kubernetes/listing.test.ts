@@ -23,7 +23,7 @@ async function drain(source: DiscoverySource) {
   do {
     const page = await source.fetchPage(token, signal());
     pages++;
-    resources.push(...page.resources);
+    resources.push(...page.items);
     token = page.next;
   } while (token !== undefined);
   return { resources, pages };

@@ -9,11 +9,12 @@ import { createPgliteClient } from "../../../adapters/postgres/mod.ts";
 import { migrate } from "../../../adapters/postgres/migrations.ts";
 import { SqlInventory } from "../../../adapters/postgres/sql-inventory.ts";
 import type { SqlClient } from "../../../adapters/postgres/store.ts";
-import { runSync } from "../../../adapters/discovery/sync.ts";
+import { runSync, type SyncOptions } from "../../../adapters/sync/engine.ts";
 import type {
   DiscoveredResource,
   DiscoveryProvider,
   DiscoverySource,
+  ResourceCovers,
 } from "../../../adapters/discovery/provider.ts";
 import { PermanentError, TransientError } from "../../../machines/errors.ts";
 
@@ -54,7 +55,7 @@ function scripted(
           throw fault.error;
         }
         const slice = resources.slice((page - 1) * size, page * size);
-        return page * size < count ? { resources: slice, next: String(page + 1) } : { resources: slice };
+        return page * size < count ? { items: slice, next: String(page + 1) } : { items: slice };
       } finally {
         if (log) log.active--;
       }
@@ -80,12 +81,12 @@ describe("Sync engine", () => {
     s: string,
     runId: string,
     sources: DiscoverySource[],
-    extra: Partial<Parameters<typeof runSync>[0]> = {},
+    extra: Partial<SyncOptions<DiscoveredResource, ResourceCovers>> = {},
   ) =>
     runSync({
       provider: provider(sources),
       target: { scope: s, org: null },
-      inventory,
+      sink: inventory,
       runId,
       signal: new AbortController().signal,
       sleep,
@@ -106,13 +107,13 @@ describe("Sync engine", () => {
     assert.deepEqual({
       complete: first.complete,
       pages: first.pages,
-      resources: first.resources,
+      items: first.items,
       created: first.created,
       deleted: first.deleted,
     }, {
       complete: true,
       pages: 6,
-      resources: 27,
+      items: 27,
       created: 27,
       deleted: 0,
     });
@@ -138,7 +139,7 @@ describe("Sync engine", () => {
       }], log),
     ]);
     assert.equal(summary.complete, true);
-    assert.equal(summary.resources, 12);
+    assert.equal(summary.items, 12);
     assert.deepEqual(sleeps, [2000, 2000], "Retry-After honoured each time");
     assert.deepEqual(log.calls, ["vm:1", "vm:2", "vm:2", "vm:2", "vm:3"]);
   });
@@ -185,7 +186,7 @@ describe("Sync engine", () => {
     const log = { active: 0, max: 0, calls: [] as string[] };
     const sources = Array.from({ length: 10 }, (_, i) => scripted(`t${i}`, "r1", 12, 3, [], log));
     const summary = await sync(s, "c1", sources, { concurrency: 3 });
-    assert.equal(summary.resources, 120);
+    assert.equal(summary.items, 120);
     assert.equal(log.max, 3);
   });
 
@@ -202,7 +203,7 @@ describe("Sync engine", () => {
       runSync({
         provider: provider([scripted("vm", "r1", 20, 5)]),
         target: { scope: s, org: null },
-        inventory: broken,
+        sink: broken,
         runId: "w1",
         signal: new AbortController().signal,
         sleep,
@@ -227,7 +228,7 @@ describe("Sync engine", () => {
       runSync({
         provider: provider([slow]),
         target: { scope: s, org: null },
-        inventory,
+        sink: inventory,
         runId: "a1",
         signal: controller.signal,
       }),
@@ -266,26 +267,26 @@ describe("Sync engine: expired page tokens", () => {
           return Promise.reject(new TransientError("410 Gone", { code: "PAGE_TOKEN_EXPIRED" }));
         }
         return Promise.resolve(
-          token === "2" ? { resources: resources(5, 8) } : { resources: resources(0, 5), next: "2" },
+          token === "2" ? { items: resources(5, 8) } : { items: resources(0, 5), next: "2" },
         );
       },
     });
     const ok = await runSync({
       provider: provider([source()]),
       target: { scope: "k", org: null },
-      inventory,
+      sink: inventory,
       runId: "e1",
       signal: new AbortController().signal,
     });
     assert.equal(ok.complete, true);
-    assert.equal(ok.resources, 13, "page 1 read twice");
+    assert.equal(ok.items, 13, "page 1 read twice");
     assert.deepEqual(calls, ["first", "2", "first", "2"]);
     expiries = 99;
     calls.length = 0;
     const failed = await runSync({
       provider: provider([source()]),
       target: { scope: "k", org: null },
-      inventory,
+      sink: inventory,
       runId: "e2",
       signal: new AbortController().signal,
     });

@@ -1,8 +1,9 @@
 /**
- * The sync engine: reads every page of every source of a provider's plan, with
- * bounded concurrency per scope, writes each page to the inventory as it
- * arrives (the next page is fetched while the last one is written), retries a
- * throttled page honouring its Retry-After, and marks unseen resources deleted
+ * The sync engine: reads every page of every source of a provider's plan (and
+ * the sources pages reveal), with bounded concurrency per scope, writes each
+ * page to the sink (the inventory, the directory) as it arrives (the next page
+ * is fetched while the last one is written), retries a throttled page
+ * honouring its Retry-After, and marks unseen rows deleted
  * only when every page of every source was read. A partial sync deletes
  * nothing and names the pages that failed.
  *
@@ -10,14 +11,16 @@
  */
 import { backoffDelayMs } from "../../machines/backoff.ts";
 import { toJobErrorInfo } from "../../machines/errors.ts";
-import type { FailedPage, Inventory, RunRef } from "./inventory.ts";
 import {
-  type DiscoveryPage,
-  type DiscoveryProvider,
-  type DiscoverySource,
-  type DiscoveryTarget,
+  type FailedPage,
   PAGE_TOKEN_EXPIRED,
-} from "./provider.ts";
+  type RunRef,
+  type SyncPage,
+  type SyncProvider,
+  type SyncSink,
+  type SyncSource,
+  type SyncTarget,
+} from "./port.ts";
 
 /** How often one source may start over after its page token expired. */
 const MAX_RESTARTS = 2;
@@ -25,16 +28,16 @@ const MAX_RESTARTS = 2;
 /** What a sync reports as it goes (metrics, progress lines). */
 export interface SyncObserver {
   /** A page was read and written. */
-  page?(info: { source: string; page: number; resources: number; created: number; updated: number }): void;
+  page?(info: { source: string; page: number; items: number; created: number; updated: number }): void;
   /** A page will be fetched again after `delayMs`. */
   retry?(info: { source: string; page: number; attempt: number; delayMs: number; code: string }): void;
 }
 
 /** Options of {@link runSync}. */
-export interface SyncOptions {
-  provider: DiscoveryProvider;
-  target: DiscoveryTarget;
-  inventory: Inventory;
+export interface SyncOptions<T, C> {
+  provider: SyncProvider<T, C>;
+  target: SyncTarget;
+  sink: SyncSink<T, C>;
   runId: string;
   signal: AbortSignal;
   /** Sources read at once for this scope (the per-account bound). Default 4. */
@@ -53,11 +56,11 @@ export interface SyncOptions {
 /** What a sync did. */
 export interface SyncSummary {
   runId: string;
-  /** True when every page of every source was read (and stale resources were marked deleted). */
+  /** True when every page of every source was read (and stale rows were marked deleted). */
   complete: boolean;
   sources: number;
   pages: number;
-  resources: number;
+  items: number;
   created: number;
   updated: number;
   deleted: number;
@@ -81,12 +84,12 @@ export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
- * Runs one sync of `target`. Throws when planning fails, when the inventory
+ * Runs one sync of `target`. Throws when planning fails, when the sink
  * cannot be written or when `signal` aborts; a page the provider would not
  * serve is recorded in `failedPages` instead.
  */
-export async function runSync(options: SyncOptions): Promise<SyncSummary> {
-  const { provider, target, inventory, runId, signal } = options;
+export async function runSync<T, C>(options: SyncOptions<T, C>): Promise<SyncSummary> {
+  const { provider, target, sink, runId, signal } = options;
   const run: RunRef = { runId, provider: provider.provider, scope: target.scope, org: target.org };
   const sleep = options.sleep ?? abortableSleep;
   const random = options.random ?? Math.random;
@@ -97,25 +100,33 @@ export async function runSync(options: SyncOptions): Promise<SyncSummary> {
     complete: false,
     sources: 0,
     pages: 0,
-    resources: 0,
+    items: 0,
     created: 0,
     updated: 0,
     deleted: 0,
     failedPages: [],
   };
-  // Stops the other sources when the inventory cannot be written.
+  // Stops the other sources when the sink cannot be written.
   const stop = new AbortController();
   let writeError: unknown;
   const both = AbortSignal.any([signal, stop.signal]);
 
   const sources = await provider.plan(target, signal);
   summary.sources = sources.length;
+  const queue: SyncSource<T, C>[] = [...sources];
+  const covered: C[] = sources.map((s) => s.covers);
+  /** Lanes draining a source right now, and idle lanes waiting for a revealed source. */
+  let busy = 0;
+  const waiting: (() => void)[] = [];
+  const wake = () => {
+    for (const resolve of waiting.splice(0)) resolve();
+  };
 
   async function fetchWithRetry(
-    source: DiscoverySource,
+    source: SyncSource<T, C>,
     token: string | undefined,
     page: number,
-  ): Promise<DiscoveryPage | FailedPage> {
+  ): Promise<SyncPage<T, C> | FailedPage> {
     for (let attempt = 1;; attempt++) {
       try {
         return await source.fetchPage(token, both);
@@ -146,18 +157,18 @@ export async function runSync(options: SyncOptions): Promise<SyncSummary> {
     }
   }
 
-  async function write(source: DiscoverySource, page: number, result: DiscoveryPage): Promise<void> {
-    const counts = result.resources.length > 0
-      ? await inventory.upsert(run, result.resources)
+  async function write(source: SyncSource<T, C>, page: number, result: SyncPage<T, C>): Promise<void> {
+    const counts = result.items.length > 0
+      ? await sink.upsert(run, result.items)
       : { created: 0, updated: 0 };
     summary.pages++;
-    summary.resources += result.resources.length;
+    summary.items += result.items.length;
     summary.created += counts.created;
     summary.updated += counts.updated;
-    options.observer?.page?.({ source: source.name, page, resources: result.resources.length, ...counts });
+    options.observer?.page?.({ source: source.name, page, items: result.items.length, ...counts });
   }
 
-  async function drain(source: DiscoverySource): Promise<void> {
+  async function drain(source: SyncSource<T, C>): Promise<void> {
     let token: string | undefined;
     let writing: Promise<void> = Promise.resolve();
     let restarts = 0;
@@ -182,6 +193,13 @@ export async function runSync(options: SyncOptions): Promise<SyncSummary> {
         summary.failedPages.push(result);
         break;
       }
+      if (result.more?.length) {
+        // Sources this page revealed (one per group read...): read after the ones queued.
+        queue.push(...result.more);
+        covered.push(...result.more.map((s) => s.covers));
+        summary.sources += result.more.length;
+        wake();
+      }
       // Write this page while the next one is fetched; one write at a time per source.
       const previous = writing;
       writing = previous.then(() => write(source, page, result));
@@ -205,16 +223,25 @@ export async function runSync(options: SyncOptions): Promise<SyncSummary> {
     await writing;
   }
 
-  const queue = [...sources];
-  const lanes = Array.from(
-    { length: Math.max(1, Math.min(options.concurrency ?? 4, queue.length)) },
-    async () => {
-      for (let source = queue.shift(); source; source = queue.shift()) {
-        if (both.aborted) throw both.reason;
-        await drain(source);
+  const lanes = Array.from({ length: Math.max(1, options.concurrency ?? 4) }, async () => {
+    for (;;) {
+      const source = queue.shift();
+      if (source) {
+        busy++;
+        try {
+          if (both.aborted) throw both.reason;
+          await drain(source);
+        } finally {
+          busy--;
+          wake();
+        }
+        continue;
       }
-    },
-  );
+      // Nothing queued: done when no lane is draining (no source may still reveal more).
+      if (busy === 0) return;
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    }
+  });
   const settled = await Promise.allSettled(lanes);
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
   if (failure) {
@@ -224,7 +251,7 @@ export async function runSync(options: SyncOptions): Promise<SyncSummary> {
   if (signal.aborted) throw signal.reason;
   summary.failedPages.sort((a, b) => a.source.localeCompare(b.source) || a.page - b.page);
   if (summary.failedPages.length === 0) {
-    summary.deleted = await inventory.markStale(run, sources.map((s) => s.covers));
+    summary.deleted = await sink.markStale(run, covered);
     summary.complete = true;
   }
   return summary;

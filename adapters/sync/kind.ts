@@ -1,46 +1,53 @@
 /**
- * The `discovery.<provider>` job kinds: one sync of one scope per job, through
- * the sync engine, recorded as a discovery run. Runs of one scope never overlap:
- * a second job waits (a transient `DISCOVERY_BUSY` error, retried later). A
- * partial sync deletes nothing and fails the job with the pages that failed.
+ * The sync job kinds (`discovery.<cloud>`, `sync.<directory>`): one sync of one
+ * scope per job, through the sync engine, recorded as a run in
+ * `discovery_runs`. Runs of one provider and scope never overlap: a second job
+ * waits (a transient `DISCOVERY_BUSY` error, retried later). A partial sync
+ * deletes nothing and fails the job with the pages that failed.
  *
  * @module
  */
+import type { z } from "zod";
 import { defineKind, type JobKind } from "../../machines/job-kind.ts";
 import { ErrorCode, PermanentError, TransientError } from "../../machines/errors.ts";
 import type { CredentialResolver } from "./credentials.ts";
-import type { FailedPage, Inventory } from "./inventory.ts";
-import type { DiscoveryProvider, ProviderName } from "./provider.ts";
-import { discoveryPayloadSchema } from "./schema.ts";
-import { runSync, type SyncObserver, type SyncSummary } from "./sync.ts";
+import type { FailedPage, SyncProvider, SyncSink } from "./port.ts";
+import type { SyncPayload } from "./schema.ts";
+import { runSync, type SyncObserver, type SyncSummary } from "./engine.ts";
 
-/** What a discovery kind reports (Prometheus in actors/metrics.ts). */
-export interface DiscoveryMetrics {
+/** What a sync kind reports (Prometheus in actors/observability/metrics.ts), by connector (the provider). */
+export interface SyncMetrics {
   /** A sync ended: `status` is success, partial, failed or busy. */
-  syncFinished(provider: ProviderName, status: string, seconds: number): void;
-  /** Resources written: `operation` is created, updated or deleted. */
-  entitiesSynced(provider: ProviderName, operation: "created" | "updated" | "deleted", count: number): void;
+  syncFinished(connector: string, status: string, seconds: number): void;
+  /** Rows written: `operation` is created, updated or deleted. */
+  entitiesSynced(connector: string, operation: "created" | "updated" | "deleted", count: number): void;
 }
 
 /** Log lines a sync writes (a progress line per page at debug). */
-export interface DiscoveryLogger {
+export interface SyncLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   debug(obj: object, msg: string): void;
 }
 
-/** Options of {@link createDiscoveryKind}. */
-export interface DiscoveryKindOptions {
-  provider: ProviderName;
+/** Options of {@link createSyncKind}. */
+export interface SyncKindOptions<T, C, S extends z.ZodType<SyncPayload>> {
+  /** The kind's name: `discovery.aws`, `sync.ldap`. */
+  kind: string;
+  description: string;
+  /** The payload schema: discovery's (scope optional, regions) or the directories' (scope and credentials required). */
+  schema: S;
+  /** The `provider` column and metrics' `connector` label. */
+  provider: string;
   /**
    * Made on the first run, which may load the provider's SDK then (a gateway that
    * only validates payloads never loads or opens one).
    */
-  openProvider: () => DiscoveryProvider | Promise<DiscoveryProvider>;
-  inventory: Inventory;
+  openProvider: () => SyncProvider<T, C> | Promise<SyncProvider<T, C>>;
+  sink: SyncSink<T, C>;
   resolveCredentials: CredentialResolver;
-  metrics?: DiscoveryMetrics;
-  logger?: DiscoveryLogger;
+  metrics?: SyncMetrics;
+  logger?: SyncLogger;
   /** Sources read at once per scope. Default 4. */
   concurrency?: number;
   /** Tries per page. Default 5. */
@@ -56,7 +63,7 @@ export interface DiscoveryKindOptions {
 }
 
 /** The kind, plus `close()` for the provider's clients. */
-export type DiscoveryKind = JobKind<typeof discoveryPayloadSchema> & { close(): Promise<void> };
+export type SyncKind<S extends z.ZodType> = JobKind<S> & { close(): Promise<void> };
 
 /** What a partial sync says: how many pages failed, and the first few. */
 export function describeFailedPages(
@@ -75,26 +82,27 @@ export function describeFailedPages(
   }${more}`;
 }
 
-/** Creates the `discovery.<provider>` kind. */
-export function createDiscoveryKind(options: DiscoveryKindOptions): DiscoveryKind {
-  let opening: Promise<DiscoveryProvider> | undefined;
+/** Creates a sync kind. */
+export function createSyncKind<T, C, S extends z.ZodType<SyncPayload>>(
+  options: SyncKindOptions<T, C, S>,
+): SyncKind<S> {
+  let opening: Promise<SyncProvider<T, C>> | undefined;
   /** One provider per kind, opened once even when first runs overlap; a failed open is tried again next run. */
-  const open = (): Promise<DiscoveryProvider> =>
+  const open = (): Promise<SyncProvider<T, C>> =>
     opening ??= Promise.resolve().then(() => options.openProvider()).catch((error) => {
       opening = undefined;
       throw error;
     });
   const name = options.provider;
   const kind = defineKind({
-    kind: `discovery.${name}`,
-    description:
-      `Inventories one ${name} scope into the resources table; unseen resources are marked deleted only after a fully successful sync`,
-    schema: discoveryPayloadSchema,
+    kind: options.kind,
+    description: options.description,
+    schema: options.schema,
     timeoutMs: options.timeoutMs ?? 30 * 60_000,
     concurrency: 4,
     ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
     async run(job) {
-      const { payload } = job;
+      const payload = job.payload as SyncPayload;
       const org = payload.org ?? job.org;
       const runId = `${job.id}:${job.attempt}`;
       const started = performance.now();
@@ -104,7 +112,7 @@ export function createDiscoveryKind(options: DiscoveryKindOptions): DiscoveryKin
         : undefined;
       const provider = await open();
       const scope = payload.scope ?? await defaultScopeOf(provider, name, credentials, job.signal);
-      const begun = await options.inventory.beginRun({
+      const begun = await options.sink.beginRun({
         runId,
         jobId: job.id,
         attempt: job.attempt,
@@ -115,7 +123,7 @@ export function createDiscoveryKind(options: DiscoveryKindOptions): DiscoveryKin
       if (!begun.started) {
         options.metrics?.syncFinished(name, "busy", seconds());
         throw new TransientError(
-          `Another discovery of ${name}/${scope} is running (job ${begun.busyJobId}); runs of one scope never overlap`,
+          `Another sync of ${name}/${scope} is running (job ${begun.busyJobId}); runs of one scope never overlap`,
           {
             code: "DISCOVERY_BUSY",
             retryAfterMs: options.busyRetryMs ?? 30_000,
@@ -126,8 +134,8 @@ export function createDiscoveryKind(options: DiscoveryKindOptions): DiscoveryKin
       const observer: SyncObserver = {
         page: (p) =>
           log?.debug(
-            { runId, source: p.source, page: p.page, resources: p.resources },
-            "Discovery page written",
+            { runId, source: p.source, page: p.page, items: p.items },
+            "Sync page written",
           ),
         retry: (r) =>
           log?.info({
@@ -137,13 +145,13 @@ export function createDiscoveryKind(options: DiscoveryKindOptions): DiscoveryKin
             attempt: r.attempt,
             delayMs: r.delayMs,
             code: r.code,
-          }, "Discovery page throttled; retrying"),
+          }, "Sync page throttled; retrying"),
       };
       let summary: SyncSummary;
       try {
         summary = await runSync({
           provider,
-          inventory: options.inventory,
+          sink: options.sink,
           runId,
           signal: job.signal,
           observer,
@@ -160,7 +168,7 @@ export function createDiscoveryKind(options: DiscoveryKindOptions): DiscoveryKin
         });
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        await options.inventory.finishRun(runId, {
+        await options.sink.finishRun(runId, {
           status: "failed",
           sources: 0,
           pages: 0,
@@ -170,7 +178,7 @@ export function createDiscoveryKind(options: DiscoveryKindOptions): DiscoveryKin
           error: message.slice(0, 1000),
         })
           .catch((finishError) =>
-            log?.warn({ runId, err: finishError }, "Could not record the end of a failed discovery run")
+            log?.warn({ runId, err: finishError }, "Could not record the end of a failed sync run")
           );
         options.metrics?.syncFinished(name, "failed", seconds());
         throw error;
@@ -190,17 +198,17 @@ export function createDiscoveryKind(options: DiscoveryKindOptions): DiscoveryKin
         provider: name,
         scope,
         complete: summary.complete,
-        resources: summary.resources,
+        items: summary.items,
         ...counts,
       };
       if (summary.complete) {
-        await options.inventory.finishRun(runId, { status: "success", ...counts });
+        await options.sink.finishRun(runId, { status: "success", ...counts });
         options.metrics?.syncFinished(name, "success", seconds());
-        log?.info(result, "Discovery sync complete");
+        log?.info(result, "Sync complete");
         return { result };
       }
       const message = describeFailedPages(scope, name, summary);
-      await options.inventory.finishRun(runId, {
+      await options.sink.finishRun(runId, {
         status: "partial",
         ...counts,
         failedPages: summary.failedPages,
@@ -209,7 +217,7 @@ export function createDiscoveryKind(options: DiscoveryKindOptions): DiscoveryKin
       options.metrics?.syncFinished(name, "partial", seconds());
       log?.warn(
         { ...result, failedPages: summary.failedPages.length },
-        "Discovery sync partial: nothing marked deleted",
+        "Sync partial: nothing marked deleted",
       );
       throw partialError(message, summary.failedPages);
     },
@@ -229,15 +237,15 @@ function partialError(message: string, failed: FailedPage[]): Error {
 }
 
 /** The provider's default scope, or a PermanentError saying the payload must name one. */
-async function defaultScopeOf(
-  provider: DiscoveryProvider,
+async function defaultScopeOf<T, C>(
+  provider: SyncProvider<T, C>,
   name: string,
   credentials: Record<string, unknown> | undefined,
   signal: AbortSignal,
 ): Promise<string> {
   if (!provider.defaultScope) {
     throw new PermanentError(
-      `Discovery of ${name} needs a "scope" in its payload: ${name} has no default scope`,
+      `A sync of ${name} needs a "scope" in its payload: ${name} has no default scope`,
       {
         code: ErrorCode.validation,
       },
