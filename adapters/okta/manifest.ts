@@ -1,0 +1,34 @@
+/**
+ * The Okta plugin's static face: `sync.okta` (users, groups and members of an
+ * org into the directory) and `writeback.okta` (group membership changes
+ * requested through the API). Imports zod, types and schema.ts only; the
+ * implementation (mod.ts) is imported on the first job of either kind.
+ *
+ * @module
+ */
+import type { PluginManifest } from "../plugin.ts";
+import type { SyncProvider } from "../sync/port.ts";
+import { writebackPayloadSchema } from "./schema.ts";
+
+/** The Okta plugin. */
+export const oktaManifest: PluginManifest = {
+  name: "okta",
+  description: "Okta users, groups and memberships into the directory; group membership write-back",
+  syncKinds: [{
+    kind: "sync.okta",
+    description: "Reads an Okta org's users, groups and group members into the directory",
+    provider: "okta",
+    sink: "directory",
+    open: async () => (await import("./mod.ts")).createOktaProvider() as SyncProvider<unknown, unknown>,
+  }],
+  kinds: [{
+    kind: "writeback.okta",
+    description: "Adds or removes one Okta group member, as requested through the API",
+    schema: writebackPayloadSchema,
+    maxAttempts: 10,
+    timeoutMs: 120_000,
+    load: async (context) => (await import("./mod.ts")).createOktaWritebackKind(context.ports),
+  }],
+};
+
+export default oktaManifest;

@@ -1,0 +1,134 @@
+/**
+ * Okta rate limits, honoured before a 429 happens. Okta counts requests per
+ * bucket (an endpoint family: listing users, listing groups, a group's users...)
+ * in fixed windows and says on every answer how many are left:
+ * `X-Rate-Limit-Limit`, `X-Rate-Limit-Remaining` and `X-Rate-Limit-Reset` (the
+ * window's end, UTC epoch seconds).
+ *
+ * One {@link RateLimiter} per provider (or write-back kind) instance keeps one
+ * budget per bucket, shared by every source of the run: a request takes one
+ * unit before it is sent; an answer sets the budget to what Okta says is left
+ * minus the requests still in flight (they may not have been counted yet), so
+ * concurrent sources cannot overshoot. With no budget left, requests wait
+ * (abortably) until the window's reset. Before the first answer of a bucket
+ * its budget is unknown and requests go.
+ *
+ * The reset is converted to local time against the answer's `Date` header
+ * (`reset - Date`), which never undershoots: `Date` is truncated to the
+ * second, so a clock that differs from Okta's does not make us early.
+ *
+ * @module
+ */
+
+/** Time, injectable (tests use a fake clock; the default is real time). */
+export interface Clock {
+  now(): number;
+  /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+/** Sleeps `ms` of real time, abortably. */
+export function realSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Real time. */
+export const realClock: Clock = { now: () => Date.now(), sleep: realSleep };
+
+/** What an answer said about its bucket. */
+export interface RateLimitState {
+  limit: number | undefined;
+  remaining: number;
+  /** When the window ends, in local clock milliseconds. */
+  resetAt: number;
+}
+
+/** Reads the rate-limit headers of an answer; undefined when they are absent or malformed. */
+export function readRateLimit(headers: Headers, now: number): RateLimitState | undefined {
+  const remaining = Number(headers.get("x-rate-limit-remaining") ?? NaN);
+  const reset = Number(headers.get("x-rate-limit-reset") ?? NaN);
+  if (!Number.isFinite(remaining) || !Number.isFinite(reset)) return undefined;
+  const limit = Number(headers.get("x-rate-limit-limit") ?? NaN);
+  const date = Date.parse(headers.get("date") ?? "");
+  // The wait Okta means, measured on its own clock, then laid on ours.
+  const resetAt = Number.isNaN(date) ? reset * 1000 : now + Math.max(0, reset * 1000 - date);
+  return { limit: Number.isFinite(limit) ? limit : undefined, remaining: Math.max(0, remaining), resetAt };
+}
+
+interface Bucket {
+  /** Requests that may still be sent in this window; undefined: unknown, send. */
+  budget: number | undefined;
+  limit: number | undefined;
+  resetAt: number | undefined;
+  inFlight: number;
+}
+
+/** A permit for one request; {@link Permit.done} must be called once, with the answer's headers when there was one. */
+export interface Permit {
+  done(headers?: Headers): void;
+}
+
+/** The budgets of one provider instance, one per bucket. */
+export class RateLimiter {
+  readonly #clock: Clock;
+  readonly #buckets = new Map<string, Bucket>();
+
+  constructor(clock: Clock = realClock) {
+    this.#clock = clock;
+  }
+
+  /** Milliseconds until `bucket` may be used again (0 when it may now). */
+  waitMs(bucket: string): number {
+    const state = this.#buckets.get(bucket);
+    if (!state || state.budget === undefined || state.budget > 0 || state.resetAt === undefined) return 0;
+    return Math.max(0, state.resetAt - this.#clock.now());
+  }
+
+  /** Waits until `bucket` has budget, then takes one unit of it. */
+  async acquire(bucket: string, signal: AbortSignal): Promise<Permit> {
+    let state = this.#buckets.get(bucket);
+    if (!state) {
+      state = { budget: undefined, limit: undefined, resetAt: undefined, inFlight: 0 };
+      this.#buckets.set(bucket, state);
+    }
+    for (;;) {
+      signal.throwIfAborted();
+      if (state.resetAt !== undefined && this.#clock.now() >= state.resetAt) {
+        // A new window: the full limit, until its first answer says otherwise.
+        state.budget = state.limit;
+        state.resetAt = undefined;
+      }
+      if (state.budget === undefined || state.budget > 0) break;
+      await this.#clock.sleep(this.waitMs(bucket), signal);
+    }
+    if (state.budget !== undefined) state.budget--;
+    state.inFlight++;
+    const bucketState = state;
+    let released = false;
+    return {
+      done: (headers) => {
+        if (released) return;
+        released = true;
+        bucketState.inFlight--;
+        const seen = headers ? readRateLimit(headers, this.#clock.now()) : undefined;
+        if (!seen) return;
+        // An answer of an older window says nothing about the current one.
+        if (bucketState.resetAt !== undefined && seen.resetAt < bucketState.resetAt - 1000) return;
+        bucketState.limit = seen.limit ?? bucketState.limit;
+        bucketState.resetAt = seen.resetAt;
+        bucketState.budget = Math.max(0, seen.remaining - bucketState.inFlight);
+      },
+    };
+  }
+}
