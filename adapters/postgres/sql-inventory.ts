@@ -2,6 +2,9 @@
  * The inventory over SQL (PostgreSQL and PGlite, same statements): a page of
  * resources is one upsert statement plus one link rewrite, in one transaction;
  * marking stale resources deleted is one UPDATE; reads filter and page by id.
+ * Runs are shared with the directory (sql-sync-runs.ts); the end of a
+ * Kubernetes run projects its service accounts and RBAC grants into the
+ * directory (kubernetes-directory.ts).
  *
  * @module
  */
@@ -10,6 +13,8 @@ import type { DiscoveredResource, DiscoverySource } from "../discovery/provider.
 import type { SqlClient } from "./store.ts";
 import { toDate, toDateOrNull } from "./sql-store.ts";
 import { ValidationError } from "../../machines/errors.ts";
+import { beginSyncRun, finishSyncRun } from "./sql-sync-runs.ts";
+import { projectKubernetesDirectory } from "./kubernetes-directory.ts";
 
 type Row = Record<string, unknown>;
 
@@ -134,29 +139,7 @@ export class SqlInventory implements Inventory {
   }
 
   async beginRun(run: RunStart): Promise<{ started: true } | { started: false; busyJobId: string }> {
-    return await this.#db.transaction(async (tx) => {
-      // Close a run whose job is gone, final, or past its lease (a crash or a takeover of this very job).
-      await tx.query(
-        `UPDATE discovery_runs r SET status = 'abandoned', finished_at = now(), error = 'its job stopped before the run ended'
-         WHERE r.provider = $1 AND r.scope = $2 AND r.status = 'running'
-           AND (r.job_id = $3 OR NOT EXISTS (
-             SELECT 1 FROM jobs j WHERE j.id = r.job_id AND j.status IN ('locked','running')
-               AND (j.lease_expires_at IS NULL OR j.lease_expires_at > now())))`,
-        [run.provider, run.scope, run.jobId],
-      );
-      const inserted = await tx.query<{ id: string }>(
-        `INSERT INTO discovery_runs (id, job_id, attempt, provider, scope, org, status)
-         VALUES ($1, $2, $3, $4, $5, $6, 'running')
-         ON CONFLICT (provider, scope) WHERE status = 'running' DO NOTHING RETURNING id`,
-        [run.runId, run.jobId, run.attempt, run.provider, run.scope, run.org],
-      );
-      if (inserted.length > 0) return { started: true as const };
-      const busy = await tx.query<{ job_id: string }>(
-        "SELECT job_id FROM discovery_runs WHERE provider = $1 AND scope = $2 AND status = 'running'",
-        [run.provider, run.scope],
-      );
-      return { started: false as const, busyJobId: busy[0]?.job_id ?? "unknown" };
-    });
+    return await beginSyncRun(this.#db, run);
   }
 
   async upsert(run: RunRef, resources: DiscoveredResource[]): Promise<{ created: number; updated: number }> {
@@ -230,23 +213,10 @@ export class SqlInventory implements Inventory {
     return rows.length;
   }
 
+  /** Closes a run; a Kubernetes run then refreshes the cluster's service accounts in the directory. */
   async finishRun(runId: string, end: RunEnd): Promise<void> {
-    await this.#db.query(
-      `UPDATE discovery_runs SET status = $2, finished_at = now(), sources = $3, pages = $4, created = $5, updated = $6,
-         deleted = $7, failed_pages = $8::text::jsonb, error = $9
-       WHERE id = $1`,
-      [
-        runId,
-        end.status,
-        end.sources,
-        end.pages,
-        end.created,
-        end.updated,
-        end.deleted,
-        end.failedPages && end.failedPages.length > 0 ? JSON.stringify(end.failedPages) : null,
-        end.error ?? null,
-      ],
-    );
+    const run = await finishSyncRun(this.#db, runId, end);
+    if (run?.provider === "kubernetes") await projectKubernetesDirectory(this.#db, run.scope);
   }
 
   /** Resources matching `query`, newest id last, with a cursor for the next page. */
