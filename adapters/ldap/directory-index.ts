@@ -1,0 +1,87 @@
+/**
+ * The DN index of one sync run: LDAP groups name their members by DN (and
+ * posixGroup by uid) while the directory model names everything by external
+ * id (entryUUID, objectGUID). The sources fill the index as they read — OUs
+ * first, then users, then every group's DN in a first, light pass over the
+ * groups — so that when group pages are read, every member DN the run will
+ * sync resolves to its external id without a query per member.
+ *
+ * @module
+ */
+import { isWithin, normalizeDn, parentDn } from "./dn.ts";
+
+/** What a DN names. */
+export type IndexedKind = "identity" | "group" | "organization";
+
+/** DN → external id (and username → external id) of the entries a run has read. */
+export class DirectoryIndex {
+  readonly #byDn = new Map<string, { kind: IndexedKind; id: string }>();
+  readonly #byUsername = new Map<string, string>();
+  /** Ancestors known not to be OUs (looked up once). */
+  readonly #notOrganization = new Set<string>();
+  readonly #base: string;
+
+  /** `base`: the search base; ancestors above it are never organizations of the run. */
+  constructor(base: string) {
+    this.#base = normalizeDn(base);
+  }
+
+  /** Records the external id of an entry. */
+  add(dn: string, kind: IndexedKind, id: string): void {
+    this.#byDn.set(normalizeDn(dn), { kind, id });
+  }
+
+  /** Records a username (uid, sAMAccountName) of a user; matched case-insensitively like uid. */
+  addUsername(username: string, id: string): void {
+    this.#byUsername.set(username.toLowerCase(), id);
+  }
+
+  /** Marks a DN as not an OU, so the ancestor walk does not look it up again. */
+  addNotOrganization(dn: string): void {
+    this.#notOrganization.add(normalizeDn(dn));
+  }
+
+  /** What a DN names, if the run has read it. */
+  get(dn: string): { kind: IndexedKind; id: string } | undefined {
+    return this.#byDn.get(normalizeDn(dn));
+  }
+
+  /** The external id of a user by username. */
+  byUsername(username: string): string | undefined {
+    return this.#byUsername.get(username.toLowerCase());
+  }
+
+  /**
+   * The ancestors of `dn` within the base, nearest first, in normal form,
+   * each with what is known of it: an organization's id, `false` (not an OU)
+   * or `undefined` (unknown yet).
+   */
+  ancestors(dn: string): { dn: string; organization: string | false | undefined }[] {
+    const out: { dn: string; organization: string | false | undefined }[] = [];
+    for (
+      let parent = parentDn(dn);
+      parent !== null && isWithin(parent, this.#base);
+      parent = parentDn(parent)
+    ) {
+      const known = this.#byDn.get(parent);
+      const organization = known?.kind === "organization"
+        ? known.id
+        : known || this.#notOrganization.has(parent)
+        ? false
+        : undefined;
+      out.push({ dn: parent, organization });
+    }
+    return out;
+  }
+
+  /** The external id of the nearest OU above `dn` that the index knows, or `null`. */
+  organizationOf(dn: string): string | null {
+    for (const ancestor of this.ancestors(dn)) if (ancestor.organization) return ancestor.organization;
+    return null;
+  }
+
+  /** How many DNs are indexed (for tests and progress). */
+  get size(): number {
+    return this.#byDn.size;
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * A sync source over LDAP paged searches: one engine page is one
+ * paged-results page (RFC 2696) of one connection. A source reads one or more
+ * passes in order (the groups source: every group's DN, then the groups with
+ * their members), each a paged search on the source's own connection.
+ *
+ * Why a connection per source: a paged-results cookie is valid only on the
+ * connection that got it, and OpenLDAP keeps one paged search per
+ * connection, so sources read at once by the engine must not share one.
+ *
+ * Page tokens are `<pass>:<cursor>:<page>`; the cookie itself stays inside
+ * ldapts' search generator, on the connection. A token whose cursor is gone
+ * (the connection broke, the page failed, another process) cannot be
+ * resumed: the source answers `PAGE_TOKEN_EXPIRED` and the engine reads it
+ * again from its first page. A pass that ends hands over with `<pass+1>:start`,
+ * which opens the next search (reconnecting if need be).
+ *
+ * @module
+ */
+import { PermanentError, TransientError } from "../../machines/errors.ts";
+import type { DirectoryCovers, DirectoryEntry } from "../sync/directory.ts";
+import { PAGE_TOKEN_EXPIRED, type SyncPage, type SyncSource } from "../sync/port.ts";
+import { classifyLdapError } from "./classify.ts";
+import type { LdapEntry, LdapSearch, LdapSession } from "./client.ts";
+
+/** One paged search of a source and how its entries become items. */
+export interface Pass {
+  search: LdapSearch;
+  /** Maps one page; may read further entries through `session` (ranges, ancestors). */
+  map(entries: LdapEntry[], session: LdapSession): Promise<DirectoryEntry[]>;
+}
+
+/** What a source needs from its run. */
+export interface PagedSourceOptions {
+  name: string;
+  covers: DirectoryCovers;
+  base: string;
+  passes: Pass[];
+  /** Opens a bound session (a new connection). */
+  open(signal: AbortSignal): Promise<LdapSession>;
+  /** Sources revealed by the last page (read after this one). */
+  then?: () => SyncSource<DirectoryEntry, DirectoryCovers>[];
+  /** Values that must never appear in a message. */
+  secrets: readonly string[];
+}
+
+/** An open paged search: its id, the pages it gave, one page read ahead when a short page may have been the last. */
+interface Cursor {
+  id: string;
+  pass: number;
+  pages: number;
+  iterator: AsyncIterator<LdapEntry[]>;
+  ahead?: IteratorResult<LdapEntry[]>;
+}
+
+const expired = (name: string, token: string) =>
+  new TransientError(
+    `LDAP source "${name}" cannot resume page token "${token}": its paged search is gone (the connection closed); read again from the start`,
+    { code: PAGE_TOKEN_EXPIRED },
+  );
+
+/** Makes a source reading `options.passes` page by page. */
+export function pagedSource(options: PagedSourceOptions): SyncSource<DirectoryEntry, DirectoryCovers> {
+  let session: LdapSession | undefined;
+  let cursor: Cursor | undefined;
+  let detach: (() => void) | undefined;
+
+  const drop = async () => {
+    const open = session;
+    session = undefined;
+    cursor = undefined;
+    detach?.();
+    detach = undefined;
+    await open?.close();
+  };
+
+  const connect = async (signal: AbortSignal): Promise<LdapSession> => {
+    if (session) return session;
+    session = await options.open(signal);
+    // The run's signal: an abort between two pages (while the engine writes) closes the connection too.
+    const onAbort = () => void drop();
+    signal.addEventListener("abort", onAbort, { once: true });
+    detach = () => signal.removeEventListener("abort", onAbort);
+    return session;
+  };
+
+  const startPass = async (pass: number, signal: AbortSignal): Promise<Cursor> => {
+    const open = await connect(signal);
+    const search = options.passes[pass]!.search;
+    cursor = {
+      id: crypto.randomUUID().slice(0, 8),
+      pass,
+      pages: 0,
+      iterator: open.pages(options.base, search),
+    };
+    return cursor;
+  };
+
+  const cursorFor = async (token: string | undefined, signal: AbortSignal): Promise<Cursor> => {
+    if (token === undefined) {
+      // A fresh read: a new connection, so no cookie of an earlier attempt lingers.
+      await drop();
+      return startPass(0, signal);
+    }
+    const [passText, id, pageText] = token.split(":");
+    const pass = Number(passText);
+    if (!Number.isInteger(pass) || pass < 0 || pass >= options.passes.length) {
+      throw new PermanentError(`LDAP source "${options.name}" got a malformed page token "${token}"`, {
+        code: "LDAP_BAD_PAGE_TOKEN",
+      });
+    }
+    if (id === "start") {
+      cursor = undefined;
+      return startPass(pass, signal);
+    }
+    if (
+      !cursor || !session || cursor.id !== id || cursor.pass !== pass || String(cursor.pages + 1) !== pageText
+    ) {
+      throw expired(options.name, token);
+    }
+    return cursor;
+  };
+
+  /** The next page of `c`, and whether it was the last (peeking one page ahead only after a short page). */
+  const read = async (c: Cursor, pageSize: number): Promise<{ entries: LdapEntry[]; last: boolean }> => {
+    const result = c.ahead ?? await c.iterator.next();
+    delete c.ahead;
+    if (result.done) return { entries: [], last: true };
+    c.pages++;
+    if (result.value.length >= pageSize) return { entries: result.value, last: false };
+    // A short page is most likely the last: asking now costs no round trip when it is.
+    c.ahead = await c.iterator.next();
+    return { entries: result.value, last: c.ahead.done === true };
+  };
+
+  return {
+    name: options.name,
+    covers: options.covers,
+    async fetchPage(token, signal): Promise<SyncPage<DirectoryEntry, DirectoryCovers>> {
+      signal.throwIfAborted();
+      // Closing the connection (on abort) fails the pending operation at once.
+      const onAbort = () => void drop();
+      signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        const c = await cursorFor(token, signal);
+        const pass = options.passes[c.pass]!;
+        const { entries, last } = await read(c, pass.search.pageSize);
+        const items = await pass.map(entries, session!);
+        if (!last) return { items, next: `${c.pass}:${c.id}:${c.pages + 1}` };
+        if (c.pass + 1 < options.passes.length) return { items, next: `${c.pass + 1}:start` };
+        await drop();
+        const more = options.then?.() ?? [];
+        return more.length > 0 ? { items, more } : { items };
+      } catch (error) {
+        // The cookie dies with the connection: a retry of this token restarts the source.
+        await drop();
+        if (signal.aborted) throw signal.reason;
+        if (error instanceof TransientError || error instanceof PermanentError) throw error;
+        throw classifyLdapError(error, {
+          context: `LDAP source "${options.name}"`,
+          secrets: options.secrets,
+        });
+      } finally {
+        signal.removeEventListener("abort", onAbort);
+      }
+    },
+  };
+}
