@@ -89,9 +89,9 @@ export function parseLdapCredentials(
   const parsed = ldapCredentialsSchema.safeParse(value ?? {});
   if (parsed.success) return { ok: true, credentials: parsed.data };
   const issue = parsed.error.issues[0]!;
+  if (issue.code === "unrecognized_keys") {
+    return { ok: false, field: issue.keys[0]!, message: "is not a known field" };
+  }
   const field = issue.path.length > 0 ? issue.path.join(".") : "(root)";
-  const message = issue.code === "unrecognized_keys"
-    ? `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`
-    : issue.message;
-  return { ok: false, field, message };
+  return { ok: false, field, message: issue.message };
 }
