@@ -9,15 +9,15 @@
  * @module
  */
 import { Command, CommanderError, Option } from "commander";
-import { type Config, loadConfig } from "./actors/config.ts";
-import { createLogger, type Logger } from "./actors/logger.ts";
-import type { Core, Roles } from "./actors/system.ts";
-import { addExecCommands, hostNetworkHelp } from "./actors/cli-exec-commands.ts";
-import { addInventoryCommands } from "./actors/cli-inventory-commands.ts";
-import { duration, positiveInt } from "./actors/cli-options.ts";
-import { serviceHelp } from "./actors/cli-service-help.ts";
-import { cliToken } from "./actors/admin-token.ts";
-import { Role, singleToken } from "./actors/auth.ts";
+import { type Config, loadConfig } from "./actors/process/config.ts";
+import { createLogger, type Logger } from "./actors/observability/logger.ts";
+import type { Core, Roles } from "./actors/process/system.ts";
+import { addExecCommands, hostNetworkHelp } from "./actors/cli/exec-commands.ts";
+import { addInventoryCommands } from "./actors/cli/inventory-commands.ts";
+import { duration, positiveInt } from "./actors/cli/options.ts";
+import { serviceHelp } from "./actors/cli/service-help.ts";
+import { cliToken } from "./actors/gateway/admin-token.ts";
+import { Role, singleToken } from "./actors/gateway/auth.ts";
 import {
   type ApiCall,
   type EventJson,
@@ -25,13 +25,13 @@ import {
   httpClient,
   type JobJson,
   type JobsClient,
-} from "./actors/jobs-client.ts";
-import { args, environment, exit, onShutdownSignal, writeErr, writeOut } from "./actors/runtime.ts";
-import { printable, printableJson } from "./actors/printable.ts";
+} from "./actors/cli/jobs-client.ts";
+import { args, environment, exit, onShutdownSignal, writeErr, writeOut } from "./actors/process/runtime.ts";
+import { printable, printableJson } from "./actors/cli/printable.ts";
 import { ConfigError, ErrorCode, PermanentError, TroupeError } from "./machines/errors.ts";
 import { isFinalStatus } from "./machines/job-status.ts";
 
-import { VERSION } from "./actors/version.ts";
+import { VERSION } from "./actors/process/version.ts";
 
 function config(): Config {
   return loadConfig(environment());
@@ -45,7 +45,7 @@ function print(value: unknown): void {
 /** Runs `fn` on a local core (NATS + PostgreSQL directly), quiet unless LOG_LEVEL asks for more, and closes it. */
 async function withCore<T>(cfg: Config, fn: (core: Core) => Promise<T>): Promise<T> {
   // Loaded on demand: a command that talks HTTP never loads the bus, the database drivers or the kinds.
-  const { openCore } = await import("./actors/system.ts");
+  const { openCore } = await import("./actors/process/system.ts");
   const core = await openCore(cfg, {
     logger: createLogger({ level: cfg.logLevel === "info" ? "warn" : cfg.logLevel }),
   });
@@ -65,7 +65,7 @@ function tokenOf(cfg: Config): Promise<string | undefined> {
 async function withClient<T>(fn: (client: JobsClient) => Promise<T>): Promise<T> {
   const cfg = config();
   if (!cfg.natsUrl) return await fn(httpClient(cfg.troupeUrl, await tokenOf(cfg)));
-  const { directClient } = await import("./actors/jobs-client.ts");
+  const { directClient } = await import("./actors/cli/jobs-client.ts");
   return await withCore(cfg, (core) => fn(directClient(core)));
 }
 
@@ -73,7 +73,7 @@ async function withClient<T>(fn: (client: JobsClient) => Promise<T>): Promise<T>
 async function withApi<T>(fn: (call: ApiCall) => Promise<T>): Promise<T> {
   const cfg = config();
   if (!cfg.natsUrl) return await fn(httpCall(cfg.troupeUrl, await tokenOf(cfg)));
-  const { createGateway } = await import("./actors/gateway.ts");
+  const { createGateway } = await import("./actors/gateway/gateway.ts");
   return await withCore(cfg, (core) => {
     // The routes check a token even in-process: a throwaway one, known to this call only.
     const token = crypto.randomUUID();
@@ -159,9 +159,9 @@ async function runService(roles: Roles, name: string, overrides: Record<string, 
     database: cfg.databaseUrl ? "postgres" : `pglite (${cfg.dataDir})`,
     namespace: cfg.namespace,
   }, `Starting troupe ${name}${embedded ? " (embedded: in-memory bus, PGlite)" : ""}`);
-  const { startTelemetry } = await import("./actors/telemetry.ts");
+  const { startTelemetry } = await import("./actors/observability/telemetry.ts");
   const telemetry = await startTelemetry(environment(), { logger, serviceName: `troupe-${name}` });
-  const { openCore, startSystem } = await import("./actors/system.ts");
+  const { openCore, startSystem } = await import("./actors/process/system.ts");
   const core: Core = await openCore(cfg, { logger, env: environment() });
   const system = await startSystem(core, roles);
   if (system.adminToken && system.server) {
@@ -225,18 +225,10 @@ function buildProgram(): Command {
     .action(async () => {
       const cfg = config();
       const logger = createLogger({ level: cfg.logLevel });
-      const { createPgliteStore, createPostgresStore } = await import("./adapters/postgres/mod.ts");
-      const { join } = await import("node:path");
-      const store = cfg.databaseUrl
-        ? await createPostgresStore({ url: cfg.databaseUrl })
-        : await createPgliteStore({ dataDir: join(cfg.dataDir, "pgdata") });
-      try {
-        const applied = await store.migrate();
-        logger.info({ versions: applied }, applied.length ? "Applied migrations" : "Database is up to date");
-        print(applied.length ? `Applied migrations ${applied.join(", ")}` : "Database is up to date");
-      } finally {
-        await store.close();
-      }
+      const { migrateDatabase } = await import("./actors/process/migrate.ts");
+      const applied = await migrateDatabase(cfg);
+      logger.info({ versions: applied }, applied.length ? "Applied migrations" : "Database is up to date");
+      print(applied.length ? `Applied migrations ${applied.join(", ")}` : "Database is up to date");
     });
 
   program.command("submit")

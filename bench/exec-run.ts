@@ -18,9 +18,9 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { loadConfig } from "../actors/config.ts";
-import { silentLogger } from "../actors/logger.ts";
-import { openCore, startSystem } from "../actors/system.ts";
+import { loadConfig } from "../actors/process/config.ts";
+import { silentLogger } from "../actors/observability/logger.ts";
+import { openCore, startSystem } from "../actors/process/system.ts";
 
 const argv = process.argv.slice(2);
 const runs = Number(argv[argv.indexOf("--runs") + 1] || 30) || 30;

@@ -21,9 +21,9 @@ import { join } from "node:path";
 import { spawn } from "node:child_process";
 import postgres from "postgres";
 import { connect, headers as natsHeaders } from "@nats-io/transport-node";
-import { loadConfig } from "../actors/config.ts";
-import { silentLogger } from "../actors/logger.ts";
-import { openCore, startSystem } from "../actors/system.ts";
+import { loadConfig } from "../actors/process/config.ts";
+import { silentLogger } from "../actors/observability/logger.ts";
+import { openCore, startSystem } from "../actors/process/system.ts";
 import { startNatsServer } from "../test/harness/nats-server.ts";
 import { startPostgres } from "../test/harness/postgres-server.ts";
 

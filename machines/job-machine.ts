@@ -1,6 +1,6 @@
 /**
  * The job machine. PURE: it imports xstate and its own folder, nothing else; no
- * clock, no randomness, no I/O. Hosts (actors/worker.ts) drive it with
+ * clock, no randomness, no I/O. Hosts (actors/worker/worker.ts) drive it with
  * `applyJobEvent()` (xstate's pure `transition()`), commit the resulting snapshot,
  * then run the named actions it lists (`runHandler`, `abortHandler`,
  * `scheduleRetry`), then ack.

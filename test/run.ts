@@ -51,7 +51,7 @@ function ensureServers(): void {
   // The exec sandbox runs commands under bubblewrap (issue 4); openssl makes the mTLS tests' certificates.
   if (!hasCommand("bwrap")) missing.push("bubblewrap");
   if (!hasCommand("openssl")) missing.push("openssl");
-  // promtool checks /metrics against Prometheus' own naming rules (test/actors/metrics.test.ts).
+  // promtool checks /metrics against Prometheus' own naming rules (test/actors/observability/metrics.test.ts).
   if (!hasCommand("promtool")) missing.push("prometheus");
   // Exec jobs reach the outside through user-mode networking in a network namespace of their own.
   if (!hasCommand("slirp4netns")) missing.push("slirp4netns");

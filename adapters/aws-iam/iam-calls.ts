@@ -18,7 +18,7 @@ import {
   ListAttachedRolePoliciesCommand,
   ListAttachedUserPoliciesCommand,
 } from "@aws-sdk/client-iam";
-import { awsRequestId } from "./classify.ts";
+import { awsRequestId } from "../aws/classify.ts";
 
 /** A user or a role of one account. */
 export interface Principal {

@@ -16,14 +16,14 @@
  * @module
  */
 import { defineKind, type JobKind } from "../../machines/job-kind.ts";
-import type { AssumedSession } from "./assume-role.ts";
-import { type AwsCredentials, type ClientSettings, createIamClient, createStsClient } from "./client.ts";
+import type { AssumedSession } from "../aws/assume-role.ts";
+import { type AwsCredentials, type ClientSettings, createIamClient, createStsClient } from "../aws/client.ts";
 import { type KindLogger, runPolicyJob } from "./run.ts";
 import { AWS_IAM_POLICY_KIND, awsIamPolicySchema } from "./schema.ts";
-import { SessionCache } from "./session-cache.ts";
+import { SessionCache } from "../aws/session-cache.ts";
 
 export { type AwsIamPolicyPayload, awsIamPolicySchema } from "./schema.ts";
-export { classifyAwsError } from "./classify.ts";
+export { classifyAwsError } from "../aws/classify.ts";
 export type { KindLogger } from "./run.ts";
 
 /** The default role assumed in each account (`AWS_HANDLER_ROLE_NAME` in config). */

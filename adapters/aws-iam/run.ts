@@ -22,9 +22,9 @@ import type { IAMClient } from "@aws-sdk/client-iam";
 import type { STSClient } from "@aws-sdk/client-sts";
 import type { JobOutcome } from "../../machines/job-kind.ts";
 import { PermanentError, TransientError } from "../../machines/errors.ts";
-import { type AssumedSession, assumeRole, type AssumeTarget, sessionKey } from "./assume-role.ts";
-import { awsErrorCode, awsRequestId, classifyAwsError } from "./classify.ts";
-import type { SessionCredentials } from "./client.ts";
+import { type AssumedSession, assumeRole, type AssumeTarget, sessionKey } from "../aws/assume-role.ts";
+import { awsErrorCode, awsRequestId, classifyAwsError } from "../aws/classify.ts";
+import type { SessionCredentials } from "../aws/client.ts";
 import {
   attachPolicy,
   detachPolicy,
@@ -34,7 +34,7 @@ import {
   type Principal,
 } from "./iam-calls.ts";
 import { type AwsIamPolicyPayload, policyPartition } from "./schema.ts";
-import type { SessionCache } from "./session-cache.ts";
+import type { SessionCache } from "../aws/session-cache.ts";
 
 /** The few logger methods the kind uses (pino's Logger fits). */
 export interface KindLogger {

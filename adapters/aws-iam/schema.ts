@@ -72,7 +72,7 @@ export function policyPartition(policyArn: string): string {
   return /^arn:([\w-]+):/.exec(policyArn)?.[1] ?? "aws";
 }
 
-/** The kind's name and description, known without loading the AWS SDK (see actors/lazy-kind.ts). */
+/** The kind's name and description, known without loading the AWS SDK (see actors/plugins/lazy-kind.ts). */
 export const AWS_IAM_POLICY_KIND = {
   kind: "aws.iam.policy",
   description: "Attaches or detaches a managed IAM policy to or from a user or role, through STS AssumeRole",

@@ -1,5 +1,5 @@
 /**
- * The `exec` job kind: a command on an exec agent (see actors/agent.ts), sandboxed
+ * The `exec` job kind: a command on an exec agent (see actors/agent/agent.ts), sandboxed
  * and limited by adapters/exec.
  *
  * @example

@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { parse } from "yaml";
-import { CONFIG_VARIABLES } from "../../actors/config.ts";
+import { CONFIG_VARIABLES } from "../../actors/process/config.ts";
 import { runCli } from "../support/cli.ts";
 
 const root = new URL("../..", import.meta.url).pathname;

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
-import { type Core, type RunningSystem, startSystem } from "../../actors/system.ts";
+import { type Core, type RunningSystem, startSystem } from "../../actors/process/system.ts";
 import { createNatsBus } from "../../bus/nats-bus.ts";
 import { type Subjects, subjectsFor } from "../../bus/subjects.ts";
 import { backendEnv, openTestCore, uniqueNamespace } from "../support/system.ts";

@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { startNatsServer } from "../harness/nats-server.ts";
 import { testDatabaseUrl } from "../harness/postgres-server.ts";
-import { type Core, type RunningSystem, startSystem } from "../../actors/system.ts";
-import { Reconciler } from "../../actors/reconciler.ts";
+import { type Core, type RunningSystem, startSystem } from "../../actors/process/system.ts";
+import { Reconciler } from "../../actors/outbox/reconciler.ts";
 import { openTestCore, uniqueNamespace } from "../support/system.ts";
 import { delay, waitFor } from "../support/wait.ts";
 

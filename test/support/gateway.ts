@@ -7,8 +7,8 @@
 import { readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import type { Hono } from "hono";
-import { adminTokenPath } from "../../actors/admin-token.ts";
-import { Role, singleToken } from "../../actors/auth.ts";
+import { adminTokenPath } from "../../actors/gateway/admin-token.ts";
+import { Role, singleToken } from "../../actors/gateway/auth.ts";
 
 /** The admin token of test gateways. */
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789abcdef";

@@ -6,9 +6,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig } from "../../actors/config.ts";
-import { silentLogger } from "../../actors/logger.ts";
-import { type Core, openCore } from "../../actors/system.ts";
+import { loadConfig } from "../../actors/process/config.ts";
+import { silentLogger } from "../../actors/observability/logger.ts";
+import { type Core, openCore } from "../../actors/process/system.ts";
 import type { JobKind } from "../../machines/job-kind.ts";
 
 export type Backend = "embedded" | "nats+postgres";

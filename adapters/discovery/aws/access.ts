@@ -11,8 +11,8 @@
 import { AssumeRoleCommand, GetCallerIdentityCommand, type STSClient } from "@aws-sdk/client-sts";
 import { createHash } from "node:crypto";
 import { PermanentError, TransientError } from "../../../machines/errors.ts";
-import { roleSessionName } from "../../aws-iam/assume-role.ts";
-import type { Expiring, SessionCache } from "../../aws-iam/session-cache.ts";
+import { roleSessionName } from "../../aws/assume-role.ts";
+import type { Expiring, SessionCache } from "../../aws/session-cache.ts";
 import { type ListingSettings, ServiceClients, type SigningCredentials } from "./clients.ts";
 import { failure } from "./errors.ts";
 

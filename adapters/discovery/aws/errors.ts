@@ -1,13 +1,13 @@
 /**
  * AWS errors of discovery calls → Troupe errors. The shared table of the
- * `aws.iam.policy` kind (adapters/aws-iam/classify.ts) decides most codes; this
+ * `aws.iam.policy` kind (adapters/aws/classify.ts) decides most codes; this
  * adds the codes of the listing services it does not know (EC2 `AuthFailure`,
  * S3 `SlowDown` and `InvalidAccessKeyId`, Lambda `UnrecognizedClientException`…).
  *
  * @module
  */
 import type { PermanentError, TransientError } from "../../../machines/errors.ts";
-import { type AwsErrorRule, classifyAwsError, permanent, transient } from "../../aws-iam/classify.ts";
+import { type AwsErrorRule, classifyAwsError, permanent, transient } from "../../aws/classify.ts";
 
 /** Codes of EC2, RDS, ElastiCache, S3 and Lambda that the shared table lacks. */
 export const DISCOVERY_ERROR_RULES: Readonly<Record<string, AwsErrorRule>> = {

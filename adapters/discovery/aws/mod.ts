@@ -18,8 +18,8 @@
  */
 import type { STSClient } from "@aws-sdk/client-sts";
 import { PermanentError } from "../../../machines/errors.ts";
-import { createStsClient } from "../../aws-iam/client.ts";
-import { SessionCache } from "../../aws-iam/session-cache.ts";
+import { createStsClient } from "../../aws/client.ts";
+import { SessionCache } from "../../aws/session-cache.ts";
 import type { DiscoveryProvider, DiscoverySource, DiscoveryTarget } from "../provider.ts";
 import { type AccountAccess, callerAccount, masterKeyName, openAccess } from "./access.ts";
 import { type AwsEndpoints, endpointOf, type ListingSettings, type SigningCredentials } from "./clients.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 import type { DiscoveryPage, DiscoverySource } from "../provider.ts";
-import { awsErrorCode } from "../../aws-iam/classify.ts";
+import { awsErrorCode } from "../../aws/classify.ts";
 import type { AccessHandle, AccountAccess } from "./access.ts";
 import { CREDENTIAL_REFUSALS, failure } from "./errors.ts";
 

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { KindRegistry } from "../../../actors/kind-registry.ts";
+import { KindRegistry } from "../../../actors/plugins/kind-registry.ts";
 import { ValidationError } from "../../../machines/errors.ts";
 import { createAwsIamPolicyKind } from "../../../adapters/aws-iam/mod.ts";
 import { awsIamPolicySchema } from "../../../adapters/aws-iam/schema.ts";

@@ -6,9 +6,9 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { loadConfig } from "../../../actors/config.ts";
-import { createLogger } from "../../../actors/logger.ts";
-import { type Core, openCore, type RunningSystem, startSystem } from "../../../actors/system.ts";
+import { loadConfig } from "../../../actors/process/config.ts";
+import { createLogger } from "../../../actors/observability/logger.ts";
+import { type Core, openCore, type RunningSystem, startSystem } from "../../../actors/process/system.ts";
 import { noopKind } from "../../../adapters/noop/mod.ts";
 import { type AwsIamPolicyKind, createAwsIamPolicyKind } from "../../../adapters/aws-iam/mod.ts";
 import { ValidationError } from "../../../machines/errors.ts";
