@@ -1,0 +1,34 @@
+/**
+ * The Authentik plugin's static face: `sync.authentik` (users and groups of an
+ * instance into the directory) and `writeback.authentik` (group membership
+ * changes requested through the API). Imports zod, types and schema.ts only;
+ * the implementation and `@goauthentik/api` are imported on the first job.
+ *
+ * @module
+ */
+import type { PluginManifest } from "../plugin.ts";
+import type { SyncProvider } from "../sync/port.ts";
+import { writebackPayloadSchema } from "./schema.ts";
+
+/** The Authentik plugin. */
+export const authentikManifest: PluginManifest = {
+  name: "authentik",
+  description: "Authentik users, groups and memberships into the directory; group membership write-back",
+  syncKinds: [{
+    kind: "sync.authentik",
+    description: "Reads an Authentik instance's users and groups (members, nesting) into the directory",
+    provider: "authentik",
+    sink: "directory",
+    open: async () => (await import("./mod.ts")).createAuthentikProvider() as SyncProvider<unknown, unknown>,
+  }],
+  kinds: [{
+    kind: "writeback.authentik",
+    description: "Adds or removes one Authentik group member, as requested through the API",
+    schema: writebackPayloadSchema,
+    maxAttempts: 10,
+    timeoutMs: 120_000,
+    load: async (context) => (await import("./mod.ts")).createAuthentikWritebackKind(context.ports),
+  }],
+};
+
+export default authentikManifest;
