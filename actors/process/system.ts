@@ -7,7 +7,7 @@
  */
 import { join, resolve } from "node:path";
 import { type AgentJobState, decodeMessage, encodeMessage } from "../../bus/agent-protocol.ts";
-import { type AgentLink, createExecKind } from "../../adapters/exec-job/mod.ts";
+import type { AgentLink } from "../../adapters/exec-job/mod.ts";
 import { AgentDirectory } from "../agent/agent-directory.ts";
 import { Agent } from "../agent/agent.ts";
 import type { Bus } from "../../bus/bus.ts";
@@ -17,12 +17,7 @@ import { SqlStore } from "../../adapters/postgres/sql-store.ts";
 import type { SqlClient } from "../../adapters/postgres/store.ts";
 import { SqlInventory } from "../../adapters/postgres/sql-inventory.ts";
 import { SqlSchedules } from "../../adapters/postgres/sql-schedules.ts";
-import { createDiscoveryKinds } from "../plugins/discovery-kinds.ts";
-import { DISCOVERY_PROVIDERS } from "../plugins/discovery-providers.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
-import { noopKind } from "../../adapters/noop/mod.ts";
-import { AWS_IAM_POLICY_KIND, awsIamPolicySchema } from "../../adapters/aws-iam/schema.ts";
-import { lazyKind } from "../plugins/lazy-kind.ts";
 import type { JobKind } from "../../machines/job-kind.ts";
 import type { Config } from "./config.ts";
 import { KindRegistry } from "../plugins/kind-registry.ts";
@@ -41,48 +36,8 @@ import { type AdminToken, ensureAdminToken } from "../gateway/admin-token.ts";
 import { Role, singleToken } from "../gateway/auth.ts";
 import { environment, hostName, type HttpServer, pid, runtimeName, serve } from "./runtime.ts";
 
-/** What the discovery kinds need besides the configuration. */
-export interface DiscoveryWiring {
-  inventory: SqlInventory;
-  metrics?: Metrics;
-  env?: Record<string, string | undefined>;
-}
-
-/** The kinds every Troupe process knows; with a configuration, also the ones that need it. */
-export function builtinKinds(
-  config?: Config,
-  logger?: Logger,
-  agentLink?: AgentLink,
-  discovery?: DiscoveryWiring,
-): JobKind[] {
-  const kinds: JobKind[] = [noopKind as unknown as JobKind];
-  if (agentLink) kinds.push(createExecKind({ link: agentLink }) as unknown as JobKind);
-  if (config) {
-    // Credentials and AWS_ENDPOINT_URL[_STS|_IAM] are the SDK's own: it reads them itself.
-    // The AWS SDK loads with the kind's first job, not at start.
-    kinds.push(lazyKind({ ...AWS_IAM_POLICY_KIND, schema: awsIamPolicySchema }, async () => {
-      const { createAwsIamPolicyKind } = await import("../../adapters/aws-iam/mod.ts");
-      return createAwsIamPolicyKind({
-        handlerRoleName: config.aws.handlerRoleName,
-        ...(config.aws.region ? { region: config.aws.region } : {}),
-        // Deno 2.9.5 re-sends an aborted request on a reused connection (adapters/aws-iam/README.md).
-        keepAlive: runtimeName.startsWith("node"),
-        ...(logger ? { logger: logger.child({ kind: "aws.iam.policy" }) } : {}),
-      });
-    }) as unknown as JobKind);
-    if (discovery) {
-      kinds.push(...createDiscoveryKinds({
-        config,
-        inventory: discovery.inventory,
-        factories: DISCOVERY_PROVIDERS,
-        ...(discovery.metrics ? { metrics: discovery.metrics } : {}),
-        ...(logger ? { logger } : {}),
-        ...(discovery.env ? { env: discovery.env } : {}),
-      }));
-    }
-  }
-  return kinds;
-}
+import { builtinKinds } from "../plugins/builtin-kinds.ts";
+export { builtinKinds, type DiscoveryWiring } from "../plugins/builtin-kinds.ts";
 
 /** Logs NATS connection changes: a lost connection is a warning, its return news. */
 function logBusStatus(logger: Logger): (status: { type: string; server?: string }) => void {
