@@ -87,7 +87,8 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     version: 3,
-    name: "identities, identity_groups, identity_group_members, organizations, identity_memberships, write-back ledger",
+    name:
+      "identities, identity_groups, identity_group_members, organizations, identity_memberships, write-back ledger",
     sql: DIRECTORY_SCHEMA_SQL,
   },
 ];
