@@ -15,7 +15,8 @@
  *
  * @module
  */
-import { isIP } from "node:net";
+import { isIP, type Socket } from "node:net";
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
 import { Client } from "ldapts";
 import { PermanentError, TransientError } from "../../machines/errors.ts";
 import { classifyLdapError } from "./classify.ts";
@@ -87,12 +88,14 @@ export function ldaptsConnect(options: LdaptsOptions): LdapConnect {
   return async (credentials, signal) => {
     signal.throwIfAborted();
     const secure = credentials.url.startsWith("ldaps:");
+    const link = { closed: false };
     const client = new Client({
       url: credentials.url,
       timeout: options.timeoutMs,
       connectTimeout: options.connectTimeoutMs,
       // Only for ldaps: ldapts opens TLS at once whenever tlsOptions has a value.
       ...(secure ? { tlsOptions: tlsOptions(credentials) } : {}),
+      createSecureConnection: secureConnection(link) as typeof tlsConnect,
     });
     const secrets = [credentials.password];
     const where = `${credentials.url}`;
@@ -122,11 +125,41 @@ export function ldaptsConnect(options: LdaptsOptions): LdapConnect {
     } finally {
       signal.removeEventListener("abort", onAbort);
     }
-    return ldaptsSession(client, credentials.url, secrets);
+    return ldaptsSession(client, credentials.url, secrets, link);
   };
 }
 
-function ldaptsSession(client: Client, url: string, secrets: readonly string[]): LdapSession {
+/**
+ * `tls.connect` that records when the TLS socket closes and, after a StartTLS
+ * upgrade, destroys the plain socket with it. ldapts watches the end of a
+ * connection on the plain socket only: without this, a server that dies under
+ * a StartTLS session leaves operations pending, and later ones sent into the
+ * closed socket, until their timeout.
+ */
+function secureConnection(link: { closed: boolean }): (...args: unknown[]) => TLSSocket {
+  return (...args) => {
+    const secure = (tlsConnect as (...a: unknown[]) => TLSSocket)(...args);
+    const options = args[0] as ConnectionOptions | undefined;
+    const plain = typeof options === "object" && options !== null
+      ? options.socket as Socket | undefined
+      : undefined;
+    secure.once("close", () => {
+      link.closed = true;
+      // ldapts then fails the operations pending on this connection (they carry the plain socket's id).
+      plain?.destroy();
+    });
+    return secure;
+  };
+}
+
+const CLOSED = "Connection closed by the server";
+
+function ldaptsSession(
+  client: Client,
+  url: string,
+  secrets: readonly string[],
+  link: { closed: boolean },
+): LdapSession {
   return {
     pages(base, search) {
       const context = `LDAP search of "${base}" for ${search.filter} on ${url}`;
@@ -140,6 +173,7 @@ function ldaptsSession(client: Client, url: string, secrets: readonly string[]):
       return {
         async next() {
           try {
+            if (link.closed) throw new Error(CLOSED);
             const result = await pages.next();
             return result.done
               ? { done: true, value: undefined }
@@ -152,6 +186,7 @@ function ldaptsSession(client: Client, url: string, secrets: readonly string[]):
     },
     async read(dn, attributes, options = {}) {
       try {
+        if (link.closed) throw new Error(CLOSED);
         const { searchEntries } = await client.search(dn, {
           scope: "base",
           filter: options.filter ?? "(objectClass=*)",
@@ -165,7 +200,8 @@ function ldaptsSession(client: Client, url: string, secrets: readonly string[]):
       }
     },
     async close() {
-      await client.unbind().catch(() => {});
+      // An unbind into a closed TLS socket would wait for the operation timeout.
+      if (!link.closed) await client.unbind().catch(() => {});
     },
   };
 }

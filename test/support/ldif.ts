@@ -138,7 +138,7 @@ export function generateDirectory(
     if (i === 3 && groupCount > 4) memberGroups.push(groups[0]!);
     const ghosts: string[] = [];
     if (i === 5) ghosts.push(`cn=ghost,${people.dn}`);
-    if (i === 9) ghosts.push("nobody");
+    if (i === 9 && group.type === "posixGroup") ghosts.push("nobody");
     group.members = [
       ...memberUsers.map((u) => ({ memberType: "identity" as const, externalId: u.uuid })),
       ...memberGroups.map((g) => ({ memberType: "group" as const, externalId: g.uuid })),
