@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { isWithin, normalizeDn, parentDn } from "./dn.ts";
+import { dnParts, normalizeDn } from "./dn.ts";
 
 /** What a DN names. */
 export type IndexedKind = "identity" | "group" | "organization";
@@ -57,27 +57,29 @@ export class DirectoryIndex {
    * or `undefined` (unknown yet).
    */
   ancestors(dn: string): { dn: string; organization: string | false | undefined }[] {
-    const out: { dn: string; organization: string | false | undefined }[] = [];
-    for (
-      let parent = parentDn(dn);
-      parent !== null && isWithin(parent, this.#base);
-      parent = parentDn(parent)
-    ) {
+    return [...this.#walk(dn)];
+  }
+
+  /** The external id of the nearest OU above `dn` that the index knows, or `null`. */
+  organizationOf(dn: string): string | null {
+    for (const ancestor of this.#walk(dn)) if (ancestor.organization) return ancestor.organization;
+    return null;
+  }
+
+  *#walk(dn: string): Generator<{ dn: string; organization: string | false | undefined }> {
+    const parts = dnParts(dn);
+    const base = this.#base;
+    for (let k = 1; k < parts.length; k++) {
+      const parent = parts.slice(k).join(",");
+      if (base !== "" && parent !== base && !parent.endsWith(`,${base}`)) return;
       const known = this.#byDn.get(parent);
       const organization = known?.kind === "organization"
         ? known.id
         : known || this.#notOrganization.has(parent)
         ? false
         : undefined;
-      out.push({ dn: parent, organization });
+      yield { dn: parent, organization };
     }
-    return out;
-  }
-
-  /** The external id of the nearest OU above `dn` that the index knows, or `null`. */
-  organizationOf(dn: string): string | null {
-    for (const ancestor of this.ancestors(dn)) if (ancestor.organization) return ancestor.organization;
-    return null;
   }
 
   /** How many DNs are indexed (for tests and progress). */

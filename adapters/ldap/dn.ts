@@ -12,6 +12,7 @@
 
 /** Splits on an unescaped separator (a backslash escapes the next character). */
 function splitUnescaped(text: string, separator: string): string[] {
+  if (!text.includes("\\")) return text.split(separator);
   const parts: string[] = [];
   let current = "";
   for (let i = 0; i < text.length; i++) {
@@ -35,7 +36,9 @@ function normalAva(ava: string): string {
   const eq = ava.indexOf("=");
   if (eq < 0) return ava.trim().toLowerCase();
   const type = ava.slice(0, eq).trim().toLowerCase();
-  const value = ava.slice(eq + 1).trim()
+  const rest = ava.slice(eq + 1).trim();
+  if (!rest.includes("\\")) return `${type}=${rest.toLowerCase()}`;
+  const value = rest
     // `\2C` and `\,` are the same character; decode printable hex escapes, keep the rest escaped.
     .replace(/\\([0-9a-fA-F]{2})/g, (all, hex: string) => {
       const code = parseInt(hex, 16);
@@ -49,7 +52,9 @@ function normalAva(ava: string): string {
 /** The RDNs of a DN in normal form, leaf first. */
 export function dnParts(dn: string): string[] {
   if (dn.trim() === "") return [];
-  return splitUnescaped(dn, ",").map((rdn) => splitUnescaped(rdn, "+").map(normalAva).sort().join("+"));
+  return splitUnescaped(dn, ",").map((rdn) =>
+    rdn.includes("+") ? splitUnescaped(rdn, "+").map(normalAva).sort().join("+") : normalAva(rdn)
+  );
 }
 
 /**
