@@ -4,10 +4,15 @@
  * changes requested through the API). Imports zod, types and schema.ts only;
  * the implementation and `@goauthentik/api` are imported on the first job.
  *
+ * The `AUTHENTIK_ENABLED`, `AUTHENTIK_SYNC_INTERVAL`, `AUTHENTIK_SCOPE` and `AUTHENTIK_CREDENTIALS` settings
+ * and their default schedule come from the shared helper of the directory
+ * connectors (actors/plugins).
+ *
  * @module
  */
 import type { PluginManifest } from "../plugin.ts";
 import type { SyncProvider } from "../sync/port.ts";
+import { directorySyncPayloadSchema } from "../sync/schema.ts";
 import { writebackPayloadSchema } from "./schema.ts";
 
 /** The Authentik plugin. */
@@ -19,6 +24,7 @@ export const authentikManifest: PluginManifest = {
     description: "Reads an Authentik instance's users and groups (members, nesting) into the directory",
     provider: "authentik",
     sink: "directory",
+    schema: directorySyncPayloadSchema,
     open: async () => (await import("./mod.ts")).createAuthentikProvider() as SyncProvider<unknown, unknown>,
   }],
   kinds: [{

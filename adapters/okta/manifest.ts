@@ -4,10 +4,15 @@
  * requested through the API). Imports zod, types and schema.ts only; the
  * implementation (mod.ts) is imported on the first job of either kind.
  *
+ * The `OKTA_ENABLED`, `OKTA_SYNC_INTERVAL`, `OKTA_SCOPE` and `OKTA_CREDENTIALS` settings
+ * and their default schedule come from the shared helper of the directory
+ * connectors (actors/plugins).
+ *
  * @module
  */
 import type { PluginManifest } from "../plugin.ts";
 import type { SyncProvider } from "../sync/port.ts";
+import { directorySyncPayloadSchema } from "../sync/schema.ts";
 import { writebackPayloadSchema } from "./schema.ts";
 
 /** The Okta plugin. */
@@ -19,6 +24,7 @@ export const oktaManifest: PluginManifest = {
     description: "Reads an Okta org's users, groups and group members into the directory",
     provider: "okta",
     sink: "directory",
+    schema: directorySyncPayloadSchema,
     open: async () => (await import("./mod.ts")).createOktaProvider() as SyncProvider<unknown, unknown>,
   }],
   kinds: [{

@@ -153,6 +153,7 @@ describe("writeback.authentik", () => {
     assert.ok(declared);
     const kind = await declared.load({
       settings: {},
+      runtime: "test",
       ports: {
         membershipLedger: ledger.ledger,
         resolveCredentials: (ref: string) => Promise.resolve(credentials[ref]!),

@@ -182,6 +182,7 @@ describe("writeback.okta", () => {
     assert.ok(declared);
     const kind = await declared.load({
       settings: {},
+      runtime: "test",
       ports: {
         membershipLedger: ledger.ledger,
         resolveCredentials: (ref: string) => Promise.resolve(credentials[ref]!),
@@ -190,7 +191,7 @@ describe("writeback.okta", () => {
     const outcome = await run(kind, 10);
     assert.equal((outcome?.result as { changed: boolean }).changed, true);
     assert.equal(ledger.applied.length, 1);
-    const missing = await declared.load({ settings: {}, ports: {} });
+    const missing = await declared.load({ settings: {}, ports: {}, runtime: "test" });
     await assert.rejects(
       run(missing, 10),
       (error) => error instanceof PermanentError && error.code === "CONFIG",
