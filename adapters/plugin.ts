@@ -43,14 +43,30 @@ export interface PluginContext {
   };
   /**
    * Ports a kind may need, wired by actors/plugins (the directory's membership
-   * ledger for write-back, the agent link for exec...). Keyed by port name; a
-   * kind checks for and casts the one it needs.
+   * ledger for write-back, the agent link for exec, the credentials
+   * resolver...). Keyed by port name; a kind names the ones it needs in
+   * `requires` and casts them.
    */
   ports: Record<string, unknown>;
+  /** `node 24.1.0`, `deno 2.9.5`: for runtime workarounds (keep-alive on Deno). */
+  runtime: string;
 }
+
+/** The ports actors/plugins offers, by name. */
+export const PortName = {
+  /** The exec kind's way to agents (adapters/exec-job AgentLink); only where agents are reachable. */
+  agentLink: "agentLink",
+  /** The directory's write-back ledger (adapters/sync/directory-ledger.ts). */
+  membershipLedger: "membershipLedger",
+  /** `(ref: string) => Promise<Record<string, unknown>>`: resolves a credentials reference. */
+  resolveCredentials: "resolveCredentials",
+} as const;
+export type PortName = (typeof PortName)[keyof typeof PortName];
 
 /** A job kind declared by a manifest: its descriptor, and how to load its handler. */
 export interface KindManifest extends Omit<JobKind, "run"> {
+  /** Ports without which this process does not offer the kind (`agentLink` for exec). */
+  requires?: PortName[];
   /** Imports the implementation (a dynamic `import()`) and returns the kind with its handler. */
   load(context: PluginContext): Promise<JobKind & { close?(): void | Promise<void> }>;
 }
@@ -68,6 +84,11 @@ export interface SyncKindManifest {
   provider: string;
   /** Which sink its items go to: `inventory` (resources) or `directory` (identities, groups). */
   sink: "inventory" | "directory";
+  /**
+   * The payload schema: discovery's (adapters/discovery/schema.ts: scope optional, regions) or the
+   * directories' (adapters/sync/schema.ts: scope and credentials required).
+   */
+  schema: z.ZodType;
   /** Imports the implementation and opens the provider (on the first job of the kind). */
   open(context: PluginContext): Promise<SyncProvider<unknown, unknown>>;
 }

@@ -6,6 +6,14 @@
  *
  * @module
  */
+import { PLUGINS } from "../plugins/manifests.ts";
+
+/** The connectors with a default schedule (`<NAME>_ENABLED`), from the plugins' manifests. */
+const CONNECTORS = PLUGINS.flatMap((plugin) =>
+  Object.keys(plugin.settings ?? {}).filter((name) => name.endsWith("_ENABLED")).map((name) =>
+    name.slice(0, -"_ENABLED".length)
+  )
+);
 
 /** Groups of variables by what they configure. */
 export type ServiceVariableGroup = "storage" | "api" | "worker" | "agent" | "discovery" | "observability";
@@ -54,7 +62,12 @@ const GROUPS: Record<ServiceVariableGroup, { title: string; lines: [string, stri
     title: "Schedules and credentials",
     lines: [
       ["TROUPE_CREDENTIALS_DIR", "folder of <ref>.json credentials (or TROUPE_CREDENTIALS_<REF>)"],
-      ["K8S_ENABLED", "a default schedule per connector: AWS_, GCP_, AZURE_, K8S_ENABLED and _SYNC_INTERVAL"],
+      [
+        `${CONNECTORS[0] ?? "AWS"}_ENABLED`,
+        `a default schedule per connector (${
+          CONNECTORS.join(", ")
+        }): <NAME>_ENABLED, _SYNC_INTERVAL, _SCOPE, _CREDENTIALS`,
+      ],
     ],
   },
   observability: {

@@ -19,7 +19,7 @@ import {
   type SqlSchedules,
 } from "../../adapters/postgres/sql-schedules.ts";
 import { ErrorCode, TroupeError, ValidationError } from "../../machines/errors.ts";
-import { parseIntervalSeconds } from "../plugins/discovery-config.ts";
+import { parseIntervalSeconds } from "../../adapters/sync/schedule-settings.ts";
 import { readJson } from "./json-body.ts";
 import { assertStorableJson, findJsonViolation } from "../../bus/json-value-rules.ts";
 import type { KindRegistry } from "../plugins/kind-registry.ts";

@@ -1,63 +1,108 @@
 /**
- * The kinds a process knows, built from the plugins' manifests: every kind's
- * descriptor is known at start; its implementation (and SDK) loads on its
- * first job.
+ * The kinds a process knows, built from the plugins' manifests
+ * (actors/plugins/manifests.ts): every kind's descriptor is known at start and
+ * serves validation, redaction and OpenAPI; its implementation (and SDK) loads
+ * on its first job. A kind is offered only where the ports it needs are wired
+ * (exec needs the agent link; write-back needs the directory) and, for sync
+ * kinds, where its sink is.
  *
  * @module
  */
 import type { AgentLink } from "../../adapters/exec-job/mod.ts";
-import { createExecKind } from "../../adapters/exec-job/mod.ts";
-import type { SqlInventory } from "../../adapters/postgres/sql-inventory.ts";
-import { noopKind } from "../../adapters/noop/mod.ts";
-import { AWS_IAM_POLICY_KIND, awsIamPolicySchema } from "../../adapters/aws-iam/schema.ts";
+import type { KindManifest, PluginContext, PluginManifest, SyncKindManifest } from "../../adapters/plugin.ts";
+import { PortName } from "../../adapters/plugin.ts";
+import { createCredentialResolver } from "../../adapters/sync/credentials.ts";
+import { createSyncKind, type SyncMetrics } from "../../adapters/sync/kind.ts";
+import type { SyncPayload } from "../../adapters/sync/schema.ts";
+import type { SyncSink } from "../../adapters/sync/port.ts";
 import type { JobKind } from "../../machines/job-kind.ts";
 import type { Config } from "../process/config.ts";
 import type { Logger } from "../observability/logger.ts";
-import type { Metrics } from "../observability/metrics.ts";
 import { runtimeName } from "../process/runtime.ts";
-import { createDiscoveryKinds } from "./discovery-kinds.ts";
-import { DISCOVERY_PROVIDERS } from "./discovery-providers.ts";
 import { lazyKind } from "./lazy-kind.ts";
+import { PLUGINS } from "./manifests.ts";
+import type { z } from "zod";
 
-/** What the discovery kinds need besides the configuration. */
+/** What the sync and write-back kinds need besides the configuration. */
 export interface DiscoveryWiring {
-  inventory: SqlInventory;
-  metrics?: Metrics;
+  /** Where discovery writes (`resources`). */
+  inventory: SyncSink<unknown, unknown>;
+  /** Where directory syncs write (`identities`...), and the write-back ledger when it offers one. */
+  directory?: SyncSink<unknown, unknown>;
+  /** The write-back ledger (adapters/sync/directory-ledger.ts). */
+  membershipLedger?: unknown;
+  metrics?: SyncMetrics;
+  /** Where `TROUPE_CREDENTIALS_<REF>` are read. */
   env?: Record<string, string | undefined>;
 }
 
-/** The kinds every Troupe process knows; with a configuration, also the ones that need it. */
+/**
+ * The kinds of `plugins`. Without a configuration only plugins that read no
+ * settings (noop, and exec given an agent link) are offered.
+ */
 export function builtinKinds(
   config?: Config,
   logger?: Logger,
   agentLink?: AgentLink,
-  discovery?: DiscoveryWiring,
+  wiring?: DiscoveryWiring,
+  plugins: readonly PluginManifest[] = PLUGINS,
 ): JobKind[] {
-  const kinds: JobKind[] = [noopKind as unknown as JobKind];
-  if (agentLink) kinds.push(createExecKind({ link: agentLink }) as unknown as JobKind);
+  const ports: Record<string, unknown> = {};
+  if (agentLink) ports[PortName.agentLink] = agentLink;
+  if (wiring?.membershipLedger) ports[PortName.membershipLedger] = wiring.membershipLedger;
   if (config) {
-    // Credentials and AWS_ENDPOINT_URL[_STS|_IAM] are the SDK's own: it reads them itself.
-    // The AWS SDK loads with the kind's first job, not at start.
-    kinds.push(lazyKind({ ...AWS_IAM_POLICY_KIND, schema: awsIamPolicySchema }, async () => {
-      const { createAwsIamPolicyKind } = await import("../../adapters/aws-iam/mod.ts");
-      return createAwsIamPolicyKind({
-        handlerRoleName: config.aws.handlerRoleName,
-        ...(config.aws.region ? { region: config.aws.region } : {}),
-        // Deno 2.9.5 re-sends an aborted request on a reused connection (adapters/aws-iam/README.md).
-        keepAlive: runtimeName.startsWith("node"),
-        ...(logger ? { logger: logger.child({ kind: "aws.iam.policy" }) } : {}),
-      });
-    }) as unknown as JobKind);
-    if (discovery) {
-      kinds.push(...createDiscoveryKinds({
-        config,
-        inventory: discovery.inventory,
-        factories: DISCOVERY_PROVIDERS,
-        ...(discovery.metrics ? { metrics: discovery.metrics } : {}),
-        ...(logger ? { logger } : {}),
-        ...(discovery.env ? { env: discovery.env } : {}),
-      }));
+    ports[PortName.resolveCredentials] = createCredentialResolver({
+      env: wiring?.env ?? {},
+      ...(config.discovery.credentialsDir ? { dir: config.discovery.credentialsDir } : {}),
+    });
+  }
+  const kinds: JobKind[] = [];
+  for (const plugin of plugins) {
+    if (!config && Object.keys(plugin.settings ?? {}).length > 0) continue;
+    const context = (kind: string): PluginContext => ({
+      settings: config?.plugins[plugin.name] ?? {},
+      ports,
+      runtime: runtimeName,
+      ...(logger ? { logger: logger.child({ kind }) } : {}),
+    });
+    for (const kind of plugin.kinds ?? []) {
+      if ((kind.requires ?? []).some((port) => !(port in ports))) continue;
+      kinds.push(lazyPluginKind(kind, context(kind.kind)));
+    }
+    if (!config || !wiring) continue;
+    for (const kind of plugin.syncKinds ?? []) {
+      const sink = kind.sink === "inventory" ? wiring.inventory : wiring.directory;
+      if (!sink) continue;
+      kinds.push(syncKind(kind, sink, context(kind.kind), config, wiring));
     }
   }
   return kinds;
+}
+
+function lazyPluginKind(kind: KindManifest, context: PluginContext): JobKind {
+  const { load, requires: _requires, ...descriptor } = kind;
+  return lazyKind(descriptor, () => load(context)) as unknown as JobKind;
+}
+
+function syncKind(
+  kind: SyncKindManifest,
+  sink: SyncSink<unknown, unknown>,
+  context: PluginContext,
+  config: Config,
+  wiring: DiscoveryWiring,
+): JobKind {
+  return createSyncKind({
+    kind: kind.kind,
+    description: kind.description,
+    schema: kind.schema as z.ZodType<SyncPayload>,
+    provider: kind.provider,
+    openProvider: () => kind.open(context),
+    sink,
+    resolveCredentials: context.ports[PortName.resolveCredentials] as (
+      ref: string,
+    ) => Promise<Record<string, unknown>>,
+    concurrency: config.discovery.concurrency,
+    ...(wiring.metrics ? { metrics: wiring.metrics } : {}),
+    ...(context.logger ? { logger: context.logger } : {}),
+  }) as unknown as JobKind;
 }

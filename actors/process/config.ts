@@ -9,8 +9,10 @@ import { ConfigError } from "../../machines/errors.ts";
 import type { BusOptions } from "../../bus/bus.ts";
 import { parseApiTokens, type TokenTable } from "../gateway/auth.ts";
 import { parseAllowedHosts, parseAllowedOrigins } from "../gateway/request-guard.ts";
-import { bool, url } from "./env-values.ts";
-import { type DiscoveryConfig, discoverySchema, toDiscoveryConfig } from "../plugins/discovery-config.ts";
+import { bool, url } from "../../adapters/setting-values.ts";
+import type { DefaultSchedule } from "../../adapters/plugin.ts";
+import { PLUGINS } from "../plugins/manifests.ts";
+import { loadPluginSettings, pluginVariables } from "../plugins/plugin-settings.ts";
 
 const schema = z.object({
   DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
@@ -29,9 +31,9 @@ const schema = z.object({
   TROUPE_API_TOKENS: z.string().optional(),
   TROUPE_ALLOWED_HOSTS: z.string().optional(),
   TROUPE_ALLOWED_ORIGINS: z.string().optional(),
-  AWS_HANDLER_ROLE_NAME: z.string().regex(/^[\w+=,.@-]{1,64}$/, "use 1-64 characters of an IAM role name")
-    .default("cSecBridgeIAMHandlerRole"),
-  AWS_REGION: z.string().min(1).optional(),
+  TROUPE_CREDENTIALS_DIR: z.string().min(1).optional(),
+  TROUPE_DISCOVERY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  TROUPE_SCHEDULER_TICK_MS: z.coerce.number().int().min(50).default(1000),
   TROUPE_AGENT_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "use 1-64 letters, digits, _ or -").default(
     "local",
   ),
@@ -81,7 +83,7 @@ const schema = z.object({
 /** Every variable the configuration reads (besides the standard OTEL_* ones, read by the SDK). */
 export const CONFIG_VARIABLES: readonly string[] = [
   ...Object.keys(schema.shape),
-  ...Object.keys(discoverySchema.shape),
+  ...pluginVariables(PLUGINS),
 ];
 
 /** The validated configuration. */
@@ -100,8 +102,6 @@ export interface Config {
   allowedHosts: string[];
   /** Origins (besides the request's own) that may write through the gateway (TROUPE_ALLOWED_ORIGINS). */
   allowedOrigins: string[];
-  /** The aws.iam.policy kind: the role assumed in each account, the signing region. */
-  aws: { handlerRoleName: string; region: string | undefined };
   /** The exec agent of this process (`troupe agent`, and the local one of `troupe start`). */
   agent: {
     name: string;
@@ -140,8 +140,18 @@ export interface Config {
    * chunk takes more than 64 bytes).
    */
   streams: Pick<BusOptions, "logsMaxBytes" | "logsMaxChunksPerJob" | "eventsMaxBytes">;
-  /** Discovery: default schedules, credentials, endpoints. */
-  discovery: DiscoveryConfig;
+  /** Syncs (discovery and directories): credentials references, concurrency, default schedules. */
+  discovery: {
+    /** Where `<ref>.json` credentials files are (TROUPE_CREDENTIALS_DIR). */
+    credentialsDir: string | undefined;
+    /** Sources read at once per scope (TROUPE_DISCOVERY_CONCURRENCY). */
+    concurrency: number;
+    schedulerTickMs: number;
+    /** Schedules `<NAME>_ENABLED` asks for (enabled or explicitly disabled). */
+    schedules: DefaultSchedule[];
+  };
+  /** Each plugin's own settings (its manifest's variables, parsed), by plugin name. */
+  plugins: Record<string, Record<string, unknown>>;
 }
 
 /** Parses `k=v,k2=v2` labels. */
@@ -162,12 +172,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (value !== undefined && value !== "") cleaned[key] = value;
   }
   const parsed = schema.safeParse(cleaned);
-  const parsedDiscovery = discoverySchema.safeParse(cleaned);
-  if (!parsed.success || !parsedDiscovery.success) {
-    const issues = [...(parsed.error?.issues ?? []), ...(parsedDiscovery.error?.issues ?? [])];
-    const problems = issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
   }
+  const plugins = loadPluginSettings(cleaned, PLUGINS);
   const e = parsed.data;
   if (Boolean(e.TLS_CERT) !== Boolean(e.TLS_KEY)) {
     throw new ConfigError("Invalid configuration: TLS_CERT and TLS_KEY go together: set both or neither");
@@ -194,7 +203,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     apiTokens: parseApiTokens(e.TROUPE_API_TOKENS),
     allowedHosts: parseAllowedHosts(e.TROUPE_ALLOWED_HOSTS),
     allowedOrigins: parseAllowedOrigins(e.TROUPE_ALLOWED_ORIGINS),
-    aws: { handlerRoleName: e.AWS_HANDLER_ROLE_NAME, region: e.AWS_REGION },
     agent: {
       name: e.TROUPE_AGENT_NAME,
       labels: parseLabels(e.TROUPE_AGENT_LABELS),
@@ -236,6 +244,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ...(e.TROUPE_LOGS_MAX_BYTES === undefined ? {} : { logsMaxBytes: e.TROUPE_LOGS_MAX_BYTES }),
       ...(e.TROUPE_EVENTS_MAX_BYTES === undefined ? {} : { eventsMaxBytes: e.TROUPE_EVENTS_MAX_BYTES }),
     },
-    discovery: toDiscoveryConfig(parsedDiscovery.data),
+    discovery: {
+      credentialsDir: e.TROUPE_CREDENTIALS_DIR,
+      concurrency: e.TROUPE_DISCOVERY_CONCURRENCY,
+      schedulerTickMs: e.TROUPE_SCHEDULER_TICK_MS,
+      schedules: plugins.schedules,
+    },
+    plugins: plugins.values,
   };
 }

@@ -44,3 +44,14 @@ export const execPayloadSchema = commandSpecSchema.extend({
 });
 
 export type ExecPayload = z.output<typeof execPayloadSchema>;
+
+/** The kind's descriptor, known without loading its implementation. */
+export const EXEC_KIND = {
+  kind: "exec",
+  description: "Runs a command on an exec agent, sandboxed and limited, streaming its output",
+  // Safe to retry: a command that started is found again (re-attach), and its own failures are permanent.
+  maxAttempts: 3,
+  // The agent enforces the command's own timeout; this only bounds a stuck attempt.
+  timeoutMs: 7 * 24 * 3_600_000,
+  concurrency: 64,
+} as const;

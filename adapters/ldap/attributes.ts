@@ -10,15 +10,21 @@ import type { LdapEntry } from "./client.ts";
 
 type Value = string | Uint8Array;
 
-/** The raw values of `name` in `entry`, whatever the case of its key. */
+/**
+ * The raw values of `name` in `entry`, whatever the case of its key. ldapts
+ * gives every requested attribute a key (empty when absent) spelled as the
+ * server answers or as requested, so the exact name almost always hits; the
+ * case-insensitive scan is the fallback.
+ */
 function raw(entry: LdapEntry, name: string): Value[] {
-  const lower = name.toLowerCase();
-  for (const key of Object.keys(entry)) {
-    if (key === "dn" || key.toLowerCase() !== lower) continue;
-    const value = entry[key]!;
-    return Array.isArray(value) ? value : [value];
+  let value = Object.hasOwn(entry, name) ? entry[name] : undefined;
+  if (value === undefined) {
+    const lower = name.toLowerCase();
+    const key = Object.keys(entry).find((k) => k !== "dn" && k.toLowerCase() === lower);
+    if (key === undefined) return [];
+    value = entry[key]!;
   }
-  return [];
+  return Array.isArray(value) ? value : [value];
 }
 
 const decoder = new TextDecoder();

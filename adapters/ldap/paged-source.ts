@@ -44,13 +44,17 @@ export interface PagedSourceOptions {
   secrets: readonly string[];
 }
 
-/** An open paged search: its id, the pages it gave, one page read ahead when a short page may have been the last. */
+/**
+ * An open paged search: its id, the pages it gave, and the request for the
+ * next page, sent as soon as a page arrives so the server prepares it while
+ * this page is mapped and written.
+ */
 interface Cursor {
   id: string;
   pass: number;
   pages: number;
   iterator: AsyncIterator<LdapEntry[]>;
-  ahead?: IteratorResult<LdapEntry[]>;
+  ahead?: Promise<IteratorResult<LdapEntry[]>>;
 }
 
 const expired = (name: string, token: string) =>
@@ -121,16 +125,25 @@ export function pagedSource(options: PagedSourceOptions): SyncSource<DirectoryEn
     return cursor;
   };
 
-  /** The next page of `c`, and whether it was the last (peeking one page ahead only after a short page). */
+  /**
+   * The next page of `c`, and whether it was the last: after a full page the
+   * next is asked for at once and awaited by the next call; after a short one
+   * (most likely the last) it is awaited now, which costs no round trip when
+   * the server sent no cookie.
+   */
   const read = async (c: Cursor, pageSize: number): Promise<{ entries: LdapEntry[]; last: boolean }> => {
-    const result = c.ahead ?? await c.iterator.next();
+    const result = await (c.ahead ?? c.iterator.next());
     delete c.ahead;
     if (result.done) return { entries: [], last: true };
     c.pages++;
+    const ahead = c.iterator.next();
+    // Its failure is reported by the call that awaits it (or dropped with the connection).
+    ahead.catch(() => {});
+    c.ahead = ahead;
     if (result.value.length >= pageSize) return { entries: result.value, last: false };
-    // A short page is most likely the last: asking now costs no round trip when it is.
-    c.ahead = await c.iterator.next();
-    return { entries: result.value, last: c.ahead.done === true };
+    const next = await ahead;
+    c.ahead = Promise.resolve(next);
+    return { entries: result.value, last: next.done === true };
   };
 
   return {

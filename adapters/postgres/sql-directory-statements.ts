@@ -40,41 +40,43 @@ export const SQL_EDGE_REPLACE = `
     SELECT m.group_id, m.member_type, m.member_id
     FROM identity_group_members m JOIN identity_groups g ON g.id = m.group_id
     WHERE g.provider = $1 AND g.scope = $2
-  ), recent AS (
-    SELECT c.group_id, c.identity_id, c.operation FROM identity_membership_changes c
-    WHERE c.applied_at >= (SELECT started_at FROM discovery_runs WHERE id = $3)
-  ), pending AS (
-    SELECT c.group_id, c.identity_id, c.operation
-    FROM identity_membership_changes c LEFT JOIN jobs j ON j.id = c.job_id
-    WHERE c.applied_at IS NULL AND (j.status IS NULL OR j.status NOT IN ('failed','cancelled'))
+  ), diff AS (
+    -- Only the differences (one hash join, not a lookup per edge): add = listed, not stored.
+    SELECT COALESCE(s.group_id, c.group_id) AS group_id, COALESCE(s.member_type, c.member_type) AS member_type,
+      COALESCE(s.member_id, c.member_id) AS member_id, s.group_id IS NOT NULL AS add
+    FROM seen s FULL JOIN current c
+      ON s.group_id = c.group_id AND s.member_type = c.member_type AND s.member_id = c.member_id
+    WHERE s.group_id IS NULL OR c.group_id IS NULL
+  ), judged AS (
+    SELECT d.*,
+      -- The opposite change was confirmed since the run started: the run may have read the group before it.
+      EXISTS (SELECT 1 FROM identity_membership_changes x
+        WHERE d.member_type = 'identity' AND x.group_id = d.group_id AND x.identity_id = d.member_id
+          AND x.operation = CASE WHEN d.add THEN 'remove' ELSE 'add' END
+          AND x.applied_at >= (SELECT started_at FROM discovery_runs WHERE id = $3)) AS kept,
+      -- A pending change asked for exactly this: not drift.
+      EXISTS (SELECT 1 FROM identity_membership_changes x LEFT JOIN jobs j ON j.id = x.job_id
+        WHERE d.member_type = 'identity' AND x.group_id = d.group_id AND x.identity_id = d.member_id
+          AND x.operation = CASE WHEN d.add THEN 'add' ELSE 'remove' END AND x.applied_at IS NULL
+          AND (j.status IS NULL OR j.status NOT IN ('failed','cancelled'))) AS expected
+    FROM diff d
   ), removed AS (
-    DELETE FROM identity_group_members m USING current c
-    WHERE m.group_id = c.group_id AND m.member_type = c.member_type AND m.member_id = c.member_id
-      AND NOT EXISTS (SELECT 1 FROM seen s
-        WHERE s.group_id = c.group_id AND s.member_type = c.member_type AND s.member_id = c.member_id)
-      AND NOT EXISTS (SELECT 1 FROM recent r
-        WHERE c.member_type = 'identity' AND r.group_id = c.group_id AND r.identity_id = c.member_id
-          AND r.operation = 'add')
-    RETURNING m.group_id, m.member_type, m.member_id
+    DELETE FROM identity_group_members m USING judged j
+    WHERE NOT j.add AND NOT j.kept
+      AND m.group_id = j.group_id AND m.member_type = j.member_type AND m.member_id = j.member_id
+    RETURNING j.expected
   ), added AS (
     INSERT INTO identity_group_members (group_id, member_type, member_id, run_tag)
-    SELECT s.group_id, s.member_type, s.member_id, $3 FROM seen s
-    WHERE NOT EXISTS (SELECT 1 FROM current c
-        WHERE c.group_id = s.group_id AND c.member_type = s.member_type AND c.member_id = s.member_id)
-      AND NOT EXISTS (SELECT 1 FROM recent r
-        WHERE s.member_type = 'identity' AND r.group_id = s.group_id AND r.identity_id = s.member_id
-          AND r.operation = 'remove')
+    SELECT group_id, member_type, member_id, $3 FROM judged WHERE add AND NOT kept
     ON CONFLICT DO NOTHING
     RETURNING group_id, member_type, member_id
   )
   SELECT
     (SELECT count(*) FROM added) AS added,
     (SELECT count(*) FROM removed) AS removed,
-    (SELECT count(*) FROM added a WHERE NOT EXISTS (SELECT 1 FROM pending p
-       WHERE a.member_type = 'identity' AND p.group_id = a.group_id AND p.identity_id = a.member_id
-         AND p.operation = 'add'))
-    + (SELECT count(*) FROM removed d WHERE NOT EXISTS (SELECT 1 FROM pending p
-       WHERE d.member_type = 'identity' AND p.group_id = d.group_id AND p.identity_id = d.member_id
-         AND p.operation = 'remove')) AS unexpected,
+    (SELECT count(*) FROM added a JOIN judged j
+       ON j.group_id = a.group_id AND j.member_type = a.member_type AND j.member_id = a.member_id
+     WHERE NOT j.expected)
+    + (SELECT count(*) FROM removed WHERE NOT expected) AS unexpected,
     (SELECT count(*) FROM identity_edges_seen WHERE run_tag = $3) - (SELECT count(*) FROM seen) AS unresolved
 `;

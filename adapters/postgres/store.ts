@@ -8,8 +8,9 @@
  * - job: one unit of work of a kind, identified by `id`.
  * - attempt: one run of a job's handler; `attempts` counts them.
  * - lease: the time a worker owns a locked job; its clock is PostgreSQL's.
- * - fencing token: `lease_version`, bumped by every lock (and by cancel); every
- *   later write names it, so a worker whose lease was taken writes nothing.
+ * - fencing token: `lease_version`, bumped by every lock (and by cancel and
+ *   redrive); every later write names it, so a worker whose lease was taken
+ *   writes nothing.
  * - outbox: `job_outbox`, one row per committed statement listing its `job_events` ids not yet published.
  *
  * All batch operations take arrays and run as one statement or one transaction.
@@ -17,6 +18,7 @@
  * @module
  */
 import type { JobStatus } from "../../machines/job-status.ts";
+import type { JobWrite } from "../../machines/job-write.ts";
 
 /** The smallest client both postgres.js and PGlite can serve. */
 export interface SqlClient {
@@ -73,22 +75,20 @@ export interface NewJob {
   timeoutMs?: number | null;
   runAt?: Date | null;
   org?: string | null;
-  /** The pending event's data (who asked, how it came in). */
+  /** The pending event's data (who asked, how it came in), for a job admitted without a `write`. */
   eventData?: Record<string, unknown>;
-  /** When the job is born failed (a bad message): its status and error. */
-  failed?: { error: unknown };
   /**
-   * Admit-and-start, for a new job the worker takes at once: inserted directly as
-   * `running` with this lease (version 1) and machine snapshot, its `locked` and
-   * `running` audit rows after `pending`. Ignored when the id already exists.
+   * The job's first write, derived from its machine (machines/job-write.ts):
+   * born failed (a bad message), or taken at once (admit-and-start, with
+   * `lease`). Its audit rows start with `pending`. Without it the job is
+   * admitted `pending`, with no snapshot until its first lock.
    */
-  start?: {
-    workerId: string;
-    leaseMs: number;
-    attempts: number;
-    snapshot: unknown;
-    events: { status: JobStatus; data: Record<string, unknown> }[];
-  };
+  write?: JobWrite;
+  /**
+   * Admit-and-start: the lease the admitting worker holds (version 1). Ignored
+   * (like the whole row) when the id already exists.
+   */
+  lease?: { workerId: string; leaseMs: number };
 }
 
 /** A request to lock one job. */
@@ -117,24 +117,30 @@ export type LockResult =
     retryInMs?: number;
   };
 
-/** One transition to persist, guarded by the fencing token. */
-export interface TransitionWrite {
+/**
+ * One transition to persist, guarded by the fencing token: the write derived
+ * from the machine (machines/job-write.ts), plus who may make it.
+ */
+export interface TransitionWrite extends Omit<JobWrite, "result" | "lastError" | "releaseLease" | "snapshot"> {
   id: string;
-  /** The lease version the writer holds. */
+  /** The lease version the writer holds (or, with `expectStatus`, read). */
   leaseVersion: number;
-  status: JobStatus;
   snapshot: unknown;
-  attempts: number;
   /** Undefined: unchanged. */
   result?: unknown;
   /** Undefined: unchanged; null clears. */
   lastError?: unknown;
-  /** For `retry`: when the job is due again, ms from now (PostgreSQL's clock). */
-  runInMs?: number;
   /** Releases the lease (final states, retry, release). */
   releaseLease?: boolean;
-  /** Audit rows, one per state entered, in order. */
-  events: { status: JobStatus; data: Record<string, unknown> }[];
+  /**
+   * For a writer that holds no lease (a cancel, a redrive, the outcome of a
+   * cancelled attempt): the status it read with `leaseVersion`. The write
+   * applies only if the row is still there, so it never overwrites a change it
+   * did not see.
+   */
+  expectStatus?: JobStatus;
+  /** Takes the fencing token from any holder (`lease_version + 1`): their later writes are refused. */
+  bumpLease?: boolean;
   /** External references to record (`job_refs`). */
   refs?: { system: string; ref: string }[];
 }
@@ -155,7 +161,7 @@ export interface ListOptions {
 export interface Store {
   /** Applies pending migrations; returns the versions applied now. */
   migrate(): Promise<number[]>;
-  /** Inserts jobs that do not exist (with a `pending` event, or `pending`+`failed` when born failed). Returns the ids inserted. */
+  /** Inserts jobs that do not exist, as their `write` says (else `pending` with one `pending` event). Returns the ids inserted. */
   admit(jobs: NewJob[]): Promise<{ inserted: string[]; events: JobEventRow[] }>;
   /**
    * Locks jobs with one conditional UPDATE: status pending or retry and due, or
@@ -164,8 +170,9 @@ export interface Store {
    */
   lock(requests: LockRequest[]): Promise<LockResult[]>;
   /**
-   * Persists transitions, each guarded by its fencing token, and their audit rows,
-   * in one transaction. Returns the ids whose write was accepted (the others were
+   * Persists transitions, each guarded by its fencing token (and by the status
+   * it read, for writers without a lease), and their audit rows, in one
+   * statement. Cancel and redrive are writes like any other. Returns the ids whose write was accepted (the others were
    * fenced) and the committed event rows.
    */
   commit(writes: TransitionWrite[]): Promise<{ accepted: string[]; events: JobEventRow[] }>;
@@ -175,18 +182,6 @@ export interface Store {
   markPublished(outboxIds: number[]): Promise<void>;
   /** Events of outbox rows still unpublished `olderThanMs` after they were written (at most `limit` rows). */
   unpublishedEvents(olderThanMs: number, limit: number): Promise<JobEventRow[]>;
-  /**
-   * Cancels a non-final job: status cancelled, a `cancelled` event, lease_version
-   * bumped so a running worker's later writes are fenced. Returns the event, or
-   * undefined when the job is missing or final.
-   */
-  cancel(id: string, data?: Record<string, unknown>): Promise<JobEventRow | undefined>;
-  /**
-   * Brings a failed or cancelled job back (the dead-letter redrive): pending, due
-   * now, attempts 0, lease_version bumped, with a `pending` event. Returns the
-   * event, or undefined when the job is missing or not failed/cancelled.
-   */
-  redrive(id: string, data?: Record<string, unknown>): Promise<JobEventRow | undefined>;
   getJob(id: string): Promise<JobRow | undefined>;
   listJobs(options?: ListOptions): Promise<{ jobs: JobRow[]; nextCursor?: string }>;
   jobEvents(id: string, options?: { afterId?: number }): Promise<JobEventRow[]>;

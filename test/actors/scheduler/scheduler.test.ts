@@ -156,8 +156,8 @@ describe("Scheduler (NATS + PostgreSQL)", () => {
     );
     assert.throws(() => loadConfig({ GCP_SYNC_INTERVAL: "often" }), /GCP_SYNC_INTERVAL/);
     assert.throws(
-      () => loadConfig({ LDAP_ENABLED: "true" }),
-      /LDAP_ENABLED: the ldap connector is not part of this Troupe yet/,
+      () => loadConfig({ FLEETDM_ENABLED: "true" }),
+      /FLEETDM_ENABLED: the fleetdm connector is not part of this Troupe yet/,
     );
   });
 

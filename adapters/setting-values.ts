@@ -1,5 +1,6 @@
 /**
- * Zod schemas for environment values, shared by the configuration modules.
+ * Zod schemas for environment values, shared by the configuration (actors/process/config.ts)
+ * and the plugins' manifests (their settings).
  *
  * @module
  */
