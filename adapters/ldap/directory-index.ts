@@ -16,6 +16,13 @@ export type IndexedKind = "identity" | "group" | "organization";
 /** DN → external id (and username → external id) of the entries a run has read. */
 export class DirectoryIndex {
   readonly #byDn = new Map<string, { kind: IndexedKind; id: string }>();
+  /**
+   * The same, by DN exactly as the server spelt it: member values are almost
+   * always spelt like the entry's own DN, and a hit here skips parsing.
+   */
+  readonly #byExactDn = new Map<string, { kind: IndexedKind; id: string }>();
+  /** The nearest OU of the entries under a parent DN (exact spelling); cleared when an OU is added. */
+  readonly #organizationOfParent = new Map<string, string | null>();
   readonly #byUsername = new Map<string, string>();
   /** Ancestors known not to be OUs (looked up once). */
   readonly #notOrganization = new Set<string>();
@@ -28,7 +35,10 @@ export class DirectoryIndex {
 
   /** Records the external id of an entry. */
   add(dn: string, kind: IndexedKind, id: string): void {
-    this.#byDn.set(normalizeDn(dn), { kind, id });
+    const value = { kind, id };
+    this.#byDn.set(normalizeDn(dn), value);
+    this.#byExactDn.set(dn, value);
+    if (kind === "organization") this.#organizationOfParent.clear();
   }
 
   /** Records a username (uid, sAMAccountName) of a user; matched case-insensitively like uid. */
@@ -39,11 +49,12 @@ export class DirectoryIndex {
   /** Marks a DN as not an OU, so the ancestor walk does not look it up again. */
   addNotOrganization(dn: string): void {
     this.#notOrganization.add(normalizeDn(dn));
+    this.#organizationOfParent.clear();
   }
 
   /** What a DN names, if the run has read it. */
   get(dn: string): { kind: IndexedKind; id: string } | undefined {
-    return this.#byDn.get(normalizeDn(dn));
+    return this.#byExactDn.get(dn) ?? this.#byDn.get(normalizeDn(dn));
   }
 
   /** The external id of a user by username. */
@@ -62,8 +73,20 @@ export class DirectoryIndex {
 
   /** The external id of the nearest OU above `dn` that the index knows, or `null`. */
   organizationOf(dn: string): string | null {
-    for (const ancestor of this.#walk(dn)) if (ancestor.organization) return ancestor.organization;
-    return null;
+    // Siblings share the answer: cache it by the parent as spelt (when the first RDN has no escapes).
+    const comma = dn.indexOf(",");
+    const parent = comma > 0 && !dn.slice(0, comma).includes("\\") ? dn.slice(comma + 1) : null;
+    const cached = parent === null ? undefined : this.#organizationOfParent.get(parent);
+    if (cached !== undefined) return cached;
+    let found: string | null = null;
+    for (const ancestor of this.#walk(dn)) {
+      if (ancestor.organization) {
+        found = ancestor.organization;
+        break;
+      }
+    }
+    if (parent !== null) this.#organizationOfParent.set(parent, found);
+    return found;
   }
 
   *#walk(dn: string): Generator<{ dn: string; organization: string | false | undefined }> {

@@ -66,8 +66,13 @@ export function dnParts(dn: string): string[] {
  * ```
  */
 export function normalizeDn(dn: string): string {
+  // Most DNs have no escapes, no multi-valued RDN and no spaces at separators: lower-casing is their normal form.
+  if (!NEEDS_PARSING.test(dn)) return dn.toLowerCase();
   return dnParts(dn).join(",");
 }
+
+/** What only a full parse normalises: escapes, `+`, spaces next to a separator or at either end. */
+const NEEDS_PARSING = /[\\+]|\s[,=]|[,=]\s|^\s|\s$/;
 
 /** The normal form of the parent of a DN; `null` for a single RDN or an empty DN. */
 export function parentDn(dn: string): string | null {
