@@ -14,6 +14,7 @@ import { createLogger, type Logger } from "./actors/observability/logger.ts";
 import type { Core, Roles } from "./actors/process/system.ts";
 import { addExecCommands, hostNetworkHelp } from "./actors/cli/exec-commands.ts";
 import { addInventoryCommands } from "./actors/cli/inventory-commands.ts";
+import { addDirectoryCommands } from "./actors/cli/directory-commands.ts";
 import { duration, positiveInt } from "./actors/cli/options.ts";
 import { serviceHelp } from "./actors/cli/service-help.ts";
 import { cliToken } from "./actors/gateway/admin-token.ts";
@@ -344,6 +345,7 @@ function buildProgram(): Command {
     });
 
   addInventoryCommands(program, { withApi, print, parseJson: parseJsonArg });
+  addDirectoryCommands(program, { withApi, print });
 
   addExecCommands(program, {
     withClient,

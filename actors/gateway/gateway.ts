@@ -27,6 +27,8 @@ import { requestGuard } from "./request-guard.ts";
 import { traceRequests } from "./trace-requests.ts";
 import { logRequests } from "./request-log.ts";
 import { addInventoryRoutes } from "./inventory-routes.ts";
+import { addDirectoryRoutes } from "./directory-routes.ts";
+import type { SqlDirectory } from "../../adapters/postgres/sql-directory.ts";
 import { readJson } from "./json-body.ts";
 import type { SqlInventory } from "../../adapters/postgres/sql-inventory.ts";
 import type { SqlSchedules } from "../../adapters/postgres/sql-schedules.ts";
@@ -55,6 +57,8 @@ export interface GatewayOptions {
   logStream?: LogStreamTiming;
   /** Schedules and inventory, for /schedules, /resources and /discovery/runs. */
   inventory?: { schedules: SqlSchedules; resources: SqlInventory };
+  /** The directory, for /identities, /groups, /organizations and group write-back. */
+  directory?: SqlDirectory;
   /** Extra facts for /status (version, worker counts). */
   status?: () => Record<string, unknown>;
 }
@@ -260,6 +264,8 @@ export function createGateway(options: GatewayOptions): Hono {
       limit,
     });
   }
+
+  if (options.directory) addDirectoryRoutes(app, { directory: options.directory, jobs });
 
   let document: Record<string, unknown> | undefined;
   app.get(

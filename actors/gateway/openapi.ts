@@ -9,6 +9,7 @@
 import { z } from "zod";
 import type { KindRegistry } from "../plugins/kind-registry.ts";
 import { inventoryPaths } from "./openapi-inventory.ts";
+import { directoryPaths } from "./openapi-directory.ts";
 
 type Json = Record<string, unknown>;
 
@@ -230,6 +231,9 @@ export function openApiDocument(kinds: KindRegistry, options: { version: string 
   const inventory = inventoryPaths({ reply, jsonBody, errors });
   Object.assign(paths, inventory.paths);
   Object.assign(schemas, inventory.schemas);
+  const directory = directoryPaths({ reply, errors });
+  Object.assign(paths, directory.paths);
+  Object.assign(schemas, directory.schemas);
 
   return {
     openapi: "3.1.0",

@@ -16,6 +16,10 @@ import { awsDiscoveryManifest } from "../../adapters/discovery/aws/manifest.ts";
 import { gcpDiscoveryManifest } from "../../adapters/discovery/gcp/manifest.ts";
 import { azureDiscoveryManifest } from "../../adapters/discovery/azure/manifest.ts";
 import { kubernetesDiscoveryManifest } from "../../adapters/discovery/kubernetes/manifest.ts";
+import { ldapManifest } from "../../adapters/ldap/manifest.ts";
+import { googleWorkspaceManifest } from "../../adapters/google-workspace/manifest.ts";
+import { oktaManifest } from "../../adapters/okta/manifest.ts";
+import { authentikManifest } from "../../adapters/authentik/manifest.ts";
 
 /** Every plugin, in the order `troupe --help` and `/status` list them. */
 export const PLUGINS: readonly PluginManifest[] = [
@@ -26,4 +30,8 @@ export const PLUGINS: readonly PluginManifest[] = [
   gcpDiscoveryManifest,
   azureDiscoveryManifest,
   kubernetesDiscoveryManifest,
+  ldapManifest,
+  googleWorkspaceManifest,
+  oktaManifest,
+  authentikManifest,
 ];

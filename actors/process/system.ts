@@ -16,6 +16,7 @@ import { createMemoryBus } from "../../bus/memory-bus.ts";
 import { SqlStore } from "../../adapters/postgres/sql-store.ts";
 import type { SqlClient } from "../../adapters/postgres/store.ts";
 import { SqlInventory } from "../../adapters/postgres/sql-inventory.ts";
+import { SqlDirectory } from "../../adapters/postgres/sql-directory.ts";
 import { SqlSchedules } from "../../adapters/postgres/sql-schedules.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import type { JobKind } from "../../machines/job-kind.ts";
@@ -59,6 +60,8 @@ export interface Core {
   /** The SQL client under the store, the inventory and the schedules. */
   db: SqlClient;
   inventory: SqlInventory;
+  /** Identities, groups and organizations of the directory syncs, and the write-back ledger. */
+  directory: SqlDirectory;
   schedules: SqlSchedules;
   metrics: Metrics;
   kinds: KindRegistry;
@@ -109,6 +112,7 @@ export async function openCore(
     });
   const store = new SqlStore(db);
   const inventory = new SqlInventory(db);
+  const directory = new SqlDirectory(db);
   const schedules = new SqlSchedules(db);
   const metrics = createMetrics({ enabled: config.metricsEnabled });
   try {
@@ -139,6 +143,8 @@ export async function openCore(
       options.kinds ??
         builtinKinds(config, logger, agentLinkOf(bus, agents), {
           inventory,
+          directory,
+          membershipLedger: directory,
           metrics,
           ...(options.env ? { env: options.env } : {}),
         }),
@@ -161,6 +167,7 @@ export async function openCore(
       store,
       db,
       inventory,
+      directory,
       schedules,
       metrics,
       kinds,
@@ -306,6 +313,7 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
       clientCa: tls?.clientCa,
       agents: () => core.agents.list(),
       inventory: { schedules: core.schedules, resources: core.inventory },
+      directory: core.directory,
       jobs: core.jobs,
       store,
       bus,
