@@ -15,6 +15,11 @@
  * again from its first page. A pass that ends hands over with `<pass+1>:start`,
  * which opens the next search (reconnecting if need be).
  *
+ * As soon as a page arrives the next one is asked for, so the server
+ * prepares it while this page is mapped and written; a page shorter than the
+ * page size waits for that answer to say whether it was the last, so the
+ * engine rarely asks for an empty closing page.
+ *
  * @module
  */
 import { PermanentError, TransientError } from "../../machines/errors.ts";
