@@ -8,6 +8,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { SyncMetrics } from "../../adapters/sync/kind.ts";
 
+/** The connectors whose syncs also count in discovery's own metrics. */
+const DISCOVERY_CONNECTORS = new Set(["aws", "gcp", "azure", "kubernetes"]);
+
 /** What the worker reports. */
 export interface WorkerMetrics {
   /** A job reached a final state or retry: `outcome` is success, failed, retry or cancelled. */
@@ -92,6 +95,7 @@ export function createMetrics(options: { enabled: boolean; processMetrics?: bool
     registers: [registry],
   });
   // Discovery, with the reference worker's names.
+  // Discovery's own names (DESIGN.md's discovery metrics), beside the sync metrics.
   const discoveryJobs = new Counter({
     name: "worker_discovery_jobs_executed_total",
     help: "Discovery syncs that ended, by provider and status (success, partial, failed, busy)",
@@ -102,6 +106,26 @@ export function createMetrics(options: { enabled: boolean; processMetrics?: bool
     name: "worker_discovery_poll_duration_seconds",
     help: "Duration of a discovery sync",
     labelNames: ["provider"],
+    buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 1800, 3600],
+    registers: [registry],
+  });
+  // The reference worker's sync metrics, for every connector (discovery's providers and the directories).
+  const syncs = new Counter({
+    name: "worker_sync_total",
+    help: "Syncs that ended, by connector and status (success, partial, failed, busy)",
+    labelNames: ["connector", "status"],
+    registers: [registry],
+  });
+  const syncErrors = new Counter({
+    name: "worker_sync_errors_total",
+    help: "Syncs that ended failed or partial, by connector",
+    labelNames: ["connector"],
+    registers: [registry],
+  });
+  const syncDuration = new Histogram({
+    name: "worker_sync_duration_seconds",
+    help: "Duration of a sync, by connector",
+    labelNames: ["connector"],
     buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 1800, 3600],
     registers: [registry],
   });
@@ -140,9 +164,14 @@ export function createMetrics(options: { enabled: boolean; processMetrics?: bool
     rejected(reason) {
       rejectedTotal.inc({ reason });
     },
-    syncFinished(provider, status, seconds) {
-      discoveryJobs.inc({ provider, status });
-      discoveryDuration.observe({ provider }, seconds);
+    syncFinished(connector, status, seconds) {
+      syncs.inc({ connector, status });
+      if (status === "failed" || status === "partial") syncErrors.inc({ connector });
+      if (status !== "busy") syncDuration.observe({ connector }, seconds);
+      if (DISCOVERY_CONNECTORS.has(connector)) {
+        discoveryJobs.inc({ provider: connector, status });
+        discoveryDuration.observe({ provider: connector }, seconds);
+      }
     },
     entitiesSynced(connector, operation, count) {
       if (count > 0) entities.inc({ connector, operation }, count);

@@ -24,6 +24,7 @@ describe("metrics", () => {
     metrics.redelivered(2);
     metrics.rejected("malformed");
     metrics.syncFinished("kubernetes", "success", 1.5);
+    metrics.syncFinished("ldap", "partial", 2);
     metrics.entitiesSynced("kubernetes", "created", 3);
     metrics.setInFlightSource(() => 4);
     const { body } = await metrics.render();
@@ -37,6 +38,12 @@ describe("metrics", () => {
     ) {
       assert.match(body, new RegExp(`^${name}`, "m"), `${name} is exposed`);
     }
+    // The reference worker's sync metrics, for a directory connector as for discovery.
+    assert.match(body, /^worker_sync_total\{connector="ldap",status="partial"\} 1$/m);
+    assert.match(body, /^worker_sync_errors_total\{connector="ldap"\} 1$/m);
+    assert.match(body, /^worker_sync_duration_seconds_count\{connector="kubernetes"\} 1$/m);
+    assert.match(body, /^worker_discovery_jobs_executed_total\{provider="kubernetes",status="success"\} 1$/m);
+    assert.doesNotMatch(body, /^worker_discovery_jobs_executed_total\{provider="ldap"/m);
     const checked = promtool(body);
     assert.equal(checked.output, "", checked.output);
     assert.equal(checked.status, 0);
