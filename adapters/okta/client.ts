@@ -16,7 +16,6 @@
  */
 import { classifyOktaFailure, classifyOktaResponse } from "./classify.ts";
 import type { RateLimiter } from "./rate-limit.ts";
-import { readRateLimit } from "./rate-limit.ts";
 import type { OktaCredentials } from "./schema.ts";
 import { PermanentError } from "../../machines/errors.ts";
 
@@ -102,7 +101,7 @@ export class OktaClient {
       if (signal.aborted) throw signal.reason;
       throw classifyOktaFailure(error, { operation, timedOut: timeout.aborted, secrets });
     }
-    permit.done(response.headers);
+    const limit = permit.done(response.headers);
     const requestId = response.headers.get("x-okta-request-id") ?? undefined;
     let body: unknown;
     try {
@@ -114,14 +113,13 @@ export class OktaClient {
       body = undefined;
     }
     if (!response.ok && !allow.includes(response.status)) {
-      const limit = response.status === 429
-        ? readRateLimit(response.headers, this.#options.now())
-        : undefined;
       throw classifyOktaResponse(response.status, {
         operation,
         body,
         requestId,
-        retryAfterMs: limit ? Math.max(0, limit.resetAt - this.#options.now()) : undefined,
+        retryAfterMs: response.status === 429 && limit
+          ? Math.max(0, limit.resetAt - this.#options.now())
+          : undefined,
         secrets,
       });
     }

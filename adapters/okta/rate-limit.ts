@@ -13,9 +13,11 @@
  * (abortably) until the window's reset. Before the first answer of a bucket
  * its budget is unknown and requests go.
  *
- * The reset is converted to local time against the answer's `Date` header
- * (`reset - Date`), which never undershoots: `Date` is truncated to the
- * second, so a clock that differs from Okta's does not make us early.
+ * The reset is Okta's clock; it is laid on ours with the smallest
+ * `received - Date` seen so far, an upper bound of how far our clock is ahead of
+ * Okta's (`Date` is Okta's time truncated to the second, written before we
+ * received it), so a skewed clock never makes a request early, and the bound
+ * tightens to about one network latency as answers come in.
  *
  * @module
  */
@@ -50,39 +52,54 @@ export const realClock: Clock = { now: () => Date.now(), sleep: realSleep };
 export interface RateLimitState {
   limit: number | undefined;
   remaining: number;
+  /** `X-Rate-Limit-Reset`: when the window ends on Okta's clock, epoch seconds (names the window). */
+  reset: number;
   /** When the window ends, in local clock milliseconds. */
   resetAt: number;
 }
 
-/** Reads the rate-limit headers of an answer; undefined when they are absent or malformed. */
-export function readRateLimit(headers: Headers, now: number): RateLimitState | undefined {
+/**
+ * Reads the rate-limit headers of an answer, the reset laid on our clock with
+ * `aheadMs` (how far our clock may be ahead of Okta's); undefined when they are
+ * absent or malformed.
+ */
+export function readRateLimit(headers: Headers, aheadMs: number): RateLimitState | undefined {
   const remaining = Number(headers.get("x-rate-limit-remaining") ?? NaN);
   const reset = Number(headers.get("x-rate-limit-reset") ?? NaN);
   if (!Number.isFinite(remaining) || !Number.isFinite(reset)) return undefined;
   const limit = Number(headers.get("x-rate-limit-limit") ?? NaN);
-  const date = Date.parse(headers.get("date") ?? "");
-  // The wait Okta means, measured on its own clock, then laid on ours.
-  const resetAt = Number.isNaN(date) ? reset * 1000 : now + Math.max(0, reset * 1000 - date);
-  return { limit: Number.isFinite(limit) ? limit : undefined, remaining: Math.max(0, remaining), resetAt };
+  return {
+    limit: Number.isFinite(limit) ? limit : undefined,
+    remaining: Math.max(0, remaining),
+    reset,
+    resetAt: reset * 1000 + aheadMs,
+  };
 }
 
 interface Bucket {
   /** Requests that may still be sent in this window; undefined: unknown, send. */
   budget: number | undefined;
   limit: number | undefined;
+  /** The current window, by Okta's reset (epoch seconds). */
+  reset: number | undefined;
   resetAt: number | undefined;
   inFlight: number;
 }
 
-/** A permit for one request; {@link Permit.done} must be called once, with the answer's headers when there was one. */
+/**
+ * A permit for one request; {@link Permit.done} must be called once, with the
+ * answer's headers when there was one; it returns what they said of the bucket.
+ */
 export interface Permit {
-  done(headers?: Headers): void;
+  done(headers?: Headers): RateLimitState | undefined;
 }
 
 /** The budgets of one provider instance, one per bucket. */
 export class RateLimiter {
   readonly #clock: Clock;
   readonly #buckets = new Map<string, Bucket>();
+  /** The smallest `received - Date` seen: how far our clock may be ahead of Okta's (+∞ before any). */
+  #ahead = Number.POSITIVE_INFINITY;
 
   constructor(clock: Clock = realClock) {
     this.#clock = clock;
@@ -99,7 +116,7 @@ export class RateLimiter {
   async acquire(bucket: string, signal: AbortSignal): Promise<Permit> {
     let state = this.#buckets.get(bucket);
     if (!state) {
-      state = { budget: undefined, limit: undefined, resetAt: undefined, inFlight: 0 };
+      state = { budget: undefined, limit: undefined, reset: undefined, resetAt: undefined, inFlight: 0 };
       this.#buckets.set(bucket, state);
     }
     for (;;) {
@@ -118,16 +135,21 @@ export class RateLimiter {
     let released = false;
     return {
       done: (headers) => {
-        if (released) return;
+        if (released) return undefined;
         released = true;
         bucketState.inFlight--;
-        const seen = headers ? readRateLimit(headers, this.#clock.now()) : undefined;
-        if (!seen) return;
+        if (!headers) return undefined;
+        const date = Date.parse(headers.get("date") ?? "");
+        if (!Number.isNaN(date)) this.#ahead = Math.min(this.#ahead, this.#clock.now() - date);
+        const seen = readRateLimit(headers, Number.isFinite(this.#ahead) ? this.#ahead : 0);
+        if (!seen) return undefined;
         // An answer of an older window says nothing about the current one.
-        if (bucketState.resetAt !== undefined && seen.resetAt < bucketState.resetAt - 1000) return;
+        if (bucketState.reset !== undefined && seen.reset < bucketState.reset) return seen;
         bucketState.limit = seen.limit ?? bucketState.limit;
+        bucketState.reset = seen.reset;
         bucketState.resetAt = seen.resetAt;
         bucketState.budget = Math.max(0, seen.remaining - bucketState.inFlight);
+        return seen;
       },
     };
   }
