@@ -31,6 +31,8 @@ import { createGateway } from "../gateway/gateway.ts";
 import { createMetrics, type Metrics } from "../observability/metrics.ts";
 import { VERSION } from "./version.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
+import { natsConnectError, parseNatsServers, postgresConnectError } from "./connect-errors.ts";
+import { listenError } from "./port-check.ts";
 import { messagingAttributes, SpanKind, traced } from "../observability/tracing.ts";
 import { loadTlsMaterial } from "../gateway/tls-material.ts";
 import { type AdminToken, ensureAdminToken } from "../gateway/admin-token.ts";
@@ -97,6 +99,8 @@ export async function openCore(
   options: { logger: Logger; kinds?: JobKind[]; migrate?: boolean; env?: Record<string, string | undefined> },
 ): Promise<Core> {
   const { logger } = options;
+  // A NATS_URL that is no address is bad configuration (exit 5), said before any work.
+  const natsServers = config.natsUrl ? parseNatsServers(config.natsUrl) : undefined;
   // The embedded database belongs to one process: a second one on the same folder is refused (exit 5).
   const lock = config.databaseUrl ? undefined : await lockDataDir(config.dataDir);
   const db = config.databaseUrl
@@ -116,6 +120,9 @@ export async function openCore(
   const schedules = new SqlSchedules(db);
   const metrics = createMetrics({ enabled: config.metricsEnabled });
   try {
+    // The first round trip says whether PostgreSQL is unreachable (exit 4) or refuses us (exit 5).
+    const url = config.databaseUrl;
+    if (url) await db.query("select 1").catch((error) => Promise.reject(postgresConnectError(error, url)));
     if (options.migrate !== false) {
       const applied = await store.migrate();
       if (applied.length > 0) logger.info({ versions: applied }, "Applied database migrations");
@@ -127,14 +134,14 @@ export async function openCore(
       maxJobMessages: config.maxJobMessages,
       ...config.streams,
     };
-    const bus = config.natsUrl
+    const bus = natsServers
       ? await (await import("../../bus/nats-bus.ts")).createNatsBus({
         ...busOptions,
-        servers: config.natsUrl.split(","),
+        servers: natsServers,
         name: "troupe",
         ...config.nats,
         onStatus: logBusStatus(logger),
-      })
+      }).catch((error) => Promise.reject(natsConnectError(error, natsServers)))
       : createMemoryBus(busOptions);
     await bus.init();
     const agents = new AgentDirectory(bus);
@@ -341,7 +348,11 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
         "TROUPE_API_TOKENS and TLS_CLIENT_CA unset: the HTTP API listens on 127.0.0.1 only and takes the admin token in the token file",
       );
     }
-    server = await serve(app.fetch, { port: config.port, hostname: host, tls: tls?.serve });
+    try {
+      server = await serve(app.fetch, { port: config.port, hostname: host, tls: tls?.serve });
+    } catch (error) {
+      throw listenError(error, host, config.port); // a port taken since main's check: still exit 5
+    }
     const scheme = tls ? "https" : "http";
     logger.info(
       { port: server.port, host, mtls: Boolean(tls?.clientCa) },
