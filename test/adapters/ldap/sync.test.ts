@@ -172,18 +172,24 @@ describe("LDAP sync into the directory (slapd, 1,500 users, 50 groups, size limi
   it("slapd stopped mid-sync: the page fails with a TransientError, the run is partial and deletes nothing", async () => {
     const before = await deletedIds();
     const gone = await deleteUsers([12, 13]);
-    // Reading a page once the server is gone: a TransientError the engine retries.
+    // Reading pages once the server is gone: a TransientError the engine retries. The page after the
+    // first may already be in hand (each page is requested as the one before arrives); the next is not.
     const [organizations] = await provider.plan(target(), new AbortController().signal);
     const users = (await organizations!.fetchPage(undefined, new AbortController().signal)).more![0]!;
-    const first = await users.fetchPage(undefined, new AbortController().signal);
+    let token = (await users.fetchPage(undefined, new AbortController().signal)).next;
     await server.kill();
-    await assert.rejects(users.fetchPage(first.next, new AbortController().signal), (error: Error) => {
-      assert.ok(error instanceof TransientError, `${error}`);
-      return true;
-    });
+    let failure: unknown;
+    for (let page = 2; page <= 3 && failure === undefined; page++) {
+      try {
+        token = (await users.fetchPage(token, new AbortController().signal)).next;
+      } catch (error) {
+        failure = error;
+      }
+    }
+    assert.ok(failure instanceof TransientError, `${failure}`);
     await server.restart();
 
-    const summary = await sync(interceptPage(provider, "users", 3, () => server.kill()));
+    const summary = await sync(interceptPage(provider, "users", 2, () => server.kill()));
     assert.equal(summary.complete, false);
     assert.ok(summary.failedPages.length > 0);
     assert.ok(summary.failedPages.every((f) => f.retryable), JSON.stringify(summary.failedPages));
