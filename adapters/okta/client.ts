@@ -82,7 +82,8 @@ export class OktaClient {
   ): Promise<OktaAnswer> {
     const operation = `Okta ${method} ${path.split("?")[0]}`;
     const secrets = [this.#credentials.token];
-    const permit = await this.#options.limiter.acquire(bucket, signal);
+    // Each org has its own limits: its origin is part of the bucket's name.
+    const permit = await this.#options.limiter.acquire(`${this.#origin} ${bucket}`, signal, this.#origin);
     const timeout = AbortSignal.timeout(this.#options.timeoutMs);
     let response: Response;
     try {

@@ -6,7 +6,7 @@
  * window's end, UTC epoch seconds).
  *
  * One {@link RateLimiter} per provider (or write-back kind) instance keeps one
- * budget per bucket, shared by every source of the run: a request takes one
+ * budget per org and bucket, shared by every source of every run of that org: a request takes one
  * unit before it is sent; an answer sets the budget to what Okta says is left
  * minus the requests still in flight (they may not have been counted yet), so
  * concurrent sources cannot overshoot. With no budget left, requests wait
@@ -98,8 +98,8 @@ export interface Permit {
 export class RateLimiter {
   readonly #clock: Clock;
   readonly #buckets = new Map<string, Bucket>();
-  /** The smallest `received - Date` seen: how far our clock may be ahead of Okta's (+∞ before any). */
-  #ahead = Number.POSITIVE_INFINITY;
+  /** Per server (org origin): the smallest `received - Date` seen, how far our clock may be ahead of its. */
+  readonly #ahead = new Map<string, number>();
 
   constructor(clock: Clock = realClock) {
     this.#clock = clock;
@@ -112,8 +112,12 @@ export class RateLimiter {
     return Math.max(0, state.resetAt - this.#clock.now());
   }
 
-  /** Waits until `bucket` has budget, then takes one unit of it. */
-  async acquire(bucket: string, signal: AbortSignal): Promise<Permit> {
+  /**
+   * Waits until `bucket` has budget, then takes one unit of it. `server` names
+   * whose clock the answers' `Date` and reset are on (the org's origin); bucket
+   * names should include it too, since each org has its own limits.
+   */
+  async acquire(bucket: string, signal: AbortSignal, server = ""): Promise<Permit> {
     let state = this.#buckets.get(bucket);
     if (!state) {
       state = { budget: undefined, limit: undefined, reset: undefined, resetAt: undefined, inFlight: 0 };
@@ -140,8 +144,12 @@ export class RateLimiter {
         bucketState.inFlight--;
         if (!headers) return undefined;
         const date = Date.parse(headers.get("date") ?? "");
-        if (!Number.isNaN(date)) this.#ahead = Math.min(this.#ahead, this.#clock.now() - date);
-        const seen = readRateLimit(headers, Number.isFinite(this.#ahead) ? this.#ahead : 0);
+        const ahead = Math.min(
+          this.#ahead.get(server) ?? Number.POSITIVE_INFINITY,
+          Number.isNaN(date) ? Number.POSITIVE_INFINITY : this.#clock.now() - date,
+        );
+        if (Number.isFinite(ahead)) this.#ahead.set(server, ahead);
+        const seen = readRateLimit(headers, Number.isFinite(ahead) ? ahead : 0);
         if (!seen) return undefined;
         // An answer of an older window says nothing about the current one.
         if (bucketState.reset !== undefined && seen.reset < bucketState.reset) return seen;
