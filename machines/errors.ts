@@ -33,15 +33,24 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export interface TroupeErrorOptions {
   cause?: unknown;
   code?: string;
+  /**
+   * What the attempt produced before it failed (plain JSON, e.g. an exec
+   * command's exit code, signal, OOM flag, CPU and memory): kept as the job's
+   * `result` and in the audit row of the attempt's end.
+   */
+  result?: unknown;
 }
 
 /** Base of every typed Troupe error: a stable `code`, an optional `cause`. */
 export class TroupeError extends Error {
   override name = "TroupeError";
   readonly code: string;
+  /** See {@link TroupeErrorOptions.result}. */
+  readonly result: unknown;
   constructor(message: string, options: TroupeErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = options.code ?? "TROUPE";
+    this.result = options.result;
   }
 }
 
@@ -96,6 +105,11 @@ export interface JobErrorInfo {
   code: string;
   message: string;
   retryAfterMs?: number;
+}
+
+/** The structured outcome a failed attempt's error carries (see {@link TroupeErrorOptions.result}), if any. */
+export function resultOfError(error: unknown): unknown {
+  return error instanceof TroupeError ? error.result : undefined;
 }
 
 /**

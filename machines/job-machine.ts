@@ -1,20 +1,25 @@
 /**
- * The job machine. PURE: it imports xstate and its own folder, nothing else; no
- * clock, no randomness, no I/O. Hosts (actors/worker/worker.ts) drive it with
- * `applyJobEvent()` (xstate's pure `transition()`), commit the resulting snapshot,
- * then run the named actions it lists (`runHandler`, `abortHandler`,
- * `scheduleRetry`), then ack.
+ * The job machine, the brain of a job. PURE: it imports xstate and its own
+ * folder, nothing else; no clock, no randomness, no I/O. A host drives it with
+ * {@link applyJobEvent} (xstate's pure `transition()`), which returns the next
+ * snapshot and the {@link JobEffect}s the host carries out: it commits the
+ * write derived from the two snapshots (machines/job-write.ts), then runs the
+ * effects (start or abort the handler, republish the message after a delay),
+ * then settles the message (ack or nak).
  *
  * States are named exactly as the `jobs.status` column:
  * `pending → locked → running → success | retry | failed`, `retry → pending`
- * after a backoff, and `cancelled` from any non-final state.
+ * after a backoff (the machine's own delayed transition), `cancelled` from any
+ * state but the final ones, and `failed | cancelled → pending` by a redrive.
  *
  * @module
  */
 import { type AnyActorScope, assign, createActor, setup, type SnapshotFrom } from "xstate";
 import type { JobErrorInfo } from "./errors.ts";
+import type { AbortWhy } from "./job-kind.ts";
 import type { JobStatus } from "./job-status.ts";
 import { backoffDelayMs } from "./backoff.ts";
+import { effectsOf, type JobEffect } from "./job-effects.ts";
 
 /** What a job machine starts from. */
 export interface JobInput {
@@ -36,6 +41,11 @@ export interface JobContext {
   /** The fencing token of the current lease. */
   leaseVersion: number;
   lastError: JobErrorInfo | null;
+  /**
+   * What the last finished attempt produced: the handler's result on success,
+   * and on failure or cancel whatever structured outcome it gave (an exec
+   * command's exit code, signal, OOM flag, CPU and memory), else null.
+   */
   result: unknown;
   /** Delay before the next attempt, set on entering `retry`. */
   retryDelayMs: number | null;
@@ -47,11 +57,25 @@ export type JobEvent =
   | { type: "job.takeover"; workerId: string; leaseVersion: number }
   | { type: "job.start" }
   | { type: "job.succeed"; result?: unknown }
-  | { type: "job.fail"; error: JobErrorInfo; jitter: number }
+  | { type: "job.fail"; error: JobErrorInfo; jitter: number; result?: unknown }
   | { type: "job.reject"; error: JobErrorInfo }
   | { type: "job.release" }
-  | { type: "backoff.elapsed" }
-  | { type: "job.cancel"; reason?: string };
+  /** The attempt's time limit passed: abort the handler; its end is the attempt's outcome. */
+  | { type: "job.timeout" }
+  /** The holder learnt its lease is gone (taken over): abort the handler, write nothing. */
+  | { type: "lease.lost" }
+  | { type: "job.cancel"; reason?: string }
+  /** The outcome of the attempt a cancel interrupted, arriving after the cancel. */
+  | { type: "job.outcome"; result: unknown }
+  /** Brings a failed or cancelled job back (the dead-letter redrive). */
+  | { type: "job.redrive" }
+  /** The machine's own delayed event (see {@link dueEvent}): the backoff has passed. */
+  | DueEvent;
+
+/** A delayed event the machine schedules itself (xstate's `after`), sent back by the host when due. */
+export interface DueEvent {
+  type: `xstate.after.${string}`;
+}
 
 /** The context of a new job. */
 function initialContext(input: JobInput): JobContext {
@@ -75,6 +99,9 @@ const workerLost = (attempt: number): JobErrorInfo => ({
   message: `Worker lost during attempt ${attempt}`,
 });
 
+const abort = (reason: AbortWhy) => ({ type: "abort", params: { reason } }) as const;
+const nakNow = { type: "nak", params: { delayMs: 0 } } as const;
+
 /** The job machine. */
 export const jobMachine = setup({
   types: {} as { context: JobContext; events: JobEvent; input: JobInput },
@@ -84,9 +111,12 @@ export const jobMachine = setup({
     lostAttemptLeft: ({ context }) => context.attempts < context.maxAttempts,
   },
   actions: {
-    runHandler: () => {},
-    abortHandler: () => {},
-    scheduleRetry: () => {},
+    // Effects: named, parameterised, without implementations. The host carries them out.
+    run: (_, _params: { attempt: number }) => {},
+    abort: (_, _params: { reason: AbortWhy }) => {},
+    republish: (_, _params: { delayMs: number }) => {},
+    ack: () => {},
+    nak: (_, _params: { delayMs: number }) => {},
     assignCancelled: assign(({ event }) => ({
       lastError: {
         kind: "permanent" as const,
@@ -94,12 +124,14 @@ export const jobMachine = setup({
         message: (event.type === "job.cancel" ? event.reason : undefined) ?? "Cancelled",
       },
       workerId: null,
+      retryDelayMs: null,
     })),
     assignLease: assign(({ event }) =>
       event.type === "job.lock" || event.type === "job.takeover"
         ? { workerId: event.workerId, leaseVersion: event.leaseVersion }
         : {}
     ),
+    assignRedrive: assign({ attempts: 0, workerId: null, retryDelayMs: null }),
   },
   delays: {
     retryBackoff: ({ context }) => context.retryDelayMs ?? 0,
@@ -127,12 +159,12 @@ export const jobMachine = setup({
           target: "failed",
           actions: assign(({ event }) => ({ lastError: event.error, workerId: null })),
         },
-        "job.release": { target: "pending", actions: assign({ workerId: null }) },
+        "job.release": { target: "pending", actions: [assign({ workerId: null }), nakNow] },
         "job.cancel": { target: "cancelled", actions: "assignCancelled" },
       },
     },
     running: {
-      entry: "runHandler",
+      entry: { type: "run", params: ({ context }) => ({ attempt: context.attempts }) },
       on: {
         "job.succeed": {
           target: "success",
@@ -144,6 +176,7 @@ export const jobMachine = setup({
             target: "retry",
             actions: assign(({ context, event }) => ({
               lastError: event.error,
+              result: event.result ?? null,
               workerId: null,
               retryDelayMs: backoffDelayMs({
                 attempt: context.attempts,
@@ -156,49 +189,71 @@ export const jobMachine = setup({
           },
           {
             target: "failed",
-            actions: assign(({ event }) => ({ lastError: event.error, workerId: null, retryDelayMs: null })),
+            actions: assign(({ event }) => ({
+              lastError: event.error,
+              result: event.result ?? null,
+              workerId: null,
+              retryDelayMs: null,
+            })),
           },
         ],
+        // No target: the handler is aborted and its end is the attempt's outcome.
+        "job.timeout": { actions: abort("timeout") },
+        // No target: the job goes on elsewhere; this host only stops its handler.
+        "lease.lost": { actions: abort("lease-lost") },
+        // A successor found the attempt's lease expired: the attempt counts as lost.
         "job.takeover": [
           {
             guard: "lostAttemptLeft",
             target: "locked",
-            actions: [
-              "abortHandler",
-              "assignLease",
-              assign(({ context }) => ({ lastError: workerLost(context.attempts) })),
-            ],
+            actions: ["assignLease", assign(({ context }) => ({ lastError: workerLost(context.attempts) }))],
           },
           {
             target: "failed",
-            actions: [
-              "abortHandler",
-              assign(({ context }) => ({ lastError: workerLost(context.attempts), workerId: null })),
-            ],
+            actions: assign(({ context }) => ({ lastError: workerLost(context.attempts), workerId: null })),
           },
         ],
         // A graceful release gives the attempt back: it was interrupted, not failed.
         "job.release": {
           target: "pending",
           actions: [
-            "abortHandler",
+            abort("shutdown"),
             assign(({ context }) => ({ workerId: null, attempts: Math.max(0, context.attempts - 1) })),
+            nakNow,
           ],
         },
-        "job.cancel": { target: "cancelled", actions: ["abortHandler", "assignCancelled"] },
+        "job.cancel": { target: "cancelled", actions: [abort("cancel"), "assignCancelled"] },
       },
     },
     retry: {
-      entry: "scheduleRetry",
+      entry: "ack",
+      // The host carries the delay out durably (run_at, a republished message) and sends this back when due.
       after: { retryBackoff: "pending" },
       on: {
-        "backoff.elapsed": "pending",
         "job.cancel": { target: "cancelled", actions: "assignCancelled" },
       },
     },
-    success: { type: "final" },
-    failed: { type: "final" },
-    cancelled: { type: "final" },
+    success: { type: "final", entry: "ack" },
+    // Final for the worker; only a redrive brings them back.
+    failed: {
+      entry: "ack",
+      on: {
+        "job.redrive": {
+          target: "pending",
+          actions: ["assignRedrive", { type: "republish", params: { delayMs: 0 } }],
+        },
+      },
+    },
+    cancelled: {
+      entry: "ack",
+      on: {
+        "job.outcome": { actions: assign(({ event }) => ({ result: event.result ?? null })) },
+        "job.redrive": {
+          target: "pending",
+          actions: ["assignRedrive", { type: "republish", params: { delayMs: 0 } }],
+        },
+      },
+    },
   },
 });
 
@@ -217,7 +272,7 @@ export interface PersistedJob {
  * more than the transition itself. Transitions are synchronous, so the collected
  * actions belong to the call that set `collected`.
  */
-let collected: { type: string }[] = [];
+let collected: { type: string; params?: unknown }[] = [];
 let inertScope: AnyActorScope | undefined;
 function scope(): AnyActorScope {
   if (!inertScope) {
@@ -231,7 +286,7 @@ function scope(): AnyActorScope {
       stopChild: () => {},
       system: self.system,
       emit: () => {},
-      actionExecutor: (action: { type: string }) => {
+      actionExecutor: (action: { type: string; params?: unknown }) => {
         collected.push(action);
       },
     } as unknown as AnyActorScope;
@@ -249,25 +304,54 @@ export function statusOf(snapshot: JobSnapshot): JobStatus {
   return snapshot.value as JobStatus;
 }
 
+/** What {@link applyJobEvent} gives. */
+export interface JobTransition {
+  snapshot: JobSnapshot;
+  status: JobStatus;
+  /** The state or the context changed: there is something to commit. */
+  changed: boolean;
+  /** The state accepted the event (it may have effects without a change). */
+  accepted: boolean;
+  /** What the host carries out after committing, settling the message last. */
+  effects: JobEffect[];
+}
+
 /**
- * Applies one event. `changed` is false when the state does not accept it (the
- * snapshot is then returned unchanged); `actions` lists the named actions to run.
+ * Applies one event. A state that does not accept it returns the snapshot
+ * unchanged with no effects.
+ *
+ * @example
+ * ```ts
+ * const locked = applyJobEvent(createJobSnapshot({ id: "j-1", kind: "noop", maxAttempts: 3 }),
+ *   { type: "job.lock", workerId: "w-1", leaseVersion: 1 });
+ * applyJobEvent(locked.snapshot, { type: "job.start" }).effects; // [{ type: "run", attempt: 1 }]
+ * ```
  */
-export function applyJobEvent(
-  snapshot: JobSnapshot,
-  event: JobEvent,
-): { snapshot: JobSnapshot; status: JobStatus; changed: boolean; actions: string[] } {
+export function applyJobEvent(snapshot: JobSnapshot, event: JobEvent): JobTransition {
   collected = [];
-  const next = jobMachine.transition(snapshot, event, scope());
+  const next = jobMachine.transition(snapshot, event as Parameters<typeof jobMachine.transition>[1], scope());
   const actions = collected;
   collected = [];
   const changed = next !== snapshot && (next.value !== snapshot.value || next.context !== snapshot.context);
+  const effects = effectsOf(actions);
   return {
     snapshot: next,
     status: statusOf(next),
     changed,
-    actions: actions.map((action) => action.type).filter((type) => !type.startsWith("xstate.")),
+    accepted: changed || effects.length > 0,
+    effects,
   };
+}
+
+/**
+ * The event a state waits for on its own (its `after` transition), which the
+ * host sends when the delay it was given in a `republish` effect has passed;
+ * undefined for a state that waits for nothing.
+ */
+export function dueEvent(snapshot: JobSnapshot): DueEvent | undefined {
+  const node = jobMachine.getStateNodeById(`job.${statusOf(snapshot)}`);
+  const type = node.after[0]?.eventType;
+  return type === undefined ? undefined : { type: type as DueEvent["type"] };
 }
 
 /** The JSON-safe form stored in the database. */
@@ -278,10 +362,4 @@ export function persistJob(snapshot: JobSnapshot): PersistedJob {
 /** Rebuilds a snapshot from its stored form. */
 export function restoreJob(persisted: PersistedJob): JobSnapshot {
   return jobMachine.resolveState({ value: persisted.value, context: persisted.context });
-}
-
-/** A fresh `pending` snapshot for a failed or cancelled job brought back (attempts reset, last error kept). */
-export function redriveJobSnapshot(snapshot: JobSnapshot): JobSnapshot {
-  const context = { ...snapshot.context, attempts: 0, workerId: null, retryDelayMs: null };
-  return jobMachine.resolveState({ value: "pending", context });
 }

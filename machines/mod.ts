@@ -9,3 +9,5 @@ export * from "./job-status.ts";
 export * from "./backoff.ts";
 export * from "./errors.ts";
 export * from "./job-kind.ts";
+export * from "./job-effects.ts";
+export * from "./job-write.ts";

@@ -10,7 +10,13 @@
  * @module
  */
 import type { Bus } from "../../bus/bus.ts";
-import type { JobEventRow, JobRow, ListOptions, Store } from "../../adapters/postgres/store.ts";
+import type {
+  JobEventRow,
+  JobRow,
+  ListOptions,
+  Store,
+  TransitionWrite,
+} from "../../adapters/postgres/store.ts";
 import type { KindRegistry } from "../plugins/kind-registry.ts";
 import type { OutboxPublisher } from "../outbox/outbox-publisher.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -20,6 +26,9 @@ import { assertStorableJson } from "../../bus/json-value-rules.ts";
 import { validateJobId } from "../../bus/subjects.ts";
 import { ErrorCode, TroupeError, ValidationError } from "../../machines/errors.ts";
 import { isFinalStatus } from "../../machines/job-status.ts";
+import { applyJobEvent, type JobEvent } from "../../machines/job-machine.ts";
+import type { JobEffect } from "../../machines/job-effects.ts";
+import { jobWrite, snapshotOfStored } from "../../machines/job-write.ts";
 import { endSpan, startPublishSpan } from "../observability/tracing.ts";
 
 /** A submission. */
@@ -187,25 +196,30 @@ export class JobService {
         { code: ErrorCode.conflict },
       );
     }
-    const event = await this.#store.redrive(id, actor ? { actor } : {});
-    if (!event) {
-      const now = await this.get(id);
+    const done = await this.#change(id, { type: "job.redrive" }, actor, (now) => {
+      if (now.status === "failed" || now.status === "cancelled") return;
       throw new TroupeError(`Cannot retry job "${id}": it is ${now.status}`, { code: ErrorCode.conflict });
-    }
-    this.#outbox.enqueue([event]);
-    const msgId = `${id}:redrive:${event.id}`;
-    const { span, headers } = startPublishSpan(this.#bus.subjects.job(job.kind), { jobId: id, msgId });
-    try {
-      await this.#bus.publishJob(job.kind, encodeEnvelope({ id }), { msgId, headers });
-      endSpan(span);
-    } catch (error) {
-      endSpan(span, error);
-      throw error;
+    });
+    // The machine's `republish` effect: the message that brings the job to a worker.
+    for (const effect of done.effects) {
+      if (effect.type !== "republish") continue;
+      const msgId = `${id}:redrive:${done.event.id}`;
+      const { span, headers } = startPublishSpan(this.#bus.subjects.job(job.kind), { jobId: id, msgId });
+      try {
+        await this.#bus.publishJob(job.kind, encodeEnvelope({ id }), { msgId, headers });
+        endSpan(span);
+      } catch (error) {
+        endSpan(span, error);
+        throw error;
+      }
     }
     return this.get(id);
   }
 
-  /** Cancels a job that is not final; a running handler is aborted at its next heartbeat. */
+  /**
+   * Cancels a job that is not final. The worker running it learns at its next
+   * heartbeat (its lease is taken) and carries out the machine's `abort` and `ack` there.
+   */
   async cancel(id: string, actor?: string): Promise<JobRow> {
     const job = await this.get(id);
     if (isFinalStatus(job.status)) {
@@ -213,16 +227,57 @@ export class JobService {
         code: ErrorCode.conflict,
       });
     }
-    const event = await this.#store.cancel(id, { reason: "cancelled by user", ...(actor ? { actor } : {}) });
-    if (!event) {
-      const now = await this.get(id);
-      throw new TroupeError(`Cannot cancel job "${id}": it is already ${now.status}`, {
-        code: ErrorCode.conflict,
-      });
-    }
-    this.#outbox.enqueue([event]);
+    await this.#change(id, { type: "job.cancel", reason: "cancelled by user" }, actor, (now) => {
+      if (isFinalStatus(now.status)) {
+        throw new TroupeError(`Cannot cancel job "${id}": it is already ${now.status}`, {
+          code: ErrorCode.conflict,
+        });
+      }
+    });
     this.#metrics?.jobCancelled(job.kind);
     return this.get(id);
+  }
+
+  /**
+   * Applies `event` to the job's stored machine and commits the derived write,
+   * guarded by the status and lease version it read (this service holds no
+   * lease) and taking the fencing token from any holder. Reads again when the
+   * job changed meanwhile; `check` refuses a state the event does not fit.
+   */
+  async #change(
+    id: string,
+    event: JobEvent,
+    actor: string | undefined,
+    check: (job: JobRow) => void,
+  ): Promise<{ event: JobEventRow; effects: JobEffect[] }> {
+    for (let tries = 0; tries < 10; tries++) {
+      const job = await this.get(id);
+      check(job);
+      const before = snapshotOfStored(job);
+      const next = applyJobEvent(before, event);
+      if (!next.changed) {
+        throw new TroupeError(
+          `Cannot change job "${id}": "${event.type}" does not apply when it is ${job.status}`,
+          {
+            code: ErrorCode.conflict,
+          },
+        );
+      }
+      const write: TransitionWrite = {
+        id,
+        leaseVersion: job.leaseVersion,
+        expectStatus: job.status,
+        bumpLease: true,
+        ...jobWrite(before, [{ snapshot: next.snapshot, note: actor ? { actor } : {} }]),
+      };
+      const committed = await this.#store.commit([write]);
+      if (committed.accepted.length === 0) continue;
+      this.#outbox.enqueue(committed.events);
+      return { event: committed.events[committed.events.length - 1]!, effects: next.effects };
+    }
+    throw new TroupeError(`Cannot change job "${id}": it keeps changing; try again`, {
+      code: ErrorCode.conflict,
+    });
   }
 }
 

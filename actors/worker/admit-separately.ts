@@ -14,6 +14,8 @@
 import type { JobEventRow, NewJob, Store } from "../../adapters/postgres/store.ts";
 import { classifyStoreError } from "../../adapters/postgres/classify.ts";
 import type { JobErrorInfo } from "../../machines/errors.ts";
+import { applyJobEvent, createJobSnapshot } from "../../machines/job-machine.ts";
+import { jobWrite } from "../../machines/job-write.ts";
 
 /** `last_error.code` of a job whose row PostgreSQL refused. */
 export const UNSTORABLE = "UNSTORABLE";
@@ -43,19 +45,27 @@ function refusal(error: unknown): string {
 
 /** The row of a refused job: failed, no payload, no event data beyond how it came in. */
 function failedRow(job: NewJob, reason: string): NewJob {
-  const data = job.eventData ?? {};
+  const data = job.eventData ?? job.write?.events[0]?.data ?? {};
   const error: JobErrorInfo = { kind: "permanent", code: UNSTORABLE, message: reason };
+  const backoff = job.write?.snapshot.context.backoff;
+  const created = createJobSnapshot({
+    id: job.id,
+    kind: job.kind,
+    maxAttempts: 1,
+    ...(backoff ? { backoff } : {}),
+  });
+  const failed = applyJobEvent(created, { type: "job.reject", error }).snapshot;
+  const note = {
+    source: data.source === "api" ? "api" : "bus",
+    ...(typeof data.seq === "number" ? { seq: data.seq } : {}),
+    refused: true,
+  };
   return {
     id: job.id,
     kind: job.kind,
     payload: null,
     maxAttempts: 1,
-    eventData: {
-      source: data.source === "api" ? "api" : "bus",
-      ...(typeof data.seq === "number" ? { seq: data.seq } : {}),
-      refused: true,
-    },
-    failed: { error },
+    write: jobWrite(null, [{ snapshot: created, note }, { snapshot: failed }]),
   };
 }
 

@@ -1,7 +1,8 @@
 /**
- * The worker's plans: from a message or a locked row to the machine transitions
- * and the rows to write. Pure apart from the kind registry's validation; the
- * worker commits what these return.
+ * The worker's plans: from a message or a locked row to the machine's steps,
+ * the write derived from them (machines/job-write.ts) and the effects to
+ * carry out once it is committed. Pure apart from the kind registry's
+ * validation; the worker commits what these return.
  *
  * @module
  */
@@ -9,17 +10,17 @@ import type { JobDelivery } from "../../bus/bus.ts";
 import type { ParsedJobMessage } from "../../bus/envelope.ts";
 import { storableText } from "../../bus/json-value-rules.ts";
 import type { JobRow, NewJob, TransitionWrite } from "../../adapters/postgres/store.ts";
-import type { JobStatus } from "../../machines/job-status.ts";
 import { type JobErrorInfo, toJobErrorInfo } from "../../machines/errors.ts";
+import type { JobEffect } from "../../machines/job-effects.ts";
 import {
   applyJobEvent,
   createJobSnapshot,
+  dueEvent,
   type JobEvent,
   type JobSnapshot,
-  type PersistedJob,
-  persistJob,
-  restoreJob,
+  statusOf,
 } from "../../machines/job-machine.ts";
+import { type JobStep, jobWrite, snapshotOfStored } from "../../machines/job-write.ts";
 import type { KindRegistry } from "../plugins/kind-registry.ts";
 import { ACTOR_HEADER } from "../jobs/job-service.ts";
 
@@ -33,23 +34,44 @@ export interface PlanContext {
   backoff: { baseMs: number; maxMs: number };
 }
 
-/** A new job's row, and its start when it is admitted and started at once. */
+/** A new job's row, and what to do once it is admitted. */
 export interface NewJobPlan {
   job: NewJob;
-  start?: { snapshot: JobSnapshot; payload: unknown; job: NewJob };
+  /** Effects once inserted: `ack` for a job born failed, `run` for one admitted and started. */
+  effects: JobEffect[];
+  /** For an admitted-and-started job: its machine and validated payload. */
+  start?: { snapshot: JobSnapshot; payload: unknown };
 }
 
-/** A locked job's next write, its machine, and its validated payload. */
+/** A locked job's next write, its machine, its validated payload and the effects once committed. */
 export interface StartPlan {
   write: TransitionWrite;
   snapshot: JobSnapshot;
   payload: unknown;
+  effects: JobEffect[];
+}
+
+/** Applies events in order from `from`, each of which must be accepted. */
+function steps(id: string, from: JobSnapshot, events: { event: JobEvent; note?: Record<string, unknown> }[]) {
+  const out: JobStep[] = [];
+  const effects: JobEffect[] = [];
+  let snapshot = from;
+  for (const { event, note } of events) {
+    const next = applyJobEvent(snapshot, event);
+    if (!next.changed) {
+      throw new Error(`Job "${id}": event "${event.type}" not accepted in state "${next.status}"`);
+    }
+    snapshot = next.snapshot;
+    out.push(note ? { snapshot, note } : { snapshot });
+    effects.push(...next.effects);
+  }
+  return { steps: out, snapshot, effects };
 }
 
 /**
  * Plans a new job from its message: the row to insert, born failed when the
- * message or payload is bad (its payload is not stored then), and started at once (admit-and-start) when it is due
- * and its kind has no concurrency limit.
+ * message or payload is bad (its payload is not stored then), and started at
+ * once (admit-and-start) when it is due and its kind has no concurrency limit.
  */
 export function planNewJob(
   id: string,
@@ -63,27 +85,25 @@ export function planNewJob(
   const eventData: Record<string, unknown> = actor
     ? { source: "api", actor, seq: delivery.seq }
     : { source: "bus", seq: delivery.seq };
+  const kindName = parsed.ok ? parsed.envelope.kind : (parsed.kind ?? "unknown");
+  const kind = ctx.kinds.get(kindName);
+  const maxAttempts = parsed.ok ? parsed.envelope.maxAttempts ?? kind?.maxAttempts ?? ctx.maxAttempts : 1;
+  const created = createJobSnapshot({ id, kind: kindName, maxAttempts, backoff: ctx.backoff });
+  const bornFailed = (error: JobErrorInfo, job: NewJob): NewJobPlan => {
+    const made = steps(id, created, [{ event: { type: "job.reject", error } }]);
+    job.write = jobWrite(null, [{ snapshot: created, note: eventData }, ...made.steps]);
+    return { job, effects: made.effects };
+  };
   if (!parsed.ok) {
-    return {
-      job: {
-        id,
-        kind: parsed.kind ?? "unknown",
-        payload: null,
-        maxAttempts: 1,
-        eventData,
-        failed: {
-          error: { kind: "permanent", code: parsed.code, message: parsed.message } satisfies JobErrorInfo,
-        },
-      },
-    };
+    const error: JobErrorInfo = { kind: "permanent", code: parsed.code, message: parsed.message };
+    return bornFailed(error, { id, kind: kindName, payload: null, maxAttempts });
   }
   const { envelope } = parsed;
-  const kind = ctx.kinds.get(envelope.kind);
   const job: NewJob = {
     id,
     kind: envelope.kind,
     payload: envelope.payload ?? null,
-    maxAttempts: envelope.maxAttempts ?? kind?.maxAttempts ?? ctx.maxAttempts,
+    maxAttempts,
     timeoutMs: envelope.timeoutMs ?? null,
     runAt: envelope.runAt ?? null,
     org: envelope.org ?? null,
@@ -93,67 +113,43 @@ export function planNewJob(
   try {
     payload = ctx.kinds.validate(envelope.kind, envelope.payload);
   } catch (error) {
-    job.failed = { error: toJobErrorInfo(error) };
-    return { job };
+    return bornFailed(toJobErrorInfo(error), job);
   }
   // Due now, no per-kind limit: admit and start in one statement if the id is new.
   if (
     envelope.runAt !== undefined || kind?.concurrency !== undefined ||
     delivery.deliveryCount > ctx.maxDeliveries
   ) {
-    return { job };
+    return { job, effects: [] };
   }
-  let snapshot = createJobSnapshot({
-    id,
-    kind: envelope.kind,
-    maxAttempts: job.maxAttempts,
-    backoff: ctx.backoff,
-  });
-  snapshot = applyJobEvent(snapshot, { type: "job.lock", workerId: ctx.workerId, leaseVersion: 1 }).snapshot;
-  snapshot = applyJobEvent(snapshot, { type: "job.start" }).snapshot;
-  const persisted = persistJob(snapshot);
-  job.start = {
-    workerId: ctx.workerId,
-    leaseMs: ctx.leaseMs,
-    attempts: persisted.context.attempts,
-    snapshot: persisted,
-    events: [
-      { status: "locked", data: { worker: ctx.workerId, leaseVersion: 1 } },
-      { status: "running", data: { attempt: 1 } },
-    ],
-  };
-  return { job, start: { snapshot, payload, job } };
+  const made = steps(id, created, [
+    { event: { type: "job.lock", workerId: ctx.workerId, leaseVersion: 1 } },
+    { event: { type: "job.start" } },
+  ]);
+  job.write = jobWrite(null, [{ snapshot: created, note: eventData }, ...made.steps]);
+  job.lease = { workerId: ctx.workerId, leaseMs: ctx.leaseMs };
+  return { job, effects: made.effects, start: { snapshot: made.snapshot, payload } };
 }
 
 /** Runs the machine of a locked job from its stored state to `running` (or `failed`). */
 export function planStart(row: JobRow, delivery: JobDelivery, ctx: PlanContext): StartPlan {
-  let snapshot = row.snapshot
-    ? restoreJob(row.snapshot as PersistedJob)
-    : createJobSnapshot({ id: row.id, kind: row.kind, maxAttempts: row.maxAttempts, backoff: ctx.backoff });
-  const events: TransitionWrite["events"] = [];
-  const step = (event: JobEvent, data: Record<string, unknown>) => {
-    const next = applyJobEvent(snapshot, event);
-    if (!next.changed) {
-      throw new Error(`Job "${row.id}": event "${event.type}" not accepted in state "${next.status}"`);
-    }
-    snapshot = next.snapshot;
-    events.push({ status: next.status, data });
-  };
-  const lease = { worker: ctx.workerId, leaseVersion: row.leaseVersion };
   // The persisted snapshot is the last committed machine state; the row's status
   // may be ahead of it (a lock whose follow-up commit was lost), so go by the snapshot.
-  const from = snapshot.value as JobStatus;
-  if (from === "retry") step({ type: "backoff.elapsed" }, {});
-  if (from === "locked" || from === "running") {
-    step({ type: "job.takeover", workerId: ctx.workerId, leaseVersion: row.leaseVersion }, {
-      ...lease,
-      takeover: true,
-    });
-  } else {
-    step({ type: "job.lock", workerId: ctx.workerId, leaseVersion: row.leaseVersion }, lease);
-  }
+  const before = snapshotOfStored(row, ctx.backoff);
+  const events: { event: JobEvent; note?: Record<string, unknown> }[] = [];
+  const from = statusOf(before);
+  // A retry's delay has passed (the lock took it only when due): the machine's own delayed event.
+  const due = dueEvent(before);
+  if (due) events.push({ event: due });
+  const lease = { workerId: ctx.workerId, leaseVersion: row.leaseVersion };
+  events.push({
+    event: from === "locked" || from === "running"
+      ? { type: "job.takeover", ...lease }
+      : { type: "job.lock", ...lease },
+  });
+  let made = steps(row.id, before, events);
   let payload: unknown;
-  if (snapshot.value !== "failed") {
+  if (statusOf(made.snapshot) !== "failed") {
     let rejection: JobErrorInfo | undefined;
     try {
       payload = ctx.kinds.validate(row.kind, row.payload);
@@ -168,21 +164,19 @@ export function planStart(row: JobRow, delivery: JobDelivery, ctx: PlanContext):
           `Message delivered ${delivery.deliveryCount} times without completing (limit ${ctx.maxDeliveries})`,
       };
     }
-    if (rejection) step({ type: "job.reject", error: rejection }, { error: rejection });
-    else step({ type: "job.start" }, { attempt: snapshot.context.attempts + 1 });
+    const last = steps(row.id, made.snapshot, [
+      { event: rejection ? { type: "job.reject", error: rejection } : { type: "job.start" } },
+    ]);
+    made = {
+      steps: [...made.steps, ...last.steps],
+      snapshot: last.snapshot,
+      effects: [...made.effects, ...last.effects],
+    };
   }
-  const persisted = persistJob(snapshot);
   const write: TransitionWrite = {
     id: row.id,
     leaseVersion: row.leaseVersion,
-    status: persisted.value,
-    snapshot: persisted,
-    attempts: persisted.context.attempts,
-    events,
+    ...jobWrite(before, made.steps),
   };
-  if (persisted.value === "failed") {
-    write.lastError = persisted.context.lastError;
-    write.releaseLease = true;
-  }
-  return { write, snapshot, payload };
+  return { write, snapshot: made.snapshot, payload, effects: made.effects };
 }

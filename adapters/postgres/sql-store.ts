@@ -71,38 +71,27 @@ export function toEventRow(row: Row): JobEventRow {
 const JOB_COLUMNS =
   "id, kind, status, attempts, max_attempts, payload, result, last_error, org, timeout_ms, run_at, created_at, updated_at, worker_id, lease_version, lease_expires_at, snapshot";
 
+// Inserts each row as its write says (the machine decided the status); the lease, when given, is version 1.
 const ADMIT = `
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS x(
     ord int, id text, kind text, payload jsonb, max_attempts int, timeout_ms int, run_at timestamptz,
-    org text, event_data jsonb, failed jsonb, start jsonb)
+    org text, status text, snapshot jsonb, attempts int, result jsonb, last_error jsonb, events jsonb,
+    worker_id text, lease_version int, lease_ms int)
 ), ins AS (
-  INSERT INTO jobs (id, kind, status, max_attempts, payload, timeout_ms, run_at, org, last_error,
+  INSERT INTO jobs (id, kind, status, max_attempts, payload, timeout_ms, run_at, org, result, last_error,
                     attempts, worker_id, lease_version, lease_expires_at, snapshot)
-  SELECT id, kind,
-         CASE WHEN failed IS NOT NULL THEN 'failed' WHEN start IS NOT NULL THEN 'running' ELSE 'pending' END,
-         max_attempts, payload, timeout_ms, coalesce(run_at, now()), org, failed,
-         coalesce((start->>'attempts')::int, 0), start->>'worker_id',
-         CASE WHEN start IS NULL THEN 0 ELSE 1 END,
-         CASE WHEN start IS NULL THEN NULL ELSE now() + (start->>'lease_ms')::int * interval '1 millisecond' END,
-         start->'snapshot'
+  SELECT id, kind, status, max_attempts, payload, timeout_ms, coalesce(run_at, now()), org, result, last_error,
+         attempts, worker_id, lease_version, now() + lease_ms * interval '1 millisecond', snapshot
   FROM input ORDER BY ord
   ON CONFLICT (id) DO NOTHING
   RETURNING id
 ), ev AS (
   INSERT INTO job_events (job_id, status, data)
-  SELECT e.job_id, e.status, e.data FROM (
-    SELECT i.ord, 0::bigint AS step, i.id AS job_id, 'pending' AS status, coalesce(i.event_data, '{}'::jsonb) AS data
-    FROM input i JOIN ins ON ins.id = i.id
-    UNION ALL
-    SELECT i.ord, 1, i.id, 'failed', jsonb_build_object('error', i.failed)
-    FROM input i JOIN ins ON ins.id = i.id WHERE i.failed IS NOT NULL
-    UNION ALL
-    SELECT i.ord, 1 + s.n, i.id, s.value->>'status', coalesce(s.value->'data', '{}'::jsonb)
-    FROM input i JOIN ins ON ins.id = i.id
-    CROSS JOIN LATERAL jsonb_array_elements(i.start->'events') WITH ORDINALITY AS s(value, n)
-    WHERE i.start IS NOT NULL AND i.failed IS NULL
-  ) e ORDER BY e.ord, e.step
+  SELECT i.id, s.value->>'status', coalesce(s.value->'data', '{}'::jsonb)
+  FROM input i JOIN ins ON ins.id = i.id
+  CROSS JOIN LATERAL jsonb_array_elements(i.events) WITH ORDINALITY AS s(value, n)
+  ORDER BY i.ord, s.n
   RETURNING id, job_id, status, at, data
 ), outbox AS (
   INSERT INTO job_outbox (event_ids) SELECT array_agg(id) FROM ev HAVING count(*) > 0 RETURNING id
@@ -134,9 +123,10 @@ const COMMIT = `
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS x(
     id text, lease_version int, status text, snapshot jsonb, attempts int, set_result boolean, result jsonb,
-    set_error boolean, last_error jsonb, run_in_ms int, release boolean)
+    set_error boolean, last_error jsonb, run_in_ms int, release boolean, expect_status text, bump boolean)
 ), upd AS (
   UPDATE jobs j SET status = i.status, snapshot = i.snapshot, attempts = i.attempts,
+    lease_version = CASE WHEN i.bump THEN j.lease_version + 1 ELSE j.lease_version END,
     result = CASE WHEN i.set_result THEN i.result ELSE j.result END,
     last_error = CASE WHEN i.set_error THEN i.last_error ELSE j.last_error END,
     run_at = CASE WHEN i.run_in_ms IS NULL THEN j.run_at ELSE now() + i.run_in_ms * interval '1 millisecond' END,
@@ -145,6 +135,7 @@ WITH input AS (
     updated_at = now()
   FROM input i
   WHERE j.id = i.id AND j.lease_version = i.lease_version
+    AND (i.expect_status IS NULL OR j.status = i.expect_status)
   RETURNING j.id
 ), ev AS (
   INSERT INTO job_events (job_id, status, data)
@@ -173,39 +164,6 @@ UPDATE jobs j SET lease_expires_at = now() + $2::int * interval '1 millisecond'
 FROM jsonb_to_recordset($1::text::jsonb) AS x(id text, lease_version int)
 WHERE j.id = x.id AND j.lease_version = x.lease_version AND j.status IN ('locked', 'running')
 RETURNING j.id`;
-
-const CANCEL = `
-WITH upd AS (
-  UPDATE jobs SET status = 'cancelled', lease_version = lease_version + 1, worker_id = NULL,
-    lease_expires_at = NULL, updated_at = now(),
-    last_error = jsonb_build_object('kind', 'permanent', 'code', 'CANCELLED', 'message', $3::text),
-    snapshot = CASE WHEN snapshot IS NULL THEN NULL ELSE jsonb_set(snapshot, '{value}', '"cancelled"') END
-  WHERE id = $1 AND status NOT IN ('success', 'failed', 'cancelled')
-  RETURNING id
-), ev AS (
-  INSERT INTO job_events (job_id, status, data) SELECT id, 'cancelled', $2::text::jsonb FROM upd
-  RETURNING id, job_id, status, at, data
-), outbox AS (
-  INSERT INTO job_outbox (event_ids) SELECT array_agg(id) FROM ev HAVING count(*) > 0 RETURNING id
-)
-SELECT ev.*, (SELECT id FROM outbox) AS outbox_id FROM ev`;
-
-const REDRIVE = `
-WITH upd AS (
-  UPDATE jobs SET status = 'pending', attempts = 0, run_at = now(), updated_at = now(),
-    lease_version = lease_version + 1, worker_id = NULL, lease_expires_at = NULL, republished_at = NULL,
-    snapshot = CASE WHEN snapshot IS NULL THEN NULL
-      ELSE jsonb_set(jsonb_set(jsonb_set(snapshot, '{value}', '"pending"'), '{context,attempts}', '0'),
-                     '{context,workerId}', 'null') END
-  WHERE id = $1 AND status IN ('failed', 'cancelled')
-  RETURNING id
-), ev AS (
-  INSERT INTO job_events (job_id, status, data) SELECT id, 'pending', $2::text::jsonb FROM upd
-  RETURNING id, job_id, status, at, data
-), outbox AS (
-  INSERT INTO job_outbox (event_ids) SELECT array_agg(id) FROM ev HAVING count(*) > 0 RETURNING id
-)
-SELECT ev.*, (SELECT id FROM outbox) AS outbox_id FROM ev`;
 
 const CLAIM_STALE = `
 UPDATE jobs SET republished_at = now()
@@ -246,27 +204,28 @@ export class SqlStore implements Store {
 
   async admit(jobs: NewJob[]): Promise<{ inserted: string[]; events: JobEventRow[] }> {
     if (jobs.length === 0) return { inserted: [], events: [] };
-    const input = jobs.map((job, ord) => ({
-      ord,
-      id: job.id,
-      kind: job.kind,
-      payload: job.payload ?? null,
-      max_attempts: job.maxAttempts,
-      timeout_ms: job.timeoutMs ?? null,
-      run_at: job.runAt ? job.runAt.toISOString() : null,
-      org: job.org ?? null,
-      event_data: job.eventData ?? {},
-      failed: job.failed ? job.failed.error ?? { message: "failed" } : null,
-      start: job.start && !job.failed
-        ? {
-          worker_id: job.start.workerId,
-          lease_ms: Math.round(job.start.leaseMs),
-          attempts: job.start.attempts,
-          snapshot: job.start.snapshot,
-          events: job.start.events,
-        }
-        : null,
-    }));
+    const input = jobs.map((job, ord) => {
+      const write = job.write;
+      return {
+        ord,
+        id: job.id,
+        kind: job.kind,
+        payload: job.payload ?? null,
+        max_attempts: job.maxAttempts,
+        timeout_ms: job.timeoutMs ?? null,
+        run_at: job.runAt ? job.runAt.toISOString() : null,
+        org: job.org ?? null,
+        status: write?.status ?? "pending",
+        snapshot: write?.snapshot ?? null,
+        attempts: write?.attempts ?? 0,
+        result: write?.result ?? null,
+        last_error: write?.lastError ?? null,
+        events: write?.events ?? [{ status: "pending", data: job.eventData ?? {} }],
+        worker_id: job.lease?.workerId ?? null,
+        lease_version: job.lease ? 1 : 0,
+        lease_ms: job.lease ? Math.round(job.lease.leaseMs) : null,
+      };
+    });
     const [row] = await this.client.query(ADMIT, [json(input)]);
     return {
       inserted: parseJson<string[]>(row?.inserted ?? "[]"),
@@ -333,6 +292,8 @@ export class SqlStore implements Store {
       last_error: w.lastError ?? null,
       run_in_ms: w.runInMs === undefined ? null : Math.max(0, Math.round(w.runInMs)),
       release: w.releaseLease ?? false,
+      expect_status: w.expectStatus ?? null,
+      bump: w.bumpLease ?? false,
     }));
     const events: { ord: number; job_id: string; status: string; data: unknown }[] = [];
     const refs: { job_id: string; system: string; ref: string }[] = [];
@@ -377,17 +338,6 @@ export class SqlStore implements Store {
       [Math.round(olderThanMs), limit],
     );
     return rows.map((row) => ({ ...toEventRow(row), outboxId: Number(row.outbox_id) }));
-  }
-
-  async cancel(id: string, data: Record<string, unknown> = {}): Promise<JobEventRow | undefined> {
-    const reason = typeof data.reason === "string" ? data.reason : "Cancelled";
-    const [row] = await this.client.query(CANCEL, [id, json(data), reason]);
-    return row ? withOutbox([toEventRow(row)], row.outbox_id)[0] : undefined;
-  }
-
-  async redrive(id: string, data: Record<string, unknown> = {}): Promise<JobEventRow | undefined> {
-    const [row] = await this.client.query(REDRIVE, [id, json({ redrive: true, ...data })]);
-    return row ? withOutbox([toEventRow(row)], row.outbox_id)[0] : undefined;
   }
 
   async getJob(id: string): Promise<JobRow | undefined> {

@@ -121,7 +121,8 @@ export type LockResult =
  * One transition to persist, guarded by the fencing token: the write derived
  * from the machine (machines/job-write.ts), plus who may make it.
  */
-export interface TransitionWrite extends Omit<JobWrite, "result" | "lastError" | "releaseLease" | "snapshot"> {
+export interface TransitionWrite
+  extends Omit<JobWrite, "result" | "lastError" | "releaseLease" | "snapshot"> {
   id: string;
   /** The lease version the writer holds (or, with `expectStatus`, read). */
   leaseVersion: number;

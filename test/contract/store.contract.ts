@@ -4,6 +4,9 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Store, TransitionWrite } from "../../adapters/postgres/store.ts";
+import type { JobErrorInfo } from "../../machines/errors.ts";
+import { applyJobEvent, createJobSnapshot, type JobEvent, persistJob } from "../../machines/job-machine.ts";
+import { jobWrite, snapshotOfStored } from "../../machines/job-write.ts";
 import { delay } from "../support/wait.ts";
 
 export interface StoreContractOptions {
@@ -14,6 +17,13 @@ export interface StoreContractOptions {
 
 let n = 0;
 const uid = (p: string) => `${p}-${Date.now().toString(36)}-${n++}`;
+
+/** The write of a job born failed with `error`, as the machine derives it. */
+function bornFailed(id: string, error: JobErrorInfo) {
+  const created = createJobSnapshot({ id, kind: "noop", maxAttempts: 1 });
+  const failed = applyJobEvent(created, { type: "job.reject", error }).snapshot;
+  return { write: jobWrite(null, [{ snapshot: created, note: { source: "test" } }, { snapshot: failed }]) };
+}
 
 export function runStoreContract({ name, create }: StoreContractOptions): void {
   describe(`Store contract: ${name}`, () => {
@@ -66,15 +76,37 @@ export function runStoreContract({ name, create }: StoreContractOptions): void {
       assert.equal((await store.jobEvents(id)).length, 1);
     });
 
-    it("admit() of a born-failed job records pending then failed with the error", async () => {
+    it("admit() of a born-failed job stores its write: pending then failed with the error, and its snapshot", async () => {
       const id = uid("born");
-      const r = await admitOne(id, {
-        failed: { error: { kind: "permanent", code: "VALIDATION", message: "bad" } },
-      });
-      assert.deepEqual(r.events.map((e) => e.status), ["pending", "failed"]);
+      const made = bornFailed(id, { kind: "permanent", code: "VALIDATION", message: "bad" });
+      const r = await admitOne(id, made);
+      assert.deepEqual(r.events.map((e) => [e.status, e.data]), [
+        ["pending", { source: "test" }],
+        ["failed", { error: { kind: "permanent", code: "VALIDATION", message: "bad" } }],
+      ]);
       const job = await store.getJob(id);
       assert.equal(job?.status, "failed");
       assert.deepEqual(job?.lastError, { kind: "permanent", code: "VALIDATION", message: "bad" });
+      assert.deepEqual(job?.snapshot, made.write.snapshot);
+      assert.equal(job?.leaseVersion, 0);
+    });
+
+    it("admit() with a lease inserts a started job holding lease version 1, with every audit row", async () => {
+      const id = uid("start");
+      const created = createJobSnapshot({ id, kind: "noop", maxAttempts: 3 });
+      const locked = applyJobEvent(created, { type: "job.lock", workerId: "w9", leaseVersion: 1 }).snapshot;
+      const running = applyJobEvent(locked, { type: "job.start" }).snapshot;
+      const write = jobWrite(null, [{ snapshot: created }, { snapshot: locked }, { snapshot: running }]);
+      const r = await admitOne(id, { write, lease: { workerId: "w9", leaseMs: 30_000 } });
+      assert.deepEqual(r.events.map((e) => e.status), ["pending", "locked", "running"]);
+      const job = await store.getJob(id);
+      assert.equal(job?.status, "running");
+      assert.equal(job?.attempts, 1);
+      assert.equal(job?.workerId, "w9");
+      assert.equal(job?.leaseVersion, 1);
+      assert.ok(job?.leaseExpiresAt);
+      assert.deepEqual(job?.snapshot, persistJob(running));
+      assert.deepEqual(await store.heartbeat([{ id, leaseVersion: 1 }], 30_000), [id]);
     });
 
     it("lock() takes a due pending job, bumps the fencing token and sets a lease from the database clock", async () => {
@@ -113,7 +145,7 @@ export function runStoreContract({ name, create }: StoreContractOptions): void {
 
     it("lock() refuses final, not-due and missing jobs with the reason", async () => {
       const done = uid("final");
-      await admitOne(done, { failed: { error: { message: "x" } } });
+      await admitOne(done, bornFailed(done, { kind: "permanent", code: "X", message: "x" }));
       const later = uid("later");
       await admitOne(later, { runAt: new Date(Date.now() + 60_000) });
       const results = await store.lock([
@@ -211,46 +243,85 @@ export function runStoreContract({ name, create }: StoreContractOptions): void {
       assert.ok(job!.leaseExpiresAt!.getTime() - job!.updatedAt.getTime() > 50_000);
     });
 
-    it("cancel() ends a running job, fences its holder, and refuses a final one", async () => {
+    /** A change by a writer without a lease, as the job service makes it: guarded by what it read, taking the lease. */
+    const leaseless = async (id: string, event: JobEvent, note: Record<string, unknown> = {}) => {
+      const job = (await store.getJob(id))!;
+      const before = snapshotOfStored(job);
+      const next = applyJobEvent(before, event).snapshot;
+      const w: TransitionWrite = {
+        id,
+        leaseVersion: job.leaseVersion,
+        expectStatus: job.status,
+        bumpLease: true,
+        ...jobWrite(before, [{ snapshot: next, note }]),
+      };
+      return { w, next, job };
+    };
+
+    it("commit() of a lease-less write (a cancel) ends a running job, fences its holder, and is refused once the row changed", async () => {
       const id = uid("cancel");
       await admitOne(id);
       const l = await lockOne(id);
       assert.ok(l.locked);
-      const event = await store.cancel(id, { reason: "by test" });
-      assert.equal(event?.status, "cancelled");
+      const { w, next } = await leaseless(id, { type: "job.cancel", reason: "by test" }, { actor: "test" });
+      const stale = { ...w };
+      const committed = await store.commit([w]);
+      assert.deepEqual(committed.accepted, [id]);
+      assert.deepEqual(committed.events.map((e) => [e.status, e.data]), [
+        ["cancelled", { reason: "by test", actor: "test" }],
+      ]);
       const job = await store.getJob(id);
       assert.equal(job?.status, "cancelled");
       assert.equal(job?.leaseVersion, l.job.leaseVersion + 1);
-      assert.match(JSON.stringify(job?.lastError), /by test/);
+      assert.equal(job?.workerId, null);
+      assert.deepEqual(job?.lastError, { kind: "permanent", code: "CANCELLED", message: "by test" });
+      assert.deepEqual(job?.snapshot, persistJob(next), "the stored snapshot is the machine's");
       assert.deepEqual(
         (await store.commit([write(id, l.job.leaseVersion, "success")])).accepted,
         [],
         "the holder is fenced",
       );
-      assert.equal(await store.cancel(id), undefined);
+      assert.deepEqual(
+        (await store.commit([stale])).accepted,
+        [],
+        "a write of what it no longer is is refused",
+      );
     });
 
-    it("redrive() brings a failed job back to pending with attempts reset, and refuses others", async () => {
-      const id = uid("redrive");
+    it("commit() of a lease-less write with the wrong status is refused, whatever its lease version", async () => {
+      const id = uid("expect");
       await admitOne(id);
-      const l = await lockOne(id);
-      assert.ok(l.locked);
-      await store.commit([
-        write(id, l.job.leaseVersion, "failed", {
-          snapshot: { value: "failed", context: { attempts: 1 } },
-          lastError: { message: "boom" },
-        }),
-      ]);
-      const event = await store.redrive(id, { actor: "test" });
-      assert.equal(event?.status, "pending");
-      assert.equal(event?.data.redrive, true);
-      const job = await store.getJob(id);
+      const { w } = await leaseless(id, { type: "job.cancel" });
+      assert.deepEqual((await store.commit([{ ...w, expectStatus: "running" }])).accepted, []);
+      assert.equal((await store.getJob(id))?.status, "pending");
+      assert.deepEqual((await store.jobEvents(id)).map((e) => e.status), ["pending"]);
+    });
+
+    it("commit() of a redrive brings a failed job back: pending, due now, attempts 0, lease taken, the machine's snapshot", async () => {
+      const failedId = uid("redrive-born");
+      await admitOne(failedId, {
+        ...bornFailed(failedId, { kind: "permanent", code: "X", message: "boom" }),
+        runAt: new Date(Date.now() + 60_000),
+      });
+      const before = await store.getJob(failedId);
+      const { w, next } = await leaseless(failedId, { type: "job.redrive" }, { actor: "test" });
+      assert.equal(w.runInMs, 0);
+      const committed = await store.commit([w]);
+      assert.deepEqual(committed.events.map((e) => [e.status, e.data]), [["pending", {
+        redrive: true,
+        actor: "test",
+      }]]);
+      const job = await store.getJob(failedId);
       assert.equal(job?.status, "pending");
       assert.equal(job?.attempts, 0);
-      assert.equal(job?.leaseVersion, l.job.leaseVersion + 1);
-      assert.deepEqual(job?.snapshot, { value: "pending", context: { attempts: 0, workerId: null } });
-      assert.equal(await store.redrive(id), undefined, "a pending job is not redriven");
-      assert.ok((await lockOne(id)).locked, "it can run again");
+      assert.equal(job?.leaseVersion, before!.leaseVersion + 1);
+      assert.deepEqual(job?.snapshot, persistJob(next));
+      assert.deepEqual(
+        job?.lastError,
+        { kind: "permanent", code: "X", message: "boom" },
+        "the last error is kept",
+      );
+      assert.ok((await lockOne(failedId)).locked, "it is due and can run again");
     });
 
     it("listJobs() filters by creation time with since", async () => {
