@@ -217,6 +217,11 @@ export class SqlDirectory extends SqlDirectoryReads
     const types = new Set(covers.flatMap((c) => c.types));
     const params = [run.provider, run.scope, run.runId];
     return await this.#db.transaction(async (tx) => {
+      // A first sync just wrote every row: without fresh statistics the planner resolves 30,000
+      // staged edges by scanning the scope once per edge (88 s instead of under 1 s on PGlite).
+      await tx.query(
+        "ANALYZE organizations, identities, identity_groups, identity_group_members, identity_edges_seen",
+      );
       let deleted = 0;
       for (
         const [type, table] of [["identity", "identities"], ["group", "identity_groups"], [
