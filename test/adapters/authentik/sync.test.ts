@@ -119,6 +119,52 @@ describe("Authentik provider: reading an instance", () => {
     }
   });
 
+  it("reads a listing again from its first page when it changed between pages (numbered pages shift)", async () => {
+    const provider = createAuthentikProvider({ pageSize: 50 });
+    const saved = [...authentik.model.users];
+    try {
+      const wrapped = {
+        ...provider,
+        async plan(t: Parameters<typeof provider.plan>[0], s: AbortSignal) {
+          const sources = await provider.plan(t, s);
+          const users = sources[0]!;
+          let calls = 0;
+          // The user is deleted from Authentik right after the first page was read.
+          sources[0] = {
+            ...users,
+            fetchPage: async (token, signal) => {
+              const page = await users.fetchPage(token, signal);
+              if (++calls === 1) authentik.model.users.splice(0, 1);
+              return page;
+            },
+          };
+          return sources;
+        },
+      };
+      const memory = memorySink();
+      const summary = await runSync({
+        provider: wrapped,
+        target: target(),
+        sink: memory.sink,
+        runId: "shift",
+        signal: new AbortController().signal,
+      });
+      assert.equal(summary.complete, true);
+      const missing = authentik.model.users.filter((u) => !memory.identities.has(String(u.pk)));
+      assert.deepEqual(missing, [], "no user was skipped by the shift");
+      const [users] = await provider.plan(target(), new AbortController().signal);
+      const first = await users!.fetchPage(undefined, new AbortController().signal);
+      authentik.model.users.splice(0, 1);
+      await assert.rejects(users!.fetchPage(first.next, new AbortController().signal), (error) => {
+        assert.ok(error instanceof TransientError);
+        assert.equal(error.code, "PAGE_TOKEN_EXPIRED");
+        return true;
+      });
+    } finally {
+      authentik.model.users.splice(0, Infinity, ...saved);
+    }
+  });
+
   it("refuses bad credentials permanently, naming the field and never a value", async () => {
     const secret = "ak-SECRET-token-value-12345";
     for (
