@@ -191,7 +191,7 @@ export function natsConnectError(error: unknown, servers: string[]): unknown {
   }
   const innermost = chain.at(-1);
   if (innermost && /connection refused|timeout|timed out/i.test(String(innermost.message))) {
-    const reason = /refused/i.test(String(innermost.message)) ? "connection refused" : "no answer in time";
+    const reason = unreachable[/refused/i.test(String(innermost.message)) ? "ECONNREFUSED" : "ETIMEDOUT"];
     return new TransientError(`${where}: ${reason}`, { code: ErrorCode.unavailable, cause: error });
   }
   return error;
