@@ -332,6 +332,40 @@ export function runDirectoryContract(options: { name: string; open: () => Promis
       assert.ok(await directory.get(remove.id));
     });
 
+    it("the ledger's credentials: the latest successful sync's, else the scope's sync.<provider> schedule's, else null", async () => {
+      const s = scope();
+      // A partial sync only: its job's credentials are not vouched for by a successful run.
+      await sync(ref(s, `${s}-1`, "okta"), [[user("u1"), group("g1")]], { complete: false });
+      const change = await directory.requestChange({
+        groupId: await idOf("identity_groups", s, "g1"),
+        identityId: await idOf("identities", s, "u1"),
+        operation: "add",
+      });
+      assert.equal((await directory.get(change.id))?.credentialsRef, null);
+      const schedule = (id: string, credentials: string, scopeOf = s) =>
+        db.query(
+          `INSERT INTO schedules (id, kind, payload, interval_seconds) VALUES ($1, 'sync.okta', $2::text::jsonb, 3600)`,
+          [id, JSON.stringify({ scope: scopeOf, credentials })],
+        );
+      await schedule(`${s}-other-scope`, "elsewhere", `${s}-x`);
+      await schedule(`${s}-a`, "okta-a");
+      assert.equal((await directory.get(change.id))?.credentialsRef, "okta-a");
+      await db.query("DELETE FROM schedules WHERE id = 'okta-default'");
+      await schedule("okta-default", "okta-default-creds");
+      assert.equal(
+        (await directory.get(change.id))?.credentialsRef,
+        "okta-default-creds",
+        "the default first",
+      );
+      await sync(ref(s, `${s}-2`, "okta"), [[user("u1"), group("g1")]]);
+      assert.equal(
+        (await directory.get(change.id))?.credentialsRef,
+        "okta-creds",
+        "a successful sync's first",
+      );
+      await db.query("DELETE FROM schedules WHERE id = 'okta-default'");
+    });
+
     it("a change the provider confirmed while a run was reading survives that run", async () => {
       const s = scope();
       await sync(ref(s, `${s}-1`, "okta"), [[user("a"), user("b"), group("g", [u("a")])]]);
