@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { PluginManifest } from "../plugin.ts";
+import { type PluginManifest, PortName } from "../plugin.ts";
 import type { SyncProvider } from "../sync/port.ts";
 import { directorySyncPayloadSchema } from "../sync/schema.ts";
 import { writebackPayloadSchema } from "./schema.ts";
@@ -33,6 +33,7 @@ export const authentikManifest: PluginManifest = {
     schema: writebackPayloadSchema,
     maxAttempts: 10,
     timeoutMs: 120_000,
+    requires: [PortName.membershipLedger, PortName.resolveCredentials],
     load: async (context) => (await import("./mod.ts")).createAuthentikWritebackKind(context.ports),
   }],
 };
