@@ -1,17 +1,19 @@
 /**
  * Exec agents end to end: the `exec` kind through a real worker, an agent
  * running commands under real bubblewrap and cgroups, output on the logs
- * stream, cancel, re-attach after a worker goes away, agent loss.
+ * stream, cancel, re-attach after a worker goes away (stopped, or killed with
+ * SIGKILL in a process of its own), agent loss.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Core, type RunningSystem, startSystem } from "../../../actors/process/system.ts";
 import { decodeLogChunk, type LogChunk } from "../../../bus/log-chunk.ts";
 import type { JobRow } from "../../../adapters/postgres/store.ts";
 import { backendEnv, openTestCore } from "../../support/system.ts";
+import { exited, startCli } from "../../support/cli.ts";
 import { waitFor } from "../../support/wait.ts";
 
 describe("exec jobs on an agent (embedded, real sandbox)", () => {
@@ -241,5 +243,113 @@ describe("exec jobs on an agent (embedded, real sandbox)", () => {
     } finally {
       await successor.worker!.stop({ graceMs: 0 });
     }
+  });
+});
+
+describe("exec jobs when the worker process is killed (NATS, PostgreSQL, a worker process)", () => {
+  let core: Core;
+  let env: Record<string, string>;
+  let agent: import("../../../actors/agent/agent.ts").Agent;
+  let dir: string;
+  const workers: ReturnType<typeof startCli>[] = [];
+
+  before(async () => {
+    const made = await backendEnv("nats+postgres");
+    env = {
+      ...made.env,
+      LOG_LEVEL: "info",
+      // A lease (and JetStream ack wait) of 1.5 s: a killed worker's job is redelivered soon.
+      TROUPE_LEASE_MS: "1500",
+      TROUPE_RECONCILE_INTERVAL_MS: "500",
+      TROUPE_RECONCILE_GRACE_MS: "3000",
+    };
+    dir = mkdtempSync(join(tmpdir(), "troupe-agent-crash-"));
+    core = await openTestCore(env); // migrates the database and makes the streams
+    const { Agent } = await import("../../../actors/agent/agent.ts");
+    // Without a sandbox, so that the command can count its runs in a file of this host.
+    agent = new Agent({
+      bus: core.bus,
+      logger: core.logger,
+      name: "crash-a",
+      host: "test",
+      workRoot: join(dir, "work"),
+      isolation: false,
+      heartbeatMs: 200,
+    });
+    await agent.start();
+  });
+  after(async () => {
+    for (const worker of workers) {
+      if (worker.exitCode === null && worker.signalCode === null) {
+        worker.kill("SIGKILL");
+        await exited(worker).catch(() => {});
+      }
+    }
+    await agent?.stop();
+    await core?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const worker = async (what: string) => {
+    const child = startCli(["worker"], env);
+    workers.push(child);
+    await waitFor(() => /Worker started/.test(child.output()), { timeoutMs: 60_000, what });
+    return child;
+  };
+
+  it("a job whose worker is killed with SIGKILL mid-run is taken over after its lease and re-attached: the command runs once", async () => {
+    const first = await worker("the first worker to start");
+    const runs = join(dir, "runs");
+    const { id } = await core.jobs.submit({
+      kind: "exec",
+      payload: {
+        agent: "crash-a",
+        command: ["sh", "-c", `echo run >> ${runs}; echo start; sleep 10; echo end`],
+      },
+    });
+    await waitFor(() => existsSync(runs), { timeoutMs: 30_000, what: "the command to start" });
+    const before = await core.store.getJob(id);
+    assert.equal(before?.status, "running");
+    first.kill("SIGKILL");
+    await exited(first);
+    await worker("the successor to start");
+    const taken = await waitFor(async () => {
+      const row = await core.store.getJob(id);
+      return row?.workerId && row.workerId !== before?.workerId ? row : undefined;
+    }, { timeoutMs: 30_000, what: "the successor to take the job over" });
+    assert.ok(["locked", "running"].includes(taken.status), taken.status);
+    // Taken over while the command, left alone by the killed worker, still runs on the agent.
+    const state = JSON.parse(
+      new TextDecoder().decode(
+        await core.bus.request(
+          core.bus.subjects.agent("crash-a", "status"),
+          new TextEncoder().encode(JSON.stringify({ jobId: id })),
+          { timeoutMs: 2000 },
+        ),
+      ),
+    );
+    assert.equal(state.state, "running", JSON.stringify(state));
+    const job: JobRow = await waitFor(async () => {
+      const row = await core.store.getJob(id);
+      return row && ["success", "failed", "cancelled"].includes(row.status) ? row : undefined;
+    }, { timeoutMs: 60_000, what: "the successor to finish the job" });
+    assert.equal(job.status, "success", JSON.stringify(job.lastError));
+    assert.notEqual(job.workerId, before?.workerId, "another worker finished it");
+    assert.equal(readFileSync(runs, "utf8"), "run\n", "the command ran exactly once");
+    assert.equal((job.result as { exitCode: number }).exitCode, 0);
+    const events = await core.store.jobEvents(id);
+    assert.ok(
+      events.some((e) =>
+        e.status === "locked" && (e.data as { takeover?: boolean } | null)?.takeover === true
+      ),
+      `the successor took the job over: ${JSON.stringify(events.map((e) => [e.status, e.data]))}`,
+    );
+    assert.equal(events.filter((e) => e.status === "success").length, 1);
+    const logs: string[] = [];
+    const sub = core.bus.watchLogs(id, "all");
+    const timer = setTimeout(() => void sub.close(), 500);
+    for await (const record of sub) logs.push(decodeLogChunk(id, record.data).text);
+    clearTimeout(timer);
+    assert.equal(logs.join(""), "start\nend\n", "one run's output, whole");
   });
 });
