@@ -85,6 +85,7 @@ async function withApi<T>(fn: (call: ApiCall) => Promise<T>): Promise<T> {
       logger: core.logger,
       maxBodyBytes: cfg.maxPayloadBytes,
       inventory: { schedules: core.schedules, resources: core.inventory },
+      directory: core.directory,
       tokens: singleToken(Role.admin, token),
     });
     return fn(httpCall("http://localhost", token, (url, init) => app.request(url, init)));

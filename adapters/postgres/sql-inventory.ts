@@ -63,6 +63,8 @@ export interface RunRow {
   deleted: number;
   failedPages: FailedPage[] | null;
   error: string | null;
+  /** Directory syncs: the edges a complete run added and removed, and those no pending write-back explains. */
+  drift: { added: number; removed: number; drift: number; unresolved: number } | null;
 }
 
 /** Filters of {@link SqlInventory.listResources}. */
@@ -120,6 +122,7 @@ function toRunRow(row: Row): RunRow {
     deleted: Number(row.deleted),
     failedPages: (row.failed_pages as FailedPage[] | null) ?? null,
     error: (row.error as string | null) ?? null,
+    drift: (row.drift as RunRow["drift"]) ?? null,
   };
 }
 

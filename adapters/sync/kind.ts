@@ -203,6 +203,8 @@ export function createSyncKind<T, C, S extends z.ZodType<SyncPayload>>(
       };
       if (summary.complete) {
         await options.sink.finishRun(runId, { status: "success", ...counts });
+        const drift = await options.sink.drift?.({ runId });
+        if (drift) Object.assign(result, { drift });
         options.metrics?.syncFinished(name, "success", seconds());
         log?.info(result, "Sync complete");
         return { result };

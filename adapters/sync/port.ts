@@ -147,4 +147,9 @@ export interface SyncSink<T, C> {
   markStale(run: RunRef, covers: C[]): Promise<number>;
   /** Closes a run. */
   finishRun(runId: string, end: RunEnd): Promise<void>;
+  /**
+   * What a complete run changed beyond rows (the directory's edges: added,
+   * removed, and the drift no pending write-back explains), for the job's result.
+   */
+  drift?(run: Pick<RunRef, "runId">): Promise<object | null>;
 }
