@@ -10,8 +10,42 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import process from "node:process";
 import { after, before, describe, it } from "node:test";
-import { sandboxHostname, startSandboxedProcess } from "../../../adapters/exec/mod.ts";
+import { detectCgroupLayout, sandboxHostname, startSandboxedProcess } from "../../../adapters/exec/mod.ts";
 import { jobId, makeWorkRoot, requireSandboxHost, runToEnd } from "./sandbox-host.ts";
+
+/**
+ * The cgroup of each controller the sandbox limits, from a `/proc/<pid>/cgroup`:
+ * under v1 one line per hierarchy (`4:memory:/troupe/j1`, `2:cpu,cpuacct:/...`);
+ * under v2 (`v2` true) the single `0::/troupe/j1` line holds them all. On hybrid
+ * hosts both kinds appear, and which one the sandbox uses depends on the layout.
+ */
+function jobCgroupPaths(text: string, v2: boolean): Record<"memory" | "pids" | "cpu", string> {
+  const lines = text.split("\n").filter(Boolean).map((line) => {
+    const [hierarchy, controllers, ...path] = line.split(":");
+    return { hierarchy, controllers: controllers ? controllers.split(",") : [], path: path.join(":") };
+  });
+  const unified = lines.find((l) => l.hierarchy === "0" && l.controllers.length === 0)?.path;
+  const of = (controller: string) => {
+    const path = v2 ? unified : lines.find((l) => l.controllers.includes(controller))?.path;
+    assert.ok(path !== undefined, `no ${v2 ? "v2" : `v1 ${controller}`} line in ${JSON.stringify(text)}`);
+    return path;
+  };
+  return { memory: of("memory"), pids: of("pids"), cpu: of("cpu") };
+}
+
+describe("jobCgroupPaths()", () => {
+  it("reads a v2-only /proc/self/cgroup and a v1 or hybrid one", () => {
+    const job = "/troupe/cg-1";
+    assert.deepEqual(jobCgroupPaths(`0::/system.slice/x${job}\n`, true), {
+      memory: `/system.slice/x${job}`,
+      pids: `/system.slice/x${job}`,
+      cpu: `/system.slice/x${job}`,
+    });
+    const hybrid = `9:name=systemd:/\n4:memory:${job}\n8:pids:${job}\n2:cpu,cpuacct:${job}\n0::/\n`;
+    assert.deepEqual(jobCgroupPaths(hybrid, false), { memory: job, pids: job, cpu: job });
+    assert.throws(() => jobCgroupPaths("0::/\n", false), /no v1 memory line/);
+  });
+});
 
 describe("startSandboxedProcess() isolation", () => {
   const workRoot = makeWorkRoot();
@@ -164,9 +198,10 @@ describe("startSandboxedProcess() isolation", () => {
     const { stdout } = await run(["cat", "/proc/self/cgroup"], {
       limits: { memoryMB: 64, pids: 64, cpuPercent: 100 },
     }, id);
-    for (const controller of ["memory", "pids", "cpu"]) {
-      const line = stdout.split("\n").find((l) => l.split(":")[1]?.split(",").includes(controller));
-      assert.ok(line?.endsWith(`/troupe/${id}`), `${controller} cgroup is the job's: ${line}`);
+    const layout = detectCgroupLayout();
+    assert.notEqual(layout.version, "none");
+    for (const [controller, path] of Object.entries(jobCgroupPaths(stdout, layout.version === "v2"))) {
+      assert.ok(path.endsWith(`/troupe/${id}`), `${controller} cgroup is the job's: ${path}`);
     }
   });
 
