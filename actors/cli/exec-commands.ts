@@ -15,6 +15,7 @@ import type { JobsClient } from "./jobs-client.ts";
 import { writeErr, writeOut } from "../process/runtime.ts";
 import { printable } from "./printable.ts";
 import { ErrorCode, TroupeError } from "../../machines/errors.ts";
+import type { ExecOutcome } from "../../bus/agent-protocol.ts";
 
 /** What the commands need from main.ts. */
 export interface ExecCommandDeps {
@@ -34,15 +35,18 @@ export const hostNetworkHelp =
   'let jobs ask for the host\'s network (network "host", TROUPE_AGENT_HOST_NETWORK=true): ' +
   "this exposes the host's loopback services (the Troupe API, NATS, PostgreSQL) to every such command";
 
-/** The exit code `troupe run` ends with for a finished exec job. */
+/**
+ * The exit code `troupe run` ends with for a finished exec job, from the
+ * command's structured outcome (the job's `result`, kept on failure too).
+ */
 export function exitCodeOfJob(job: { status: string; result?: unknown; lastError?: unknown }): number {
   if (job.status === "success") return 0;
   if (job.status === "cancelled") return 130;
-  const message = String((job.lastError as { message?: string } | null)?.message ?? "");
-  const code = /exited with code (\d+)/.exec(message);
-  if (code) return Number(code[1]);
-  if (/memory limit/.test(message)) return 137;
-  if (/timed out/.test(message)) return 124;
+  const outcome = (job.result ?? null) as Partial<ExecOutcome> | null;
+  const code = (job.lastError as { code?: unknown } | null)?.code;
+  if (outcome?.oomKilled) return 137;
+  if (outcome?.stoppedBy === "timeout" || code === "TIMEOUT") return 124;
+  if (typeof outcome?.exitCode === "number") return outcome.exitCode;
   return 1;
 }
 

@@ -49,20 +49,24 @@ const sleep = (ms: number, signal: AbortSignal) =>
     }
   });
 
-/** Turns an ended command into the job's result, or the error that fails it. */
+/**
+ * Turns an ended command into the job's result, or the error that fails it.
+ * The error carries the command's outcome (exit code, signal, OOM flag, CPU,
+ * memory) as its `result`, which the job keeps: nobody has to read it back out
+ * of the message.
+ */
 export function outcomeToResult(
   outcome: ExecOutcome,
   timeoutMs: number | undefined,
 ): { result: ExecOutcome } {
+  const fail = (message: string, code: string) => new PermanentError(message, { code, result: outcome });
   if (outcome.stoppedBy === "timeout") {
-    throw new PermanentError(`Command timed out after ${timeoutMs ?? "?"} ms and was stopped`, {
-      code: "TIMEOUT",
-    });
+    throw fail(`Command timed out after ${timeoutMs ?? "?"} ms and was stopped`, "TIMEOUT");
   }
   if (outcome.oomKilled) {
-    throw new PermanentError(
+    throw fail(
       `Command was killed by the kernel for exceeding its memory limit (exit code ${outcome.exitCode})`,
-      { code: "OOM_KILLED" },
+      "OOM_KILLED",
     );
   }
   if (outcome.stoppedBy === "output-limit" || outcome.outputTruncated) {
@@ -71,19 +75,19 @@ export function outcomeToResult(
       : `the command ${
         outcome.exitCode === null ? `was killed by ${outcome.signal}` : `exited with code ${outcome.exitCode}`
       }`;
-    throw new PermanentError(
+    throw fail(
       `Command output reached the cap of ${
         outcome.outputLimitBytes ?? "?"
       } bytes as stored and ${how} (${outcome.outputBytes} bytes written, ${outcome.droppedBytes} dropped)`,
-      { code: "OUTPUT_LIMIT" },
+      "OUTPUT_LIMIT",
     );
   }
-  if (outcome.stoppedBy === "stop") throw new PermanentError("Command was stopped", { code: "STOPPED" });
+  if (outcome.stoppedBy === "stop") throw fail("Command was stopped", "STOPPED");
   if (outcome.exitCode !== 0) {
     const how = outcome.exitCode === null
       ? `was killed by ${outcome.signal}`
       : `exited with code ${outcome.exitCode}`;
-    throw new PermanentError(`Command ${how}`, { code: "EXIT_NONZERO" });
+    throw fail(`Command ${how}`, "EXIT_NONZERO");
   }
   return { result: outcome };
 }
@@ -152,12 +156,28 @@ export function createExecKind(options: ExecKindOptions) {
           // Shutdown or takeover: the next worker re-attaches, so the command goes on.
           const handedOver = signal.reason instanceof JobAbort &&
             (signal.reason.why === AbortWhy.shutdown || signal.reason.why === AbortWhy.leaseLost);
-          if (!handedOver) {
-            await link.request(agent, "stop", { jobId: id, graceMs: stopGraceMs }, stopGraceMs + 5000).catch(
-              () => {},
-            );
+          if (handedOver) throw signal.reason;
+          // Cancel or timeout: stop the command and keep its outcome (exit code, signal, usage).
+          let stopped = await link.request(
+            agent,
+            "stop",
+            { jobId: id, graceMs: stopGraceMs },
+            stopGraceMs + 5000,
+          )
+            .catch(() => undefined);
+          for (let waited = 0; stopped?.state === "running" && waited < 5000; waited += 100) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            stopped = await link.request(agent, "status", { jobId: id }, 2000).catch(() => undefined);
           }
-          throw signal.reason;
+          if (stopped?.state !== "done") throw signal.reason;
+          await link.request(agent, "forget", { jobId: id }, 2000).catch(() => {});
+          const reason = signal.reason as unknown;
+          const why = reason instanceof JobAbort ? reason.why : AbortWhy.cancel;
+          throw new PermanentError(reason instanceof Error ? reason.message : "Command was stopped", {
+            code: why === AbortWhy.timeout ? "TIMEOUT" : "CANCELLED",
+            cause: reason,
+            result: stopped.outcome,
+          });
         }
         await sleep(wait, signal);
         wait = Math.min(pollMs, wait * 2);

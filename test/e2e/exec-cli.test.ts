@@ -78,7 +78,7 @@ describe("troupe run against `troupe start`", () => {
     assert.match(agents.stdout, /^local\s+\S+\s+running=\d+ isolation=bwrap cgroup=v[12]/m);
   });
 
-  it("stop cancels a running command; run then exits 130", async () => {
+  it("stop cancels a running command; run then exits 130, and the job keeps the stopped command's outcome", async () => {
     const running = startCli(["run", "--", "sh", "-c", "echo up; sleep 60"], env);
     await waitFor(() => running.output().includes("up"), { timeoutMs: 20_000, what: "the command to start" });
     const list = await runCli(["list", "--kind", "exec", "--status", "running", "--json"], env);
@@ -86,7 +86,45 @@ describe("troupe run against `troupe start`", () => {
     const stop = await runCli(["stop", id], env);
     assert.equal(stop.code, 0, stop.stderr);
     assert.equal(await exited(running, 30_000), 130);
+    // The outcome arrives once the agent has stopped the command: the API answers it as a structured value.
+    const job = await waitFor(async () => {
+      const shown = await showJob(id);
+      return shown.result ? shown : undefined;
+    }, { timeoutMs: 30_000, what: "the cancelled job's outcome" });
+    assert.equal(job.status, "cancelled");
+    assert.equal((job.lastError as { code: string }).code, "CANCELLED");
+    const outcome = job.result as Record<string, unknown>;
+    assert.equal(outcome.stoppedBy, "stop");
+    assert.equal(outcome.oomKilled, false);
+    assert.ok(outcome.signal === "SIGTERM" || typeof outcome.exitCode === "number", JSON.stringify(outcome));
+    assert.equal(typeof outcome.durationMs, "number");
+    assert.ok("cpuSeconds" in outcome && "peakMemoryBytes" in outcome, JSON.stringify(outcome));
   });
+
+  it("a failed command's exit code, signal, OOM flag and usage are the job's result in the API, not text", async () => {
+    const r = await runCli(["run", "--detach", "--", "sh", "-c", "exit 7"], env);
+    assert.equal(r.code, 0, r.stderr);
+    const id = r.stdout.trim();
+    const job = await waitFor(async () => {
+      const shown = await showJob(id);
+      return shown.status === "failed" ? shown : undefined;
+    }, { timeoutMs: 20_000, what: "the command to fail" });
+    const outcome = job.result as Record<string, unknown>;
+    assert.deepEqual([outcome.exitCode, outcome.signal, outcome.oomKilled], [7, null, false]);
+    assert.ok("cpuSeconds" in outcome && "peakMemoryBytes" in outcome, JSON.stringify(outcome));
+    assert.deepEqual(job.lastError, {
+      kind: "permanent",
+      code: "EXIT_NONZERO",
+      message: "Command exited with code 7",
+    });
+  });
+
+  /** The job as `troupe status` shows it, over the HTTP API. */
+  async function showJob(id: string): Promise<Record<string, unknown>> {
+    const shown = await runCli(["status", id], env);
+    assert.equal(shown.code, 0, shown.stderr);
+    return JSON.parse(shown.stdout) as Record<string, unknown>;
+  }
 
   it("a bad flag exits 2 naming it", async () => {
     const r = await runCli(["run", "--max-memory", "lots", "--", "true"], env);

@@ -11,6 +11,8 @@ import { Reconciler } from "../../../actors/outbox/reconciler.ts";
 import { defineKind, type JobKind } from "../../../machines/job-kind.ts";
 import { type Backend, backendEnv, openTestCore } from "../../support/system.ts";
 import { waitFor } from "../../support/wait.ts";
+import { applyJobEvent, persistJob } from "../../../machines/job-machine.ts";
+import { snapshotOfStored } from "../../../machines/job-write.ts";
 
 const enc = (value: unknown) =>
   new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value));
@@ -226,10 +228,21 @@ export function runWorkerScenarios(backend: Backend): void {
       await core.bus.publishJob("test.record", enc({ id: "cancel-1", payload: { holdMs: 60_000 } }), {
         msgId: "cancel-1",
       });
-      await waitFor(async () => (await job("cancel-1"))?.status === "running", { what: "cancel-1 to run" });
+      const before = await waitFor(async () => {
+        const j = await job("cancel-1");
+        return j?.status === "running" ? j : undefined;
+      }, { what: "cancel-1 to run" });
       await core.jobs.cancel("cancel-1", "test");
       const done = await final("cancel-1");
       assert.equal(done.status, "cancelled");
+      // What the service committed is what the machine makes of the running job.
+      const cancel = applyJobEvent(snapshotOfStored(before), {
+        type: "job.cancel",
+        reason: "cancelled by user",
+      });
+      assert.deepEqual(done.snapshot, persistJob(cancel.snapshot));
+      assert.deepEqual(done.lastError, cancel.snapshot.context.lastError);
+      assert.equal(done.workerId, null);
       await waitFor(() => seen.find((s) => s.id === "cancel-1")?.aborted, {
         what: "the handler to be aborted",
         timeoutMs: 5000,
