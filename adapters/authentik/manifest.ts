@@ -5,20 +5,24 @@
  * the implementation and `@goauthentik/api` are imported on the first job.
  *
  * The `AUTHENTIK_ENABLED`, `AUTHENTIK_SYNC_INTERVAL`, `AUTHENTIK_SCOPE` and `AUTHENTIK_CREDENTIALS` settings
- * and their default schedule come from the shared helper of the directory
- * connectors (actors/plugins).
+ * and their default schedule come from the shared helper of the sync
+ * connectors (adapters/sync/schedule-settings.ts).
  *
  * @module
  */
 import { type PluginManifest, PortName } from "../plugin.ts";
 import type { SyncProvider } from "../sync/port.ts";
+import { defaultSchedules, scheduleSettings } from "../sync/schedule-settings.ts";
 import { directorySyncPayloadSchema } from "../sync/schema.ts";
 import { writebackPayloadSchema } from "./schema.ts";
+
+const naming = { prefix: "AUTHENTIK" };
 
 /** The Authentik plugin. */
 export const authentikManifest: PluginManifest = {
   name: "authentik",
   description: "Authentik users, groups and memberships into the directory; group membership write-back",
+  settings: scheduleSettings({ ...naming, label: "Authentik instance" }),
   syncKinds: [{
     kind: "sync.authentik",
     description: "Reads an Authentik instance's users and groups (members, nesting) into the directory",
@@ -36,6 +40,8 @@ export const authentikManifest: PluginManifest = {
     requires: [PortName.membershipLedger, PortName.resolveCredentials],
     load: async (context) => (await import("./mod.ts")).createAuthentikWritebackKind(context.ports),
   }],
+  schedules: (values) =>
+    defaultSchedules({ ...naming, provider: "authentik", kind: "sync.authentik" }, values),
 };
 
 export default authentikManifest;

@@ -5,8 +5,8 @@
  * google-auth-library are imported on the first job.
  *
  * The `GOOGLE_WORKSPACE_ENABLED`, `_SYNC_INTERVAL`, `_SCOPE` and `_CREDENTIALS` settings
- * and their default schedule come from the shared helper of the directory
- * connectors (actors/plugins).
+ * and their default schedule come from the shared helper of the sync
+ * connectors (adapters/sync/schedule-settings.ts).
  *
  * @module
  */
@@ -14,12 +14,16 @@ import type { PluginManifest } from "../plugin.ts";
 import { url } from "../setting-values.ts";
 import type { SyncProvider } from "../sync/port.ts";
 import { directorySyncPayloadSchema } from "../sync/schema.ts";
+import { defaultSchedules, scheduleSettings } from "../sync/schedule-settings.ts";
+
+const naming = { prefix: "GOOGLE_WORKSPACE" };
 
 /** The Google Workspace plugin. */
 export const googleWorkspaceManifest: PluginManifest = {
   name: "google-workspace",
   description: "Google Workspace users, groups, memberships and org units into the directory",
   settings: {
+    ...scheduleSettings({ ...naming, label: "Google Workspace account" }),
     GOOGLE_WORKSPACE_API_ENDPOINT: {
       schema: url(["http:", "https:"]).optional(),
       help: "The Admin SDK endpoint instead of https://admin.googleapis.com (a private endpoint, a stand-in)",
@@ -40,6 +44,8 @@ export const googleWorkspaceManifest: PluginManifest = {
       >;
     },
   }],
+  schedules: (values) =>
+    defaultSchedules({ ...naming, provider: "google_workspace", kind: "sync.google_workspace" }, values),
 };
 
 export default googleWorkspaceManifest;

@@ -138,4 +138,10 @@ export const DIRECTORY_SCHEMA_SQL = `
 
   -- {"added", "removed", "drift", "unresolved"}: the edges a complete directory sync changed.
   ALTER TABLE discovery_runs ADD COLUMN drift jsonb;
+
+  -- A schedule of a directory sync names its provider too (sync.ldap -> ldap), as discovery's do.
+  ALTER TABLE schedules DROP COLUMN provider;
+  ALTER TABLE schedules ADD COLUMN provider text GENERATED ALWAYS AS (
+    CASE WHEN kind LIKE 'discovery.%' THEN substr(kind, 11) WHEN kind LIKE 'sync.%' THEN substr(kind, 6) END
+  ) STORED;
 `;

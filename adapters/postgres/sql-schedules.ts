@@ -24,7 +24,7 @@ export interface ScheduleRow {
   kind: string;
   payload: unknown;
   org: string | null;
-  /** For `discovery.<provider>` kinds: the provider, scope and credentials reference of the payload. */
+  /** For `discovery.<provider>` and `sync.<provider>` kinds: the provider, scope and credentials reference of the payload. */
   provider: string | null;
   scope: string | null;
   credentialsRef: string | null;

@@ -155,6 +155,31 @@ describe("Scheduler (NATS + PostgreSQL)", () => {
       /AWS_ENABLED=true needs AWS_SCOPE or AWS_ACCOUNT_ID/,
     );
     assert.throws(() => loadConfig({ GCP_SYNC_INTERVAL: "often" }), /GCP_SYNC_INTERVAL/);
+    // The directory connectors' schedules, from their manifests' settings; the row knows the provider.
+    const directories = loadConfig({
+      ...env,
+      OKTA_ENABLED: "true",
+      OKTA_SCOPE: "example",
+      OKTA_CREDENTIALS: "okta",
+      LDAP_ENABLED: "false",
+      LDAP_SCOPE: "corp",
+    });
+    assert.deepEqual(
+      directories.discovery.schedules.map((s) => [s.id, s.kind, s.enabled, s.payload]),
+      [
+        ["ldap-default", "sync.ldap", false, { scope: "corp" }],
+        ["okta-default", "sync.okta", true, { scope: "example", credentials: "okta" }],
+      ],
+    );
+    const d = scheduler(a, { defaults: directories.discovery.schedules, tickMs: 60_000 });
+    await d.start();
+    await d.stop();
+    const okta = await a.schedules.get("okta-default");
+    assert.deepEqual([okta?.provider, okta?.scope, okta?.credentialsRef], ["okta", "example", "okta"]);
+    assert.throws(
+      () => loadConfig({ AUTHENTIK_ENABLED: "true" }),
+      /AUTHENTIK_ENABLED=true needs AUTHENTIK_SCOPE/,
+    );
     assert.throws(
       () => loadConfig({ FLEETDM_ENABLED: "true" }),
       /FLEETDM_ENABLED: the fleetdm connector is not part of this Troupe yet/,
