@@ -99,18 +99,27 @@ export function ldaptsConnect(options: LdaptsOptions): LdapConnect {
     });
     const secrets = [credentials.password];
     const where = `${credentials.url}`;
-    const onAbort = () => void client.unbind().catch(() => {});
+    // ldapts' unbind() during the connect destroys the socket without settling the connect
+    // (no error, timer cleared), so the bind would wait forever: an abort rejects on its own.
+    let onAbort = () => {};
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        void client.unbind().catch(() => {});
+        reject(signal.reason);
+      };
+    });
+    aborted.catch(() => {});
     signal.addEventListener("abort", onAbort, { once: true });
     try {
       if (credentials.startTLS) {
         try {
-          await client.startTLS(tlsOptions(credentials));
+          await Promise.race([client.startTLS(tlsOptions(credentials)), aborted]);
         } catch (error) {
           throw classifyLdapError(error, { context: `Cannot start TLS with ${where}`, secrets });
         }
       }
       try {
-        await client.bind(credentials.bindDN, credentials.password);
+        await Promise.race([client.bind(credentials.bindDN, credentials.password), aborted]);
       } catch (error) {
         throw classifyLdapError(error, {
           context: `Cannot bind as "${credentials.bindDN}" to ${where}`,
