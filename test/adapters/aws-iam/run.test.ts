@@ -12,7 +12,10 @@ import {
   awsIamPolicySchema,
   createAwsIamPolicyKind,
 } from "../../../adapters/aws-iam/mod.ts";
-import { type StandIn, startStandIn } from "./stand-in.ts";
+import {
+  type AwsStandIn as StandIn,
+  startAwsStandIn as startStandIn,
+} from "../../support/standins/aws/stand-in.ts";
 
 const ACCOUNT = "111122223333";
 const READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess";

@@ -15,7 +15,10 @@ import { ValidationError } from "../../../machines/errors.ts";
 import type { JobKind } from "../../../machines/job-kind.ts";
 import { type Backend, backendEnv } from "../../support/system.ts";
 import { waitFor } from "../../support/wait.ts";
-import { type StandIn, startStandIn } from "./stand-in.ts";
+import {
+  type AwsStandIn as StandIn,
+  startAwsStandIn as startStandIn,
+} from "../../support/standins/aws/stand-in.ts";
 
 const ACCOUNT = "111122223333";
 const READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess";

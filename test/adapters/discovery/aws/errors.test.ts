@@ -12,7 +12,7 @@ import {
   createAwsDiscoveryProvider,
 } from "../../../../adapters/discovery/aws/mod.ts";
 import type { DiscoverySource, DiscoveryTarget } from "../../../../adapters/discovery/provider.ts";
-import { type AwsStandIn, startAwsStandIn } from "./stand-in.ts";
+import { type AwsStandIn, startAwsStandIn } from "../../../support/standins/aws/stand-in.ts";
 import { ACCOUNT, drain, rejection, seed } from "./fixtures.ts";
 
 const signal = new AbortController().signal;

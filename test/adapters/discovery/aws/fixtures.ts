@@ -4,7 +4,7 @@
  * `next`.
  */
 import type { DiscoveredResource, DiscoverySource } from "../../../../adapters/discovery/provider.ts";
-import type { AwsStandIn } from "./stand-in.ts";
+import type { AwsStandIn } from "../../../support/standins/aws/stand-in.ts";
 
 export const ACCOUNT = "111122223333";
 export const ROLE = "TroupeDiscoveryRole";

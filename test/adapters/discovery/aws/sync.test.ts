@@ -13,7 +13,7 @@ import {
 } from "../../../../adapters/discovery/aws/mod.ts";
 import type { AwsDiscoveryOptions } from "../../../../adapters/discovery/aws/mod.ts";
 import type { DiscoveryTarget } from "../../../../adapters/discovery/provider.ts";
-import { type AwsStandIn, startAwsStandIn } from "./stand-in.ts";
+import { type AwsStandIn, startAwsStandIn } from "../../../support/standins/aws/stand-in.ts";
 import { ACCOUNT, drain, keys, rejection, seed, syncAll } from "./fixtures.ts";
 
 const signal = new AbortController().signal;

@@ -5,8 +5,8 @@
  * `<ErrorResponse>`). Each answer is the documented XML for the actions
  * discovery calls, paginated from the model with offset tokens.
  */
-import { el, wrap } from "../../aws-iam/stand-in-iam.ts";
-import { Fault, paginate, type RegionModel, type StandInAccount, type Tags } from "./stand-in-model.ts";
+import { el, wrap } from "./xml.ts";
+import { Fault, paginate, type RegionModel, type StandInAccount, type Tags } from "./model.ts";
 
 export const EC2_NS = "http://ec2.amazonaws.com/doc/2016-11-15/";
 export const RDS_NS = "http://rds.amazonaws.com/doc/2014-10-31/";

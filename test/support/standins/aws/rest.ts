@@ -4,8 +4,8 @@
  * documents) and Lambda (REST JSON: `GET /2015-03-31/functions/` with `Marker`
  * and `MaxItems`, errors typed by the `x-amzn-ErrorType` header).
  */
-import { el, wrap } from "../../aws-iam/stand-in-iam.ts";
-import { Fault, paginate, type RegionModel, type StandInAccount } from "./stand-in-model.ts";
+import { el, wrap } from "./xml.ts";
+import { Fault, paginate, type RegionModel, type StandInAccount } from "./model.ts";
 
 export const S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/";
 

@@ -1,6 +1,7 @@
 /**
- * The AWS stand-in's model: accounts with roles that trust the master key, S3
- * buckets, and per region an opt-in status and the resources that the
+ * The AWS stand-in's model: accounts with roles that trust the master key, an
+ * IAM model (users, roles, managed policies, attachments) for `aws.iam.policy`,
+ * S3 buckets, and per region an opt-in status and the resources that the
  * discovery listings read. Plain data that tests seed, plus the fault that the
  * stand-in turns into each service's error answer.
  */
@@ -93,11 +94,18 @@ export interface RegionModel {
   functions: FunctionModel[];
 }
 
+export type PrincipalType = "user" | "role";
+
 /** One account of the stand-in. */
 export class StandInAccount {
   readonly id: string;
   /** Roles that trust the master key, with the external id they require. */
-  readonly roles = new Map<string, { externalId?: string }>();
+  readonly trusted = new Map<string, { externalId?: string }>();
+  /** IAM users and roles, each with the managed policies attached to it. */
+  readonly users = new Map<string, Set<string>>();
+  readonly roles = new Map<string, Set<string>>();
+  /** Customer managed policies (ARNs). */
+  readonly policies = new Set<string>();
   readonly regions = new Map<string, RegionModel>();
   readonly buckets: BucketModel[] = [];
 
@@ -107,8 +115,28 @@ export class StandInAccount {
 
   /** Lets the master key assume `roleName`. */
   trust(roleName: string, options: { externalId?: string } = {}): this {
-    this.roles.set(roleName, options);
+    this.trusted.set(roleName, options);
     return this;
+  }
+
+  addUser(name: string, attached: string[] = []): this {
+    this.users.set(name, new Set(attached));
+    return this;
+  }
+  addRole(name: string, attached: string[] = []): this {
+    this.roles.set(name, new Set(attached));
+    return this;
+  }
+  addPolicy(name: string): string {
+    const arn = `arn:aws:iam::${this.id}:policy/${name}`;
+    this.policies.add(arn);
+    return arn;
+  }
+  principals(type: PrincipalType): Map<string, Set<string>> {
+    return type === "user" ? this.users : this.roles;
+  }
+  attached(type: PrincipalType, name: string): string[] {
+    return [...(this.principals(type).get(name) ?? [])].sort();
   }
 
   /** The region's model, made empty (and with `optInStatus`) on first use. */
@@ -131,16 +159,33 @@ export class StandInAccount {
   }
 }
 
+/** The HTTP status AWS's Query APIs answer each error code with (when a script or the model names none). */
+export const ERROR_STATUS: Record<string, number> = {
+  Throttling: 400,
+  InvalidInput: 400,
+  ValidationError: 400,
+  MalformedPolicyDocument: 400,
+  AccessDenied: 403,
+  InvalidClientTokenId: 403,
+  SignatureDoesNotMatch: 403,
+  ExpiredToken: 403,
+  NoSuchEntity: 404,
+  LimitExceeded: 409,
+  ServiceFailure: 500,
+  ServiceUnavailable: 503,
+};
+
 /** An error answer: the service renders it in its own format. */
 export class Fault extends Error {
   readonly code: string;
   readonly status: number;
   /** A `Retry-After` header, in seconds. */
   readonly retryAfter: number | undefined;
-  constructor(code: string, message: string, status: number, retryAfter?: number) {
+  /** `status` defaults to the code's in {@link ERROR_STATUS}, else 400. */
+  constructor(code: string, message: string, status?: number, retryAfter?: number) {
     super(message);
     this.code = code;
-    this.status = status;
+    this.status = status ?? ERROR_STATUS[code] ?? 400;
     this.retryAfter = retryAfter;
   }
 }

@@ -1,20 +1,21 @@
 /**
- * A stand-in for the AWS APIs that discovery calls: one real HTTP server on
- * 127.0.0.1 that tells services apart by the SigV4 credential scope (`sts`,
- * `ec2`, `rds`, `elasticache`, `s3`, `lambda`) and answers each in its own wire
- * format (stand-in-query.ts, stand-in-rest.ts). It checks signatures with the
- * keys it knows (the master key and the sessions it issued through STS
- * AssumeRole), refuses others with each service's documented auth failure,
- * refuses calls to regions the account has not opted in to, records every
- * request and can be told to fail the next calls of an action (throttling with
- * `Retry-After`, 5xx).
+ * The one AWS stand-in, for every AWS test (the `aws.iam.policy` kind and
+ * discovery.aws): one real HTTP server on 127.0.0.1 that tells services apart
+ * by the SigV4 credential scope (`sts`, `iam`, `ec2`, `rds`, `elasticache`,
+ * `s3`, `lambda`) and answers each in its own wire format (sts.ts, iam.ts,
+ * query.ts, rest.ts). It checks signatures (sigv4.ts) with the keys it knows
+ * (the master key and the sessions it issued through STS AssumeRole, until
+ * they expire on its clock or are revoked), refuses others with each
+ * service's documented auth failure, refuses calls to regions the account has
+ * not opted in to, records every request and can be told to fail the next
+ * calls of an action (throttling with `Retry-After`, 5xx) or to delay them.
  */
 import { Buffer } from "node:buffer";
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { el, randomId, wrap } from "../../aws-iam/stand-in-iam.ts";
-import { Fault, type RegionModel, StandInAccount } from "./stand-in-model.ts";
+import { IAM_NS, iamAction } from "./iam.ts";
+import { Fault, type RegionModel, StandInAccount } from "./model.ts";
 import {
   ec2Answer,
   ec2Error,
@@ -26,7 +27,7 @@ import {
   queryResponse,
   RDS_NS,
   rdsAnswer,
-} from "./stand-in-query.ts";
+} from "./query.ts";
 import {
   lambdaAction,
   lambdaAnswer,
@@ -35,12 +36,13 @@ import {
   s3Action,
   s3Answer,
   s3Error,
-} from "./stand-in-rest.ts";
-import { parseAuthorization, verifySigV4 } from "./stand-in-sigv4.ts";
+} from "./rest.ts";
+import { parseAuthorization, verifySigV4 } from "./sigv4.ts";
+import { type IssuedSession, STS_NS, stsAnswer } from "./sts.ts";
+import { randomId } from "./xml.ts";
 
-export { StandInAccount } from "./stand-in-model.ts";
-
-const STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/";
+export { StandInAccount } from "./model.ts";
+export type { IssuedSession } from "./sts.ts";
 
 /** One request as the stand-in saw it. */
 export interface RecordedRequest {
@@ -56,27 +58,19 @@ export interface RecordedRequest {
   /** The `X-Amz-Security-Token` header, when sent. */
   securityToken: string | undefined;
   signatureValid: boolean;
+  /** The SDK's `amz-sdk-invocation-id`: one per call, the same on the SDK's own retries. */
+  invocationId: string | undefined;
   status?: number;
   requestId: string;
-}
-
-/** Temporary credentials the stand-in issued. */
-export interface IssuedSession {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken: string;
-  expiration: Date;
-  accountId: string;
-  roleName: string;
-  sessionName: string;
-  revoked: boolean;
 }
 
 /** A scripted answer for the next calls of an action. */
 export interface ScriptedFault {
   code: string;
-  status: number;
-  message?: string;
+  /** Default: the code's usual status (model.ts ERROR_STATUS), else 400. */
+  status?: number;
+  /** AWS's message, or a function of the request (to echo what it carried). */
+  message?: string | ((request: RecordedRequest) => string);
   /** A `Retry-After` header, in seconds. */
   retryAfter?: number;
   /** Only calls signed for this region. */
@@ -126,18 +120,38 @@ const authFailure = (service: string, kind: "unknown" | "signature") => {
 export interface AwsStandInOptions {
   /** The account of the master key (default 999988887777). */
   masterAccount?: string;
+  /** The stand-in's clock (expirations it issues and checks). */
+  now?: () => number;
+  /** Most items per page whatever is asked (default 1000; lower it to force pagination). */
+  pageSize?: number;
+  /** Most managed policies per IAM principal (IAM's default quota is 10). */
+  maxAttachments?: number;
 }
 
 /** Starts the stand-in on a free loopback port. */
 export async function startAwsStandIn(options: AwsStandInOptions = {}) {
   const masterAccount = options.masterAccount ?? "999988887777";
+  const now = options.now ?? Date.now;
   const master = { accessKeyId: `AKIA${randomId(16)}`, secretAccessKey: randomBytes(30).toString("base64") };
   const accounts = new Map<string, StandInAccount>();
   const issued: IssuedSession[] = [];
   const requests: RecordedRequest[] = [];
   const scripted = new Map<string, ScriptedFault[]>();
-  /** `pageSize`: the most items per page whatever is asked; `omitBucketRegion`: see RestCall. */
-  const state = { pageSize: 1000, omitBucketRegion: false };
+  const delays = new Map<string, number[]>();
+  /** AWS managed policies (`arn:aws:iam::aws:policy/…`) that exist. */
+  const awsManaged = new Set([
+    "arn:aws:iam::aws:policy/ReadOnlyAccess",
+    "arn:aws:iam::aws:policy/SecurityAudit",
+  ]);
+  /**
+   * `pageSize`: the most items per page whatever is asked; `maxAttachments`: IAM's
+   * policies-per-principal quota; `omitBucketRegion`: see RestCall.
+   */
+  const state = {
+    pageSize: options.pageSize ?? 1000,
+    maxAttachments: options.maxAttachments ?? 10,
+    omitBucketRegion: false,
+  };
 
   function account(id: string): StandInAccount {
     let found = accounts.get(id);
@@ -153,77 +167,20 @@ export async function startAwsStandIn(options: AwsStandInOptions = {}) {
     return session ? { secret: session.secretAccessKey, session, accountId: session.accountId } : undefined;
   }
 
-  function sts(record: RecordedRequest, caller: NonNullable<ReturnType<typeof keyOf>>): string {
-    if (record.action === "GetCallerIdentity") {
-      const arn = caller.session
-        ? `arn:aws:sts::${caller.accountId}:assumed-role/${caller.session.roleName}/${caller.session.sessionName}`
-        : `arn:aws:iam::${caller.accountId}:user/troupe`;
-      return wrap(
-        "GetCallerIdentityResult",
-        el("Arn", arn),
-        el("UserId", `AIDA${randomId(17)}`),
-        el("Account", caller.accountId),
-      );
-    }
-    if (record.action !== "AssumeRole") {
-      throw new Fault(
-        "InvalidAction",
-        `Could not find operation ${record.action} for version 2011-06-15`,
-        400,
-      );
-    }
-    const arn = record.params.RoleArn ?? "";
-    const m = /^arn:aws[\w-]*:iam::(\d{12}):role\/(?:.*\/)?([\w+=,.@-]+)$/.exec(arn);
-    const denied = new Fault(
-      "AccessDenied",
-      `User: arn:aws:iam::${masterAccount}:user/troupe is not authorized to perform: sts:AssumeRole on resource: ${arn}`,
-      403,
-    );
-    if (caller.session || !m) throw denied;
-    const [, accountId = "", roleName = ""] = m;
-    const trust = accounts.get(accountId)?.roles.get(roleName);
-    if (!trust || (trust.externalId !== undefined && trust.externalId !== record.params.ExternalId)) {
-      throw denied;
-    }
-    const session: IssuedSession = {
-      accessKeyId: `ASIA${randomId(16)}`,
-      secretAccessKey: randomBytes(30).toString("base64"),
-      sessionToken: `IQoJb3JpZ2luX2Vj${randomBytes(200).toString("base64")}`,
-      expiration: new Date(Date.now() + Number(record.params.DurationSeconds ?? 3600) * 1000),
-      accountId,
-      roleName,
-      sessionName: record.params.RoleSessionName ?? "",
-      revoked: false,
-    };
-    issued.push(session);
-    return wrap(
-      "AssumeRoleResult",
-      wrap(
-        "Credentials",
-        el("AccessKeyId", session.accessKeyId),
-        el("SecretAccessKey", session.secretAccessKey),
-        el("SessionToken", session.sessionToken),
-        el("Expiration", session.expiration.toISOString()),
-      ),
-      wrap(
-        "AssumedRoleUser",
-        el("AssumedRoleId", `AROA${randomId(17)}:${session.sessionName}`),
-        el("Arn", `arn:aws:sts::${accountId}:assumed-role/${roleName}/${session.sessionName}`),
-      ),
-    );
-  }
-
   /** The body of a successful answer, or a Fault: authentication, region, scripts, then the model. */
   function answer(record: RecordedRequest, url: URL, known: ReturnType<typeof keyOf>): string {
     const service = record.service;
-    const family = service === "rds" || service === "elasticache" || service === "sts" ? "query" : service;
+    const family = service === "ec2" || service === "s3" || service === "lambda" ? service : "query";
     if (!known) throw authFailure(family, "unknown");
     if (!record.signatureValid) throw authFailure(family, "signature");
     if (known.session && record.securityToken !== known.session.sessionToken) {
       throw authFailure(family, "unknown");
     }
+    if (known.session && known.session.expiration.getTime() <= now()) {
+      throw new Fault("ExpiredToken", "The security token included in the request is expired", 403);
+    }
     const owner = account(known.accountId);
-    const regional = service !== "sts" && service !== "s3";
+    const regional = service !== "sts" && service !== "iam" && service !== "s3";
     if (regional && owner.regions.get(record.region)?.optInStatus === "not-opted-in") {
       throw authFailure(family, "unknown");
     }
@@ -231,14 +188,31 @@ export async function startAwsStandIn(options: AwsStandInOptions = {}) {
     const at = queue?.findIndex((s) => s.region === undefined || s.region === record.region) ?? -1;
     if (queue && at >= 0) {
       const [script] = queue.splice(at, 1);
+      const message = typeof script!.message === "function" ? script!.message(record) : script!.message;
       throw new Fault(
         script!.code,
-        script!.message ?? `Scripted ${script!.code}`,
+        message ?? `Scripted ${script!.code}`,
         script!.status,
         script!.retryAfter,
       );
     }
-    if (service === "sts") return sts(record, known);
+    if (service === "sts") {
+      return stsAnswer({
+        action: record.action,
+        params: record.params,
+        caller: known,
+        masterAccount,
+        accounts,
+        issued,
+        now,
+      });
+    }
+    if (service === "iam") {
+      if (!known.session) {
+        throw new Fault("AccessDenied", `User is not authorized to perform: iam:${record.action}`, 403);
+      }
+      return iamAction(record.action, record.params, owner, { awsManaged, ...state });
+    }
     const model: RegionModel = owner.regions.get(record.region) ??
       new StandInAccount("").region(record.region);
     if (service === "s3" || service === "lambda") {
@@ -277,7 +251,13 @@ export async function startAwsStandIn(options: AwsStandInOptions = {}) {
       headers["retry-after"] = String(result.retryAfter);
     }
     let body: string;
-    const ns = record.service === "rds" ? RDS_NS : record.service === "elasticache" ? ELASTICACHE_NS : STS_NS;
+    const ns = record.service === "rds"
+      ? RDS_NS
+      : record.service === "elasticache"
+      ? ELASTICACHE_NS
+      : record.service === "iam"
+      ? IAM_NS
+      : STS_NS;
     if (record.service === "lambda") {
       headers["content-type"] = "application/json";
       if (result instanceof Fault) {
@@ -331,9 +311,22 @@ export async function startAwsStandIn(options: AwsStandInOptions = {}) {
       accessKeyId: auth?.accessKeyId,
       securityToken: req.headers["x-amz-security-token"] as string | undefined,
       signatureValid: auth !== undefined && known !== undefined && verifySigV4(req, body, auth, known.secret),
+      invocationId: req.headers["amz-sdk-invocation-id"] as string | undefined,
       requestId: randomUUID(),
     };
     requests.push(record);
+    const wait = delays.get(record.action)?.shift();
+    if (wait) {
+      // Ends early when the client goes away, so no timer outlives the test.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        res.once("close", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    if (res.destroyed || req.socket.destroyed) return;
     let result: string | Fault;
     try {
       result = answer(record, url, known);
@@ -358,6 +351,7 @@ export async function startAwsStandIn(options: AwsStandInOptions = {}) {
     requests,
     state,
     account,
+    awsManaged,
     /** The requests of one action (optionally of one region), in order. */
     calls(action: string, region?: string): RecordedRequest[] {
       return requests.filter((r) => r.action === action && (region === undefined || r.region === region));
@@ -367,6 +361,10 @@ export async function startAwsStandIn(options: AwsStandInOptions = {}) {
       const list = scripted.get(action) ?? [];
       for (let i = 0; i < times; i++) list.push(fault);
       scripted.set(action, list);
+    },
+    /** The next call of `action` waits `ms` before answering (less if the client goes away). */
+    delayNext(action: string, ms: number): void {
+      delays.set(action, [...(delays.get(action) ?? []), ms]);
     },
     /** Makes every issued session unknown from now on (as if revoked or expired). */
     revokeSessions(): void {
