@@ -14,12 +14,15 @@
  *
  * Both bind as the same read-only account, over plain LDAP and over LDAPS
  * (the CA in LDAPTLS_CACERT for ldapsearch). Prints each round, then a table
- * of medians and the ratio troupe / ldapsearch (target ≤ 2).
+ * of medians and the ratio troupe / ldapsearch (target ≤ 2), with the CPU
+ * time each client used (this process; ldapsearch under bash's `time`) and
+ * the load average, since wall times on a shared machine move with its load.
  *
  * @module
  */
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { createLdapProvider } from "../adapters/ldap/mod.ts";
@@ -57,10 +60,17 @@ function countingSink(): SyncSink<DirectoryEntry, DirectoryCovers> & { items: nu
   return sink;
 }
 
-/** Runs ldapsearch and counts the entries it printed; resolves with the count. */
-function ldapsearch(args: string[], env: Record<string, string>): Promise<number> {
+/**
+ * Runs ldapsearch (under bash's `time`, for its CPU time) and counts the
+ * entries it printed; resolves with the count and the CPU milliseconds.
+ */
+function ldapsearch(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ entries: number; cpuMs: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn("ldapsearch", args, {
+    const quoted = args.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+    const child = spawn("bash", ["-c", `TIMEFORMAT='%U %S'; time ldapsearch ${quoted}`], {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...env },
     });
@@ -76,12 +86,19 @@ function ldapsearch(args: string[], env: Record<string, string>): Promise<number
     });
     child.stderr.on("data", (d) => (errors += d));
     child.on("error", reject);
-    child.on(
-      "exit",
-      (code) => code === 0 ? resolve(entries) : reject(new Error(`ldapsearch exited ${code}: ${errors}`)),
-    );
+    child.on("exit", (code) => {
+      if (code !== 0) return reject(new Error(`ldapsearch exited ${code}: ${errors}`));
+      const [user, sys] = errors.trim().split(/\s+/).slice(-2).map(Number);
+      resolve({ entries, cpuMs: ((user ?? 0) + (sys ?? 0)) * 1000 });
+    });
   });
 }
+
+/** CPU milliseconds (user + system) this process used since `since`. */
+const cpuMs = (since: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000;
+};
 
 async function main(): Promise<void> {
   const runtime = "Deno" in globalThis
@@ -102,12 +119,15 @@ async function main(): Promise<void> {
   const times: Record<string, number[]> = {};
   const record = (name: string, ms: number) => (times[name] ??= []).push(ms);
   console.log(
-    `# LDAP sync bench: ${users} users, ${groups} groups, ${model.organizations.length} OUs; size limit 500, pages of 500; ${runtime}`,
+    `# LDAP sync bench (load average ${
+      loadavg()[0]!.toFixed(1)
+    } on ${cpus().length} cores): ${users} users, ${groups} groups, ${model.organizations.length} OUs; size limit 500, pages of 500; ${runtime}`,
   );
   try {
     for (let round = 1; round <= rounds; round++) {
       for (const [transport, url] of [["ldap", server.url], ["ldaps", server.ldapsUrl]] as const) {
         const sink = countingSink();
+        const cpu = process.cpuUsage();
         let start = performance.now();
         const summary = await runSync({
           provider,
@@ -127,12 +147,14 @@ async function main(): Promise<void> {
           signal: new AbortController().signal,
         });
         const troupe = performance.now() - start;
+        const troupeCpu = cpuMs(cpu);
         if (!summary.complete || sink.items !== expected) {
           throw new Error(`troupe read ${sink.items} of ${expected} entries (complete: ${summary.complete})`);
         }
         record(`troupe ${transport}`, troupe);
+        record(`troupe cpu ${transport}`, troupeCpu);
         start = performance.now();
-        const dumped = await ldapsearch([
+        const { entries: dumped, cpuMs: dumpCpu } = await ldapsearch([
           "-x",
           "-LLL",
           "-H",
@@ -151,11 +173,11 @@ async function main(): Promise<void> {
         const dump = performance.now() - start;
         if (dumped !== expected) throw new Error(`ldapsearch dumped ${dumped} of ${expected} entries`);
         record(`ldapsearch ${transport}`, dump);
+        record(`ldapsearch cpu ${transport}`, dumpCpu);
         console.log(
-          `round ${round} ${transport.padEnd(5)} troupe ${
-            troupe.toFixed(0).padStart(5)
-          } ms (${summary.pages} pages), ` +
-            `ldapsearch ${dump.toFixed(0).padStart(5)} ms`,
+          `round ${round} ${transport.padEnd(5)} troupe ${troupe.toFixed(0).padStart(5)} ms ` +
+            `(cpu ${troupeCpu.toFixed(0)} ms, ${summary.pages} pages), ` +
+            `ldapsearch ${dump.toFixed(0).padStart(5)} ms (cpu ${dumpCpu.toFixed(0)} ms)`,
         );
       }
     }
@@ -163,13 +185,25 @@ async function main(): Promise<void> {
     await provider.close?.();
     await server.stop();
   }
-  console.log(`\n# medians of ${rounds} (${expected} entries each)`);
-  console.log("| transport | troupe (provider + engine) | ldapsearch -E pr=500 | troupe / ldapsearch |");
-  console.log("| --- | ---: | ---: | ---: |");
+  console.log(
+    `\n# medians of ${rounds} (${expected} entries each); load average ${
+      loadavg()[0]!.toFixed(1)
+    } on ${cpus().length} cores`,
+  );
+  console.log(
+    "| transport | troupe (provider + engine) | ldapsearch -E pr=500 | troupe / ldapsearch | client CPU troupe | client CPU ldapsearch |",
+  );
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
   for (const transport of ["ldap", "ldaps"]) {
     const t = median(times[`troupe ${transport}`]!);
     const l = median(times[`ldapsearch ${transport}`]!);
-    console.log(`| ${transport} | ${t.toFixed(0)} ms | ${l.toFixed(0)} ms | ${(t / l).toFixed(2)}x |`);
+    const tc = median(times[`troupe cpu ${transport}`]!);
+    const lc = median(times[`ldapsearch cpu ${transport}`]!);
+    console.log(
+      `| ${transport} | ${t.toFixed(0)} ms | ${l.toFixed(0)} ms | ${(t / l).toFixed(2)}x | ${
+        tc.toFixed(0)
+      } ms | ${lc.toFixed(0)} ms |`,
+    );
   }
 }
 

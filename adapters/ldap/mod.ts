@@ -9,8 +9,10 @@
  * `plan()` validates the credentials (a `ValidationError` naming the field,
  * never its value), binds once (a bad password is a `PermanentError`
  * `LDAP_BIND_FAILED` naming the bind DN and URL) and checks the base DN, then
- * returns the organizations source, whose last page reveals users, whose
- * last page reveals groups (sources.ts says why in that order).
+ * returns the organizations source, whose last page reveals users and the
+ * group index, the later of which reveals groups (sources.ts says why in
+ * that order). The connection plan() opened is kept for the first source,
+ * and each completed source hands its own to the next.
  *
  * @module
  */
@@ -69,6 +71,44 @@ export function validateLdapCredentials(target: SyncTarget): LdapCredentials {
   return parsed.credentials;
 }
 
+/** How long a kept session waits for the next source before it is closed. */
+const SPARE_IDLE_MS = 10_000;
+
+/**
+ * One run's spare session: the connection a completed source (or plan()) kept
+ * for the next source, closed when nobody takes it within {@link SPARE_IDLE_MS}
+ * (the run failed, or the next source is still waiting for a slow one).
+ */
+function spareSlot(open: (signal: AbortSignal) => Promise<LdapSession>) {
+  let spare: LdapSession | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const clear = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+  };
+  return {
+    take(signal: AbortSignal): Promise<LdapSession> {
+      const kept = spare;
+      spare = undefined;
+      clear();
+      return kept ? Promise.resolve(kept) : open(signal);
+    },
+    async keep(session: LdapSession): Promise<void> {
+      if (spare) return await session.close();
+      spare = session;
+      clear();
+      timer = setTimeout(() => {
+        const idle = spare;
+        spare = undefined;
+        timer = undefined;
+        void idle?.close();
+      }, SPARE_IDLE_MS);
+      // Never what keeps a process alive.
+      (timer as { unref?: () => void }).unref?.();
+    },
+  };
+}
+
 /** Creates the LDAP provider. */
 export function createLdapProvider(
   options: LdapProviderOptions = {},
@@ -110,10 +150,13 @@ export function createLdapProvider(
             { code: "LDAP_NO_SUCH_OBJECT" },
           );
         }
-      } finally {
+        signal.throwIfAborted();
+      } catch (error) {
         await session.close();
+        throw error;
       }
-      signal.throwIfAborted();
+      const spare = spareSlot((s) => track(credentials, s));
+      await spare.keep(session);
       return [organizationsSource({
         base: credentials.baseDN,
         mapping,
@@ -124,7 +167,8 @@ export function createLdapProvider(
         },
         pageSize: credentials.pageSize,
         index: new DirectoryIndex(credentials.baseDN),
-        open: (s) => track(credentials, s),
+        open: spare.take,
+        keep: spare.keep,
         secrets: [credentials.password],
       })];
     },

@@ -45,6 +45,11 @@ export interface PagedSourceOptions {
   open(signal: AbortSignal): Promise<LdapSession>;
   /** Sources revealed by the last page (read after this one). */
   then?: () => SyncSource<DirectoryEntry, DirectoryCovers>[];
+  /**
+   * Takes the connection when the source completes, for a source read after it
+   * (saves a connect, a TLS handshake and a bind); absent: it is closed.
+   */
+  keep?(session: LdapSession): Promise<void>;
   /** Values that must never appear in a message. */
   secrets: readonly string[];
 }
@@ -81,6 +86,17 @@ export function pagedSource(options: PagedSourceOptions): SyncSource<DirectoryEn
     detach?.();
     detach = undefined;
     await open?.close();
+  };
+
+  /** Hands the connection on (`keep`) or closes it, once the source is complete. */
+  const finish = async () => {
+    const open = session;
+    if (!open || !options.keep) return await drop();
+    session = undefined;
+    cursor = undefined;
+    detach?.();
+    detach = undefined;
+    await options.keep(open);
   };
 
   const connect = async (signal: AbortSignal): Promise<LdapSession> => {
@@ -166,8 +182,8 @@ export function pagedSource(options: PagedSourceOptions): SyncSource<DirectoryEn
         const items = await pass.map(entries, session!);
         if (!last) return { items, next: `${c.pass}:${c.id}:${c.pages + 1}` };
         if (c.pass + 1 < options.passes.length) return { items, next: `${c.pass + 1}:start` };
-        await drop();
         const more = options.then?.() ?? [];
+        await finish();
         return more.length > 0 ? { items, more } : { items };
       } catch (error) {
         // The cookie dies with the connection: a retry of this token restarts the source.

@@ -1,18 +1,21 @@
 /**
- * The three sources of one LDAP sync, read one after the other so that each
- * finds the DNs it refers to already in the run's index (directory-index.ts):
+ * The sources of one LDAP sync, read in an order that makes each find the
+ * DNs it refers to already in the run's index (directory-index.ts):
  *
  * 1. `organizations`: the OUs; an OU's parent is the nearest OU above it
  *    (an ancestor not read yet is looked up once by DN);
- * 2. `users`, revealed by the last page of organizations: each user's
- *    organization is the nearest OU above it; DN and username are indexed;
- * 3. `groups`, revealed by the last page of users: a first pass reads only
- *    every group's DN and id (no items), the second the groups with their
- *    members, resolved through the index to external ids: `member`,
- *    `uniqueMember` (ranged on AD), posixGroup's `memberUid` by username, and
- *    AD's `memberOf` as parents. A member DN the run did not read (outside
- *    the base or the filters) is left out and counted in the group's
- *    `attributes.unresolvedMembers`.
+ * 2. revealed together by the last page of organizations, read at once:
+ *    `users` (each user's organization is the nearest OU above it; DN and
+ *    username are indexed) and `group index` (every group's DN and id, no
+ *    items);
+ * 3. `groups`, revealed by whichever of those two completes last: the groups
+ *    with their members, resolved through the index to external ids:
+ *    `member`, `uniqueMember` (ranged on AD), posixGroup's `memberUid` by
+ *    username, and AD's `memberOf` as parents. A member DN the run did not
+ *    read (outside the base or the filters) is left out and counted in the
+ *    group's `attributes.unresolvedMembers`.
+ *
+ * A source that completes hands its connection to the next one (`keep`).
  *
  * @module
  */
@@ -32,8 +35,10 @@ export interface RunContext {
   filters: { users: string; groups: string; organizations: string };
   pageSize: number;
   index: DirectoryIndex;
-  /** Opens a bound session (a new connection). */
+  /** A bound session: one a completed source kept, or a new connection. */
   open(signal: AbortSignal): Promise<LdapSession>;
+  /** Keeps a completed source's session for the next source. */
+  keep(session: LdapSession): Promise<void>;
   secrets: readonly string[];
 }
 
@@ -87,12 +92,18 @@ export function organizationsSource(ctx: RunContext): Source {
         return out;
       },
     }],
-    then: () => [usersSource(ctx)],
+    keep: ctx.keep,
+    then: () => {
+      // Groups need both the users and every group's DN indexed: the second to complete reveals them.
+      let pending = 2;
+      const then = () => --pending === 0 ? [groupsSource(ctx)] : [];
+      return [usersSource(ctx, then), groupIndexSource(ctx, then)];
+    },
   });
 }
 
-/** The users; reveals the groups source. */
-export function usersSource(ctx: RunContext): Source {
+/** The users. */
+export function usersSource(ctx: RunContext, then: () => Source[]): Source {
   const { mapping } = ctx;
   return pagedSource({
     name: "users",
@@ -118,7 +129,35 @@ export function usersSource(ctx: RunContext): Source {
         });
       },
     }],
-    then: () => [groupsSource(ctx)],
+    keep: ctx.keep,
+    then,
+  });
+}
+
+/** Every group's DN and external id, into the index (its pages carry no items). */
+export function groupIndexSource(ctx: RunContext, then: () => Source[]): Source {
+  const { mapping, index } = ctx;
+  return pagedSource({
+    name: "group index",
+    covers: { types: [] },
+    base: ctx.base,
+    open: ctx.open,
+    secrets: ctx.secrets,
+    passes: [{
+      search: {
+        filter: ctx.filters.groups,
+        attributes: [mapping.idAttribute],
+        pageSize: ctx.pageSize,
+        binaryAttributes: mapping.binaryAttributes,
+      },
+      // deno-lint-ignore require-await -- a Pass maps asynchronously; indexing needs no lookups
+      async map(entries) {
+        for (const entry of entries) index.add(entry.dn, "group", mapping.externalId(entry));
+        return [];
+      },
+    }],
+    keep: ctx.keep,
+    then,
   });
 }
 
@@ -157,47 +196,36 @@ async function membersOf(
   return { members, unresolved };
 }
 
-/** The groups: every DN first (no items), then the groups with their members. */
+/** The groups with their members (after the users and the group index). */
 export function groupsSource(ctx: RunContext): Source {
   const { mapping, index } = ctx;
-  const search = (attributes: string[]) => ({
-    filter: ctx.filters.groups,
-    attributes,
-    pageSize: ctx.pageSize,
-    binaryAttributes: mapping.binaryAttributes,
-  });
   return pagedSource({
     name: "groups",
     covers: { types: ["group"] },
     base: ctx.base,
     open: ctx.open,
     secrets: ctx.secrets,
-    passes: [
-      {
-        search: search([mapping.idAttribute]),
-        // deno-lint-ignore require-await -- a Pass maps asynchronously; indexing needs no lookups
-        async map(entries) {
-          for (const entry of entries) index.add(entry.dn, "group", mapping.externalId(entry));
-          return [];
-        },
+    passes: [{
+      search: {
+        filter: ctx.filters.groups,
+        attributes: mapping.groupAttributes,
+        pageSize: ctx.pageSize,
+        binaryAttributes: mapping.binaryAttributes,
       },
-      {
-        search: search(mapping.groupAttributes),
-        async map(entries, session) {
-          const out: DirectoryEntry[] = [];
-          for (const entry of entries) {
-            const { members, unresolved } = await membersOf(ctx, entry, session);
-            const parents = mapping.parentAttribute
-              ? values(entry, mapping.parentAttribute).flatMap((dn) => {
-                const found = index.get(dn);
-                return found?.kind === "group" ? [found.id] : [];
-              })
-              : null;
-            out.push(mapping.group(entry, members, parents, unresolved));
-          }
-          return out;
-        },
+      async map(entries, session) {
+        const out: DirectoryEntry[] = [];
+        for (const entry of entries) {
+          const { members, unresolved } = await membersOf(ctx, entry, session);
+          const parents = mapping.parentAttribute
+            ? values(entry, mapping.parentAttribute).flatMap((dn) => {
+              const found = index.get(dn);
+              return found?.kind === "group" ? [found.id] : [];
+            })
+            : null;
+          out.push(mapping.group(entry, members, parents, unresolved));
+        }
+        return out;
       },
-    ],
+    }],
   });
 }
