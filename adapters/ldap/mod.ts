@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { clearTimeout, setTimeout } from "node:timers";
 import { FilterParser } from "ldapts";
 import { PermanentError, ValidationError } from "../../machines/errors.ts";
 import type { DirectoryCovers, DirectoryEntry } from "../sync/directory.ts";
@@ -103,8 +104,8 @@ function spareSlot(open: (signal: AbortSignal) => Promise<LdapSession>) {
         timer = undefined;
         void idle?.close();
       }, SPARE_IDLE_MS);
-      // Never what keeps a process alive.
-      (timer as { unref?: () => void }).unref?.();
+      // Never what keeps a process alive (node:timers' handle has unref() on Node and Deno).
+      timer.unref();
     },
   };
 }
