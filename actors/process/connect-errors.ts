@@ -115,6 +115,39 @@ export function postgresConnectError(error: unknown, url: string): unknown {
   return error;
 }
 
+/**
+ * The first round trip to PostgreSQL at `url` (`select 1`), classified by
+ * {@link postgresConnectError}. A server that accepts the connection and never
+ * answers (a firewall or proxy that holds it) is unreachable after `timeoutMs`
+ * (default 15 s): the driver's connect timeout covers the TCP connection only.
+ */
+export async function probePostgres(
+  db: { query(text: string): Promise<unknown> },
+  url: string,
+  options: { timeoutMs?: number } = {},
+): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const silent = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const reason = `no answer within ${timeoutMs / 1000} s`;
+      reject(
+        new TransientError(`Cannot connect to PostgreSQL at ${postgresAddress(url)}: ${reason}`, {
+          code: ErrorCode.unavailable,
+        }),
+      );
+    }, timeoutMs);
+  });
+  try {
+    await Promise.race([
+      db.query("select 1").catch((error) => Promise.reject(postgresConnectError(error, url))),
+      silent,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** NATS URL schemes the client speaks over TCP. */
 const natsSchemes = ["nats:", "tls:"];
 

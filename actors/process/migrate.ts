@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import type { Config } from "./config.ts";
-import { postgresConnectError } from "./connect-errors.ts";
+import { probePostgres } from "./connect-errors.ts";
 
 /** Applies pending migrations; returns the versions applied (empty when up to date). */
 export async function migrateDatabase(config: Pick<Config, "databaseUrl" | "dataDir">): Promise<number[]> {
@@ -18,7 +18,7 @@ export async function migrateDatabase(config: Pick<Config, "databaseUrl" | "data
   try {
     // Unreachable (exit 4) or refusing us (exit 5), said as such before any migration.
     const url = config.databaseUrl;
-    if (url) await store.ping().catch((error) => Promise.reject(postgresConnectError(error, url)));
+    if (url) await probePostgres({ query: () => store.ping() }, url);
     return await store.migrate();
   } finally {
     await store.close();

@@ -31,7 +31,7 @@ import { createGateway } from "../gateway/gateway.ts";
 import { createMetrics, type Metrics } from "../observability/metrics.ts";
 import { VERSION } from "./version.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
-import { natsConnectError, parseNatsServers, postgresConnectError } from "./connect-errors.ts";
+import { natsConnectError, parseNatsServers, probePostgres } from "./connect-errors.ts";
 import { listenError } from "./port-check.ts";
 import { messagingAttributes, SpanKind, traced } from "../observability/tracing.ts";
 import { loadTlsMaterial } from "../gateway/tls-material.ts";
@@ -122,7 +122,7 @@ export async function openCore(
   try {
     // The first round trip says whether PostgreSQL is unreachable (exit 4) or refuses us (exit 5).
     const url = config.databaseUrl;
-    if (url) await db.query("select 1").catch((error) => Promise.reject(postgresConnectError(error, url)));
+    if (url) await probePostgres(db, url);
     if (options.migrate !== false) {
       const applied = await store.migrate();
       if (applied.length > 0) logger.info({ versions: applied }, "Applied database migrations");

@@ -127,6 +127,31 @@ describe("troupe service commands that cannot start", () => {
     );
   });
 
+  it("PostgreSQL at an address that accepts and never answers is unreachable (4), not a hang", async () => {
+    // What a firewall or a proxy holding the connection looks like. The driver gives up after 10 s here;
+    // a peer that answers with nonsense is cut at 15 s by the probe itself (connect-errors.test.ts).
+    const sockets: import("node:net").Socket[] = [];
+    const silent: Server = await new Promise((resolve, reject) => {
+      const server = createServer((socket) => sockets.push(socket));
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => resolve(server));
+    });
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const r = await troupe(["migrate"], {
+        DATABASE_URL: `postgres://app:${secret}@127.0.0.1:${port}/troupe`,
+      });
+      assert.equal(r.code, 4, r.stderr);
+      assert.equal(
+        errorLine(r),
+        `troupe: Cannot connect to PostgreSQL at 127.0.0.1:${port}: no answer in time (CONNECT_TIMEOUT)`,
+      );
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
   it("NATS on a closed port is unreachable (4)", async () => {
     const port = await freePort();
     const closed = await troupe(["worker"], { DATABASE_URL: trusted, NATS_URL: `nats://127.0.0.1:${port}` });

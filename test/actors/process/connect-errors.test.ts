@@ -13,6 +13,7 @@ import {
   parseNatsServers,
   postgresAddress,
   postgresConnectError,
+  probePostgres,
 } from "../../../actors/process/connect-errors.ts";
 import { checkListenAddress, listenError } from "../../../actors/process/port-check.ts";
 import { ConfigError, ErrorCode, TransientError } from "../../../machines/errors.ts";
@@ -73,6 +74,27 @@ describe("postgresConnectError()", () => {
     assert.equal(postgresConnectError(other, url), other);
     const plain = new Error("boom");
     assert.equal(postgresConnectError(plain, url), plain);
+  });
+});
+
+describe("probePostgres()", () => {
+  it("gives up on a server that never answers: UNAVAILABLE, no answer within the time", async () => {
+    const silent = { query: () => new Promise<never>(() => {}) };
+    await assert.rejects(probePostgres(silent, url, { timeoutMs: 50 }), (error: unknown) => {
+      assert.ok(error instanceof TransientError);
+      assert.equal(error.code, ErrorCode.unavailable);
+      assert.equal(
+        error.message,
+        "Cannot connect to PostgreSQL at db.internal:6543: no answer within 0.05 s",
+      );
+      return true;
+    });
+  });
+
+  it("classifies the first query's failure and passes when it answers", async () => {
+    const refusing = { query: () => Promise.reject(withCode("3D000", 'database "troupe" does not exist')) };
+    await assert.rejects(probePostgres(refusing, url), ConfigError);
+    await probePostgres({ query: () => Promise.resolve([{ "?column?": 1 }]) }, url);
   });
 });
 
