@@ -17,14 +17,22 @@ import { snapshotOfStored } from "../../../machines/job-write.ts";
 const enc = (value: unknown) =>
   new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value));
 
+/** One run a recorder kind saw, and why its signal was aborted. */
+interface Seen {
+  id: string;
+  attempt: number;
+  aborted?: boolean;
+  why?: string | undefined;
+}
+
 /** A kind that records what it saw and returns refs. */
-function recorderKind(seen: { id: string; attempt: number; aborted?: boolean }[]): JobKind {
+function recorderKind(seen: Seen[]): JobKind {
   return defineKind({
     kind: "test.record",
     description: "records its runs",
     schema: z.object({ holdMs: z.number().int().min(0).default(0) }),
     async run({ id, attempt, payload, signal }) {
-      const entry: { id: string; attempt: number; aborted?: boolean } = { id, attempt };
+      const entry: Seen = { id, attempt };
       seen.push(entry);
       if (payload.holdMs > 0) {
         await new Promise<void>((resolve, reject) => {
@@ -32,6 +40,7 @@ function recorderKind(seen: { id: string; attempt: number; aborted?: boolean }[]
           signal.addEventListener("abort", () => {
             clearTimeout(timer);
             entry.aborted = true;
+            entry.why = (signal.reason as { why?: string }).why;
             reject(signal.reason);
           }, { once: true });
         });
@@ -46,7 +55,7 @@ export function runWorkerScenarios(backend: Backend): void {
     let system: RunningSystem;
     let core: Core;
     let cleanup = () => {};
-    const seen: { id: string; attempt: number; aborted?: boolean }[] = [];
+    const seen: Seen[] = [];
 
     before(async () => {
       const made = await backendEnv(backend);
@@ -247,7 +256,25 @@ export function runWorkerScenarios(backend: Backend): void {
         what: "the handler to be aborted",
         timeoutMs: 5000,
       });
+      assert.equal(seen.find((s) => s.id === "cancel-1")?.why, "cancel", "the machine's abort reason");
       assert.deepEqual((await statuses("cancel-1")).slice(-1), ["cancelled"]);
+    });
+
+    it("aborts an attempt past its timeoutMs (the machine's job.timeout) and fails it as TIMEOUT on its last attempt", async () => {
+      await core.bus.publishJob(
+        "test.record",
+        enc({ id: "timeout-1", payload: { holdMs: 60_000 }, timeoutMs: 200, maxAttempts: 1 }),
+        { msgId: "timeout-1" },
+      );
+      const done = await final("timeout-1");
+      assert.equal(done.status, "failed");
+      assert.equal((done.lastError as { code: string }).code, "TIMEOUT");
+      assert.match((done.lastError as { message: string }).message, /timed out after 200 ms/);
+      assert.deepEqual(seen.filter((s) => s.id === "timeout-1").map((s) => [s.aborted, s.why]), [[
+        true,
+        "timeout",
+      ]]);
+      assert.deepEqual(await statuses("timeout-1"), ["pending", "locked", "running", "failed"]);
     });
 
     it("does not run a job before its runAt", async () => {
