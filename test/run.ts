@@ -55,6 +55,9 @@ function ensureServers(): void {
   if (!hasCommand("promtool")) missing.push("prometheus");
   // Exec jobs reach the outside through user-mode networking in a network namespace of their own.
   if (!hasCommand("slirp4netns")) missing.push("slirp4netns");
+  // The LDAP connector's tests run a real OpenLDAP (test/harness/slapd.ts); its bench compares with ldapsearch.
+  if (!hasCommand("slapd") && !existsSync("/usr/sbin/slapd")) missing.push("slapd");
+  if (!hasCommand("ldapsearch")) missing.push("ldap-utils");
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
     console.error(

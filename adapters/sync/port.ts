@@ -53,7 +53,10 @@ export interface SyncSource<T, C> {
   /**
    * Fetches one page: the first with `token` undefined, the next with the
    * previous page's `next`. Calling again with the same token after a
-   * `TransientError` fetches the same page again.
+   * `TransientError` fetches the same page again, unless the token cannot be
+   * resumed (an LDAP paged-results cookie lives on its connection): then it
+   * throws a `TransientError` with code {@link PAGE_TOKEN_EXPIRED} and the
+   * engine reads the source again from its first page.
    */
   fetchPage(token: string | undefined, signal: AbortSignal): Promise<SyncPage<T, C>>;
 }
