@@ -1,7 +1,7 @@
 /**
  * The job machine, the brain of a job. PURE: it imports xstate and its own
  * folder, nothing else; no clock, no randomness, no I/O. A host drives it with
- * {@link applyJobEvent} (xstate's pure `transition()`), which returns the next
+ * `applyJobEvent()` (machines/job-transition.ts, xstate's pure `transition()`), which returns the next
  * snapshot and the {@link JobEffect}s the host carries out: it commits the
  * write derived from the two snapshots (machines/job-write.ts), then runs the
  * effects (start or abort the handler, republish the message after a delay),
@@ -14,12 +14,11 @@
  *
  * @module
  */
-import { type AnyActorScope, assign, createActor, setup, type SnapshotFrom } from "xstate";
+import { assign, setup, type SnapshotFrom } from "xstate";
 import type { JobErrorInfo } from "./errors.ts";
 import type { AbortWhy } from "./job-kind.ts";
 import type { JobStatus } from "./job-status.ts";
 import { backoffDelayMs } from "./backoff.ts";
-import { effectsOf, type JobEffect } from "./job-effects.ts";
 
 /** What a job machine starts from. */
 export interface JobInput {
@@ -69,7 +68,7 @@ export type JobEvent =
   | { type: "job.outcome"; result: unknown }
   /** Brings a failed or cancelled job back (the dead-letter redrive). */
   | { type: "job.redrive" }
-  /** The machine's own delayed event (see {@link dueEvent}): the backoff has passed. */
+  /** The machine's own delayed event (see `dueEvent()` in job-transition.ts): the backoff has passed. */
   | DueEvent;
 
 /** A delayed event the machine schedules itself (xstate's `after`), sent back by the host when due. */
@@ -78,7 +77,7 @@ export interface DueEvent {
 }
 
 /** The context of a new job. */
-function initialContext(input: JobInput): JobContext {
+export function initialJobContext(input: JobInput): JobContext {
   return {
     id: input.id,
     kind: input.kind,
@@ -139,7 +138,7 @@ export const jobMachine = setup({
 }).createMachine({
   id: "job",
   initial: "pending",
-  context: ({ input }) => initialContext(input),
+  context: ({ input }) => initialJobContext(input),
   states: {
     pending: {
       on: {
@@ -264,102 +263,4 @@ export type JobSnapshot = SnapshotFrom<typeof jobMachine>;
 export interface PersistedJob {
   value: JobStatus;
   context: JobContext;
-}
-
-/**
- * One inert actor scope, made once and reused: xstate's `transition()` builds a
- * new scope (and an actor with its initial snapshot) on every call, which costs
- * more than the transition itself. Transitions are synchronous, so the collected
- * actions belong to the call that set `collected`.
- */
-let collected: { type: string; params?: unknown }[] = [];
-let inertScope: AnyActorScope | undefined;
-function scope(): AnyActorScope {
-  if (!inertScope) {
-    const self = createActor(jobMachine, { input: { id: "inert", kind: "inert", maxAttempts: 1 } });
-    inertScope = {
-      self,
-      defer: () => {},
-      id: "",
-      logger: () => {},
-      sessionId: "",
-      stopChild: () => {},
-      system: self.system,
-      emit: () => {},
-      actionExecutor: (action: { type: string; params?: unknown }) => {
-        collected.push(action);
-      },
-    } as unknown as AnyActorScope;
-  }
-  return inertScope;
-}
-
-/** The initial snapshot (state `pending`). */
-export function createJobSnapshot(input: JobInput): JobSnapshot {
-  return jobMachine.resolveState({ value: "pending", context: initialContext(input) });
-}
-
-/** The status of a snapshot. */
-export function statusOf(snapshot: JobSnapshot): JobStatus {
-  return snapshot.value as JobStatus;
-}
-
-/** What {@link applyJobEvent} gives. */
-export interface JobTransition {
-  snapshot: JobSnapshot;
-  status: JobStatus;
-  /** The state or the context changed: there is something to commit. */
-  changed: boolean;
-  /** The state accepted the event (it may have effects without a change). */
-  accepted: boolean;
-  /** What the host carries out after committing, settling the message last. */
-  effects: JobEffect[];
-}
-
-/**
- * Applies one event. A state that does not accept it returns the snapshot
- * unchanged with no effects.
- *
- * @example
- * ```ts
- * const locked = applyJobEvent(createJobSnapshot({ id: "j-1", kind: "noop", maxAttempts: 3 }),
- *   { type: "job.lock", workerId: "w-1", leaseVersion: 1 });
- * applyJobEvent(locked.snapshot, { type: "job.start" }).effects; // [{ type: "run", attempt: 1 }]
- * ```
- */
-export function applyJobEvent(snapshot: JobSnapshot, event: JobEvent): JobTransition {
-  collected = [];
-  const next = jobMachine.transition(snapshot, event as Parameters<typeof jobMachine.transition>[1], scope());
-  const actions = collected;
-  collected = [];
-  const changed = next !== snapshot && (next.value !== snapshot.value || next.context !== snapshot.context);
-  const effects = effectsOf(actions);
-  return {
-    snapshot: next,
-    status: statusOf(next),
-    changed,
-    accepted: changed || effects.length > 0,
-    effects,
-  };
-}
-
-/**
- * The event a state waits for on its own (its `after` transition), which the
- * host sends when the delay it was given in a `republish` effect has passed;
- * undefined for a state that waits for nothing.
- */
-export function dueEvent(snapshot: JobSnapshot): DueEvent | undefined {
-  const node = jobMachine.getStateNodeById(`job.${statusOf(snapshot)}`);
-  const type = node.after[0]?.eventType;
-  return type === undefined ? undefined : { type: type as DueEvent["type"] };
-}
-
-/** The JSON-safe form stored in the database. */
-export function persistJob(snapshot: JobSnapshot): PersistedJob {
-  return { value: statusOf(snapshot), context: { ...snapshot.context } };
-}
-
-/** Rebuilds a snapshot from its stored form. */
-export function restoreJob(persisted: PersistedJob): JobSnapshot {
-  return jobMachine.resolveState({ value: persisted.value, context: persisted.context });
 }

@@ -11,15 +11,8 @@
  */
 import type { JobErrorInfo } from "./errors.ts";
 import type { JobStatus } from "./job-status.ts";
-import {
-  applyJobEvent,
-  createJobSnapshot,
-  type JobSnapshot,
-  type PersistedJob,
-  persistJob,
-  restoreJob,
-  statusOf,
-} from "./job-machine.ts";
+import { type JobSnapshot, type PersistedJob } from "./job-machine.ts";
+import { applyJobEvent, createJobSnapshot, persistJob, restoreJob, statusOf } from "./job-transition.ts";
 
 /** An audit row: the state entered and what it carries. */
 export interface AuditRow {

@@ -11,3 +11,4 @@ export * from "./errors.ts";
 export * from "./job-kind.ts";
 export * from "./job-effects.ts";
 export * from "./job-write.ts";
+export * from "./job-transition.ts";

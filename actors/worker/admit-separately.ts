@@ -14,7 +14,7 @@
 import type { JobEventRow, NewJob, Store } from "../../adapters/postgres/store.ts";
 import { classifyStoreError } from "../../adapters/postgres/classify.ts";
 import type { JobErrorInfo } from "../../machines/errors.ts";
-import { applyJobEvent, createJobSnapshot } from "../../machines/job-machine.ts";
+import { applyJobEvent, createJobSnapshot } from "../../machines/job-transition.ts";
 import { jobWrite } from "../../machines/job-write.ts";
 
 /** `last_error.code` of a job whose row PostgreSQL refused. */

@@ -12,14 +12,8 @@ import { storableText } from "../../bus/json-value-rules.ts";
 import type { JobRow, NewJob, TransitionWrite } from "../../adapters/postgres/store.ts";
 import { type JobErrorInfo, toJobErrorInfo } from "../../machines/errors.ts";
 import type { JobEffect } from "../../machines/job-effects.ts";
-import {
-  applyJobEvent,
-  createJobSnapshot,
-  dueEvent,
-  type JobEvent,
-  type JobSnapshot,
-  statusOf,
-} from "../../machines/job-machine.ts";
+import { type JobEvent, type JobSnapshot } from "../../machines/job-machine.ts";
+import { applyJobEvent, createJobSnapshot, dueEvent, statusOf } from "../../machines/job-transition.ts";
 import { type JobStep, jobWrite, snapshotOfStored } from "../../machines/job-write.ts";
 import type { KindRegistry } from "../plugins/kind-registry.ts";
 import { ACTOR_HEADER } from "../jobs/job-service.ts";

@@ -10,7 +10,7 @@
  * @module
  */
 import { isFinalStatus } from "../../machines/job-status.ts";
-import { applyJobEvent } from "../../machines/job-machine.ts";
+import { applyJobEvent } from "../../machines/job-transition.ts";
 import { snapshotOfStored } from "../../machines/job-write.ts";
 import { type Attempt, finishAttempt, targetOf } from "./attempt.ts";
 import { carryOut } from "./effects.ts";

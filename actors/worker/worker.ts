@@ -15,7 +15,7 @@
  */
 import type { JobDelivery } from "../../bus/bus.ts";
 import type { TransitionWrite } from "../../adapters/postgres/store.ts";
-import { applyJobEvent } from "../../machines/job-machine.ts";
+import { applyJobEvent } from "../../machines/job-transition.ts";
 import { jobWrite } from "../../machines/job-write.ts";
 import { Admission } from "./admission.ts";
 import { type Attempt, finishAttempt, startAttempt, targetOf } from "./attempt.ts";

@@ -5,7 +5,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Store, TransitionWrite } from "../../adapters/postgres/store.ts";
 import type { JobErrorInfo } from "../../machines/errors.ts";
-import { applyJobEvent, createJobSnapshot, type JobEvent, persistJob } from "../../machines/job-machine.ts";
+import { type JobEvent } from "../../machines/job-machine.ts";
+import { applyJobEvent, createJobSnapshot, persistJob } from "../../machines/job-transition.ts";
 import { jobWrite, snapshotOfStored } from "../../machines/job-write.ts";
 import { delay } from "../support/wait.ts";
 

@@ -3,17 +3,15 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { getShortestPaths } from "@xstate/graph";
 import { initialTransition, transition } from "xstate";
+import { type JobEvent, jobMachine, type JobSnapshot } from "../../machines/job-machine.ts";
 import {
   applyJobEvent,
   createJobSnapshot,
   dueEvent,
-  type JobEvent,
-  jobMachine,
-  type JobSnapshot,
   persistJob,
   restoreJob,
   statusOf,
-} from "../../machines/job-machine.ts";
+} from "../../machines/job-transition.ts";
 import type { JobEffect } from "../../machines/job-effects.ts";
 import type { JobErrorInfo } from "../../machines/errors.ts";
 import { FINAL_STATUSES, JobStatus } from "../../machines/job-status.ts";
@@ -352,6 +350,7 @@ describe("jobMachine", () => {
     for (
       const file of [
         "job-machine.ts",
+        "job-transition.ts",
         "job-effects.ts",
         "job-write.ts",
         "backoff.ts",

@@ -1,13 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import {
-  applyJobEvent,
-  createJobSnapshot,
-  dueEvent,
-  type JobEvent,
-  type JobSnapshot,
-  persistJob,
-} from "../../machines/job-machine.ts";
+import { type JobEvent, type JobSnapshot } from "../../machines/job-machine.ts";
+import { applyJobEvent, createJobSnapshot, dueEvent, persistJob } from "../../machines/job-transition.ts";
 import { jobWrite, snapshotOfStored } from "../../machines/job-write.ts";
 import type { JobErrorInfo } from "../../machines/errors.ts";
 

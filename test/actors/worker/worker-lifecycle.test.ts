@@ -12,7 +12,7 @@ import { defineKind, type JobKind } from "../../../machines/job-kind.ts";
 import { sleep } from "../../../adapters/noop/mod.ts";
 import { backendEnv, openTestCore } from "../../support/system.ts";
 import { waitFor } from "../../support/wait.ts";
-import { applyJobEvent, createJobSnapshot, persistJob } from "../../../machines/job-machine.ts";
+import { applyJobEvent, createJobSnapshot, persistJob } from "../../../machines/job-transition.ts";
 import { jobWrite, snapshotOfStored } from "../../../machines/job-write.ts";
 
 const enc = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));

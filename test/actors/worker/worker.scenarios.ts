@@ -11,7 +11,7 @@ import { Reconciler } from "../../../actors/outbox/reconciler.ts";
 import { defineKind, type JobKind } from "../../../machines/job-kind.ts";
 import { type Backend, backendEnv, openTestCore } from "../../support/system.ts";
 import { waitFor } from "../../support/wait.ts";
-import { applyJobEvent, persistJob } from "../../../machines/job-machine.ts";
+import { applyJobEvent, persistJob } from "../../../machines/job-transition.ts";
 import { snapshotOfStored } from "../../../machines/job-write.ts";
 
 const enc = (value: unknown) =>
