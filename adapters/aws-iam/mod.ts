@@ -16,10 +16,11 @@
  * @module
  */
 import { defineKind, type JobKind } from "../../machines/job-kind.ts";
+import { ValidationError } from "../../machines/errors.ts";
 import type { AssumedSession } from "../aws/assume-role.ts";
 import { type AwsCredentials, type ClientSettings, createIamClient, createStsClient } from "../aws/client.ts";
 import { type KindLogger, runPolicyJob } from "./run.ts";
-import { AWS_IAM_POLICY_KIND, awsIamPolicySchema } from "./schema.ts";
+import { AWS_IAM_POLICY_KIND, type AwsIamPolicyPayload, awsIamPolicySchema } from "./schema.ts";
 import { SessionCache } from "../aws/session-cache.ts";
 
 export { type AwsIamPolicyPayload, awsIamPolicySchema } from "./schema.ts";
@@ -99,7 +100,8 @@ export function createAwsIamPolicyKind(options: AwsIamPolicyKindOptions = {}): A
     schema: awsIamPolicySchema,
     timeoutMs: options.timeoutMs ?? AWS_IAM_POLICY_KIND.timeoutMs,
     ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
-    run: ({ id, payload, signal }) => runPolicyJob({ id, payload, signal }, context),
+    run: async ({ id, payload, signal }) =>
+      await runPolicyJob({ id, payload: checked(payload), signal }, context),
   });
   return Object.assign(kind, {
     close() {
@@ -107,4 +109,18 @@ export function createAwsIamPolicyKind(options: AwsIamPolicyKindOptions = {}): A
       sts.destroy();
     },
   });
+}
+
+/**
+ * The payload checked again: run() may be handed one nobody validated, and an
+ * unknown action must fail permanently, not run as a detach.
+ */
+function checked(payload: unknown): AwsIamPolicyPayload {
+  const parsed = awsIamPolicySchema.safeParse(payload);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = ["payload", ...(issue?.path ?? []).map(String)].join(".");
+  // zod's messages here name the rule, never the value (externalId is a secret).
+  const message = `Invalid payload for kind "${AWS_IAM_POLICY_KIND.kind}": ${field}: ${issue?.message}`;
+  throw new ValidationError(message, { field });
 }
