@@ -81,7 +81,7 @@ function start(kind: JobKind, payload: unknown, signal: AbortSignal) {
 }
 
 /** The rejection of `promise`, failing the test when it resolves or takes longer than `ms`. */
-async function rejection(promise: Promise<unknown>, ms = 5_000): Promise<unknown> {
+async function rejection(promise: Promise<unknown>, ms = 60_000): Promise<unknown> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), ms));
   try {
@@ -96,6 +96,9 @@ async function rejection(promise: Promise<unknown>, ms = 5_000): Promise<unknown
     clearTimeout(timer);
   }
 }
+
+/** How long an aborted run may take to reject: far less than a held request (30 s). */
+const PROMPT_MS = 5_000;
 
 /** Lets the event loop turn a few times (timers included), so work a run left behind can show. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 250));
@@ -156,7 +159,10 @@ export function runJobKindContract(options: JobKindContractOptions): void {
         const controller = new AbortController();
         const reason = new JobAbort("cancel", "Cancelled by the contract");
         controller.abort(reason);
-        const error = await rejection(start(kind, kind.schema.parse(validPayload), controller.signal));
+        const error = await rejection(
+          start(kind, kind.schema.parse(validPayload), controller.signal),
+          PROMPT_MS,
+        );
         assert.ok(error === reason || error instanceof JobAbort, text(error));
         await settle();
         assert.equal(activity?.() ?? 0, before, "an aborted run did no work");
@@ -174,7 +180,7 @@ export function runJobKindContract(options: JobKindContractOptions): void {
         running.catch(() => {});
         await (runUntilAborted?.started() ?? Promise.resolve());
         controller.abort(reason);
-        const error = await rejection(running);
+        const error = await rejection(running, PROMPT_MS);
         assert.ok(error === reason || error instanceof JobAbort, text(error));
         const after = activity?.() ?? 0;
         await settle();
