@@ -10,7 +10,8 @@
  *
  * Each throughput figure is the median of `--rounds` runs (default 3), each on a
  * fresh database and namespace. Flags: --jobs N (default 20000), --rounds R,
- * --only troupe|embedded|graphile|latency|inflight|footprint (repeatable; footprint: bench/footprint.ts).
+ * --only troupe|embedded|graphile|latency|inflight|footprint|pglite (repeatable; footprint:
+ * bench/footprint.ts; pglite: bench/pglite-footprint.ts, the embedded database's memory per settings).
  *
  * @module
  */
@@ -315,6 +316,10 @@ async function main(): Promise<void> {
     if (want("footprint")) {
       const { footprint } = await import("./footprint.ts");
       results.footprint = await footprint({ natsUrl: nats.url, databaseUrl: () => pg.createDatabase() });
+    }
+    if (want("pglite")) {
+      const { pgliteFootprint } = await import("./pglite-footprint.ts");
+      results.pglite = await pgliteFootprint(Math.max(ROUNDS, 3), Math.min(N, 5000));
     }
     if (want("troupe")) {
       const runs = [];
