@@ -157,8 +157,8 @@ async function runService(roles: Roles, name: string, overrides: Record<string, 
   if (roles.gateway) {
     // A port in use is said now (exit 5), not after migrations ran and a worker took jobs. Without
     // API tokens or a client CA the gateway listens on loopback only (startSystem), so that is checked.
-    const { checkListenAddress } = await import("./actors/process/port-check.ts");
-    await checkListenAddress(cfg.apiTokens || cfg.tls?.clientCa ? cfg.host : "127.0.0.1", cfg.port);
+    const { apiListenHost, checkListenAddress } = await import("./actors/process/port-check.ts");
+    await checkListenAddress(apiListenHost(cfg), cfg.port);
   }
   const logger: Logger = createLogger({ level: cfg.logLevel });
   const embedded = !cfg.natsUrl && !cfg.databaseUrl;

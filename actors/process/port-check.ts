@@ -62,3 +62,16 @@ export async function checkListenAddress(host: string, port: number): Promise<vo
   }
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
+
+/**
+ * The host the HTTP API listens on: the configured `HOST` with API tokens or a
+ * client CA, else loopback only (the local admin token file is the only way in,
+ * so nothing beyond this machine may reach it).
+ */
+export function apiListenHost(config: {
+  host: string;
+  apiTokens: unknown;
+  tls?: { clientCa?: string | undefined } | undefined;
+}): string {
+  return config.apiTokens || config.tls?.clientCa ? config.host : "127.0.0.1";
+}

@@ -32,7 +32,7 @@ import { createMetrics, type Metrics } from "../observability/metrics.ts";
 import { VERSION } from "./version.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { natsConnectError, parseNatsServers, probePostgres } from "./connect-errors.ts";
-import { listenError } from "./port-check.ts";
+import { apiListenHost, listenError } from "./port-check.ts";
 import { messagingAttributes, SpanKind, traced } from "../observability/tracing.ts";
 import { loadTlsMaterial } from "../gateway/tls-material.ts";
 import { type AdminToken, ensureAdminToken } from "../gateway/admin-token.ts";
@@ -337,12 +337,11 @@ export async function startSystem(core: Core, roles: Roles): Promise<RunningSyst
         worker: worker ? { id: worker.id, inFlight: worker.inFlight, ...worker.stats } : null,
       }),
     });
-    let host = config.host;
-    if (!config.apiTokens && !tls?.clientCa) {
-      if (!["127.0.0.1", "localhost", "::1"].includes(host)) {
-        logger.warn({ requested: host }, "No TROUPE_API_TOKENS: refusing to listen beyond loopback");
+    const host = apiListenHost(config);
+    if (!config.apiTokens && !config.tls?.clientCa) {
+      if (!["127.0.0.1", "localhost", "::1"].includes(config.host)) {
+        logger.warn({ requested: config.host }, "No TROUPE_API_TOKENS: refusing to listen beyond loopback");
       }
-      host = "127.0.0.1";
       logger.info(
         { tokenFile: adminToken?.path, created: adminToken?.created },
         "TROUPE_API_TOKENS and TLS_CLIENT_CA unset: the HTTP API listens on 127.0.0.1 only and takes the admin token in the token file",
