@@ -169,8 +169,8 @@ export function createExecKind(options: ExecKindOptions) {
             await new Promise((resolve) => setTimeout(resolve, 100));
             stopped = await link.request(agent, "status", { jobId: id }, 2000).catch(() => undefined);
           }
+          // Not forgotten: the agent keeps a stopped command's record for a while (troupe stop, re-attach).
           if (stopped?.state !== "done") throw signal.reason;
-          await link.request(agent, "forget", { jobId: id }, 2000).catch(() => {});
           const reason = signal.reason as unknown;
           const why = reason instanceof JobAbort ? reason.why : AbortWhy.cancel;
           throw new PermanentError(reason instanceof Error ? reason.message : "Command was stopped", {
