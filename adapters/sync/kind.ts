@@ -9,7 +9,7 @@
  */
 import type { z } from "zod";
 import { defineKind, type JobKind } from "../../machines/job-kind.ts";
-import { ErrorCode, PermanentError, TransientError } from "../../machines/errors.ts";
+import { ErrorCode, PermanentError, TransientError, ValidationError } from "../../machines/errors.ts";
 import type { CredentialResolver } from "./credentials.ts";
 import type { FailedPage, SyncProvider, SyncSink } from "./port.ts";
 import type { SyncPayload } from "./schema.ts";
@@ -102,7 +102,16 @@ export function createSyncKind<T, C, S extends z.ZodType<SyncPayload>>(
     concurrency: 4,
     ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
     async run(job) {
-      const payload = job.payload as SyncPayload;
+      // The worker validated it; a caller that did not gets the same permanent error naming the field.
+      const parsed = options.schema.safeParse(job.payload);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const field = ["payload", ...(issue?.path ?? []).map(String)].join(".");
+        throw new ValidationError(`Invalid payload for kind "${options.kind}": ${field}: ${issue?.message}`, {
+          field,
+        });
+      }
+      const payload = parsed.data as SyncPayload;
       const org = payload.org ?? job.org;
       const runId = `${job.id}:${job.attempt}`;
       const started = performance.now();

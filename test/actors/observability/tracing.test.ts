@@ -13,7 +13,7 @@ import { exited, freePort, startCli } from "../../support/cli.ts";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "../../support/otlp-receiver.ts";
 import { waitFor } from "../../support/wait.ts";
 import { localAdminFetch } from "../../support/gateway.ts";
-import { type StandIn, startStandIn } from "../../adapters/aws-iam/stand-in.ts";
+import { type AwsStandIn, startAwsStandIn } from "../../support/standins/aws/stand-in.ts";
 
 const CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN = "00f067aa0ba902b7";
@@ -23,12 +23,12 @@ describe("Traces over OTLP from `troupe start`", () => {
   let server: ReturnType<typeof startCli>;
   let base: string;
   let dir: string;
-  let aws: StandIn;
+  let aws: AwsStandIn;
   let api: ReturnType<typeof localAdminFetch>;
 
   before(async () => {
     receiver = await startOtlpReceiver();
-    aws = await startStandIn();
+    aws = await startAwsStandIn();
     aws.account("111122223333").trust("cSecBridgeIAMHandlerRole");
     aws.account("111122223333").addRole("app");
     dir = mkdtempSync(join(tmpdir(), "troupe-otel-"));

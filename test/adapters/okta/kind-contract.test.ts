@@ -73,10 +73,6 @@ runJobKindContract({
 
 runJobKindContract({
   name: "sync.okta",
-  skip: {
-    runValidation:
-      "the sync kind (adapters/sync/kind.ts) trusts its payload: the worker validates it with the schema before run()",
-  },
   async setup() {
     // Read by the stand-in on every answer: hold() raises it.
     const options: OktaStandInOptions = {};
