@@ -72,6 +72,7 @@ export class JobService {
   #defaults: { maxAttempts: number };
   #maxPayloadBytes: number | undefined;
   #metrics: Pick<WorkerMetrics, "jobCancelled"> | undefined;
+  #backoff: { baseMs: number; maxMs: number } | undefined;
 
   /** `maxPayloadBytes`: the largest job message (the worker's limit); unset, no limit here. */
   constructor(options: {
@@ -84,6 +85,8 @@ export class JobService {
     maxPayloadBytes?: number;
     /** Counts cancels (`troupe_jobs_total{outcome="cancelled"}`): a cancel ends a job here, not in a worker. */
     metrics?: Pick<WorkerMetrics, "jobCancelled">;
+    /** The workers' retry backoff, for the machine of a job cancelled before its first lock (else the machine's default). */
+    backoff?: { baseMs: number; maxMs: number };
   }) {
     this.#bus = options.bus;
     this.#store = options.store;
@@ -93,6 +96,7 @@ export class JobService {
     this.#defaults = { maxAttempts: options.maxAttempts };
     this.#maxPayloadBytes = options.maxPayloadBytes;
     this.#metrics = options.metrics;
+    this.#backoff = options.backoff;
   }
 
   get kinds(): KindRegistry {
@@ -254,7 +258,7 @@ export class JobService {
     for (let tries = 0; tries < 10; tries++) {
       const job = await this.get(id);
       check(job);
-      const before = snapshotOfStored(job);
+      const before = snapshotOfStored(job, this.#backoff);
       const next = applyJobEvent(before, event);
       if (!next.changed) {
         throw new TroupeError(
