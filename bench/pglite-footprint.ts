@@ -13,7 +13,8 @@
  * RSS is read after a forced GC, from the process itself, and its peak
  * (VmHWM) with it. The sets are applied by replacing the client's
  * {@link PGLITE_SETTINGS} and {@link PGLITE_V8_FLAGS} in the child. Flags:
- * `--rounds R` (default 5), `--jobs N` (default 1000).
+ * `--rounds R` (default 5), `--jobs N` (default 1000), `--sets <regexp>` (the
+ * sets whose names match).
  *
  * @module
  */
@@ -146,13 +147,15 @@ function child(mode: string, dir: string, set: string): Promise<Record<string, n
 export async function pgliteFootprint(
   rounds = 5,
   jobs = 1000,
+  only?: RegExp,
 ): Promise<Record<string, Record<string, number>>> {
+  const sets = Object.keys(SETTING_SETS).filter((name) => !only || only.test(name));
   const results: Record<string, Record<string, number[]>> = {};
   const template = mkdtempSync(join(tmpdir(), "troupe-pglite-template-"));
   const { initMs } = await child("--init", template, Object.keys(SETTING_SETS)[0]!);
   console.log(`pglite: initdb of a fresh folder took ${initMs!.toFixed(0)} ms`);
   for (let r = 0; r < rounds; r++) {
-    for (const set of Object.keys(SETTING_SETS)) {
+    for (const set of sets) {
       const dir = mkdtempSync(join(tmpdir(), "troupe-pglite-footprint-"));
       cpSync(template, dir, { recursive: true });
       try {
@@ -203,5 +206,10 @@ if (mode === "--init" || mode === "--open" || mode === "--run") {
   process.stdout.write(JSON.stringify(figures) + "\n");
   process.exit(0);
 } else if (import.meta.url === new URL(process.argv[1]!, "file://").href) {
-  await pgliteFootprint(flag("--rounds", 5), flag("--jobs", 1000));
+  const i = process.argv.indexOf("--sets");
+  await pgliteFootprint(
+    flag("--rounds", 5),
+    flag("--jobs", 1000),
+    i > 0 ? new RegExp(process.argv[i + 1]!) : undefined,
+  );
 }
