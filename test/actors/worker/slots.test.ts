@@ -50,7 +50,7 @@ describe("Slots", () => {
     assert.equal(slots.free, 1);
   });
 
-  it("holds a kind's limit across messages and gives the kind slot back with the message", async () => {
+  it("holds a kind's limit across messages and gives the kind slot back with the message", () => {
     const slots = new Slots({ capacity: 10, logger: silentLogger() });
     const [a, b] = [delivery(1, []), delivery(2, [])];
     slots.take([a, b]);
