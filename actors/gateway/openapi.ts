@@ -282,8 +282,11 @@ export function openApiDocument(kinds: KindRegistry, options: { version: string 
             attempts: { type: "integer" },
             maxAttempts: { type: "integer" },
             payload: {},
-            result: {},
-            lastError: { type: ["object", "null"] },
+            result: {
+              description:
+                "What the last finished attempt returned: the handler's result on success; on failure or cancel, the outcome its error carried (an exec command's exit code, signal, OOM flag, CPU and memory), else null",
+            },
+            lastError: { type: ["object", "null"], description: "{kind, code, message} of the last failure" },
             org: { type: ["string", "null"] },
             runAt: { type: "string", format: "date-time" },
             createdAt: { type: "string", format: "date-time" },

@@ -165,6 +165,7 @@ export async function openCore(
       logger,
       maxAttempts: config.maxAttempts,
       maxPayloadBytes: config.maxPayloadBytes,
+      backoff: config.backoff,
       metrics,
     });
     return {
