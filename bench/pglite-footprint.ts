@@ -119,9 +119,10 @@ async function runChild(dir: string, jobs: number): Promise<Record<string, numbe
   const cpuPerJobMs = (cpuMs() - cpu) / jobs;
   await sleep(1000);
   const afterJobs = rssMiB();
+  const heapAfterJobs = process.memoryUsage().heapUsed / 1048576;
   const peak = peakMiB();
   await system.stop();
-  return { startMs, idle, idlePeak, afterJobs, peak, rate, cpuPerJobMs };
+  return { startMs, idle, idlePeak, afterJobs, heapAfterJobs, peak, rate, cpuPerJobMs };
 }
 
 function child(mode: string, dir: string, set: string): Promise<Record<string, number>> {
@@ -182,9 +183,11 @@ export async function pgliteFootprint(
         m.migrated!.toFixed(0)
       } migrated; embedded worker on the folder: started in ${m.startMs!.toFixed(0)} ms, RSS ${
         m.idle!.toFixed(0)
-      } MiB idle (peak ${m.idlePeak!.toFixed(0)}), ${m.afterJobs!.toFixed(0)} after ${jobs} jobs (peak ${
-        m.peak!.toFixed(0)
-      }); ${m.rate!.toFixed(0)} jobs/s, ${m.cpuPerJobMs!.toFixed(2)} ms CPU a job`,
+      } MiB idle (peak ${m.idlePeak!.toFixed(0)}), ${m.afterJobs!.toFixed(0)} after ${jobs} jobs (JS heap ${
+        m.heapAfterJobs!.toFixed(0)
+      } MiB used; peak ${m.peak!.toFixed(0)}); ${m.rate!.toFixed(0)} jobs/s, ${
+        m.cpuPerJobMs!.toFixed(2)
+      } ms CPU a job`,
     );
   }
   return medians;

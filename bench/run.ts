@@ -373,11 +373,11 @@ async function main(): Promise<void> {
     }
     if (want("inflight")) {
       const db = await pg.createDatabase();
+      // V8 flags of the child (BENCH_CHILD_FLAGS, e.g. "--max-semi-space-size=8"), GC exposed on both runtimes.
+      const v8Flags = ["--expose-gc", ...(process.env.BENCH_CHILD_FLAGS ?? "").split(" ").filter(Boolean)];
       const out = await new Promise<string>((resolve, reject) => {
         const child = spawn(process.execPath, [
-          ...("Deno" in globalThis
-            ? ["run", "-A"]
-            : ["--expose-gc", ...(process.env.BENCH_CHILD_FLAGS ?? "").split(" ").filter(Boolean)]),
+          ...("Deno" in globalThis ? ["run", "-A", `--v8-flags=${v8Flags.join(",")}`] : v8Flags),
           new URL(import.meta.url).pathname,
           "--inflight-child",
           nats.url,
