@@ -9,7 +9,7 @@
  * @module
  */
 import { z } from "zod";
-import { PermanentError } from "../../machines/errors.ts";
+import { parseCredentialsObject } from "../sync/credentials-object.ts";
 
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
@@ -31,29 +31,17 @@ export const authentikCredentialsSchema = z.strictObject({
 });
 export type AuthentikCredentials = z.output<typeof authentikCredentialsSchema>;
 
-/** `{changeId}`: the id of a row of `identity_membership_changes` to apply. Unknown keys are refused. */
-export const writebackPayloadSchema = z.strictObject({
-  changeId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-});
-export type WritebackPayload = z.output<typeof writebackPayloadSchema>;
+export { type WritebackPayload, writebackPayloadSchema } from "../sync/schema.ts";
 
 /**
  * Validates resolved credentials; a failure names the offending field and what
  * is wrong with it (never its value).
  */
 export function parseAuthentikCredentials(value: unknown): AuthentikCredentials {
-  const parsed = authentikCredentialsSchema.safeParse(value ?? {});
-  if (parsed.success) return { ...parsed.data, url: parsed.data.url.replace(/\/+$/, "") };
-  const issue = parsed.error.issues[0];
-  const field = issue?.code === "unrecognized_keys"
-    ? issue.keys.join(", ")
-    : issue?.path.map(String).join(".") || "credentials";
-  const why = issue?.code === "unrecognized_keys"
-    ? "unknown field"
-    : issue?.code === "invalid_type"
-    ? (/received undefined/.test(issue.message) ? "is required" : `must be a ${issue.expected}`)
-    : issue?.message ?? "invalid";
-  throw new PermanentError(`Authentik credentials: "${field}" ${why} (expected {"url", "token"})`, {
+  const parsed = parseCredentialsObject(authentikCredentialsSchema, value, {
+    label: "Authentik credentials",
+    expected: '{"url", "token"}',
     code: "AUTHENTIK_BAD_CREDENTIALS",
   });
+  return { ...parsed, url: parsed.url.replace(/\/+$/, "") };
 }

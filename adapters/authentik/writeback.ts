@@ -14,7 +14,7 @@
  */
 import { PermanentError } from "../../machines/errors.ts";
 import type { JobOutcome } from "../../machines/job-kind.ts";
-import type { MembershipLedger } from "../sync/directory-ledger.ts";
+import { changeToApply, type MembershipLedger } from "../sync/directory-ledger.ts";
 import type { AuthentikClient } from "./client.ts";
 
 /** What a write-back job reports. */
@@ -35,22 +35,7 @@ export async function applyAuthentikChange(
   },
 ): Promise<JobOutcome & { result: WritebackResult }> {
   const { ledger, signal } = options;
-  const change = await ledger.get(changeId);
-  if (!change) {
-    throw new PermanentError(`Membership change ${changeId} does not exist`, { code: "NOT_FOUND" });
-  }
-  if (change.provider !== "authentik") {
-    throw new PermanentError(
-      `Membership change ${changeId} is for provider "${change.provider}", not authentik`,
-      { code: "WRITEBACK_WRONG_PROVIDER" },
-    );
-  }
-  if (!change.credentialsRef) {
-    throw new PermanentError(
-      `Membership change ${changeId}: no credentials reference for authentik/${change.scope} (no successful sync or schedule names one)`,
-      { code: "WRITEBACK_NO_CREDENTIALS" },
-    );
-  }
+  const change = await changeToApply(ledger, changeId, "authentik");
   const userPk = Number(change.identityExternalId);
   if (!Number.isSafeInteger(userPk) || userPk <= 0) {
     throw new PermanentError(

@@ -10,7 +10,7 @@
  * @module
  */
 import { z } from "zod";
-import { PermanentError } from "../../machines/errors.ts";
+import { parseCredentialsObject } from "../sync/credentials-object.ts";
 
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
@@ -52,21 +52,9 @@ export type GoogleWorkspaceCredentials = z.output<typeof googleWorkspaceCredenti
 
 /** Validates resolved credentials; a failure names the field and what is wrong (never its value). */
 export function parseGoogleWorkspaceCredentials(value: unknown): GoogleWorkspaceCredentials {
-  const parsed = googleWorkspaceCredentialsSchema.safeParse(value ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const field = issue?.code === "unrecognized_keys"
-    ? issue.keys.join(", ")
-    : issue?.path.map(String).join(".") || "credentials";
-  const why = issue?.code === "unrecognized_keys"
-    ? "unknown field"
-    : issue?.code === "invalid_type"
-    ? (/received undefined/.test(issue.message) ? "is required" : `must be a ${issue.expected}`)
-    : issue?.code === "invalid_value"
-    ? 'must be "service_account"'
-    : issue?.message ?? "invalid";
-  throw new PermanentError(
-    `Google Workspace credentials: "${field}" ${why} (expected a service account key with "subject")`,
-    { code: "GOOGLE_WORKSPACE_BAD_CREDENTIALS" },
-  );
+  return parseCredentialsObject(googleWorkspaceCredentialsSchema, value, {
+    label: "Google Workspace credentials",
+    expected: 'a service account key with "subject"',
+    code: "GOOGLE_WORKSPACE_BAD_CREDENTIALS",
+  });
 }

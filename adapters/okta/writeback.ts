@@ -18,9 +18,8 @@
  *
  * @module
  */
-import { PermanentError } from "../../machines/errors.ts";
 import type { JobOutcome } from "../../machines/job-kind.ts";
-import type { MembershipLedger } from "../sync/directory-ledger.ts";
+import { changeToApply, type MembershipLedger } from "../sync/directory-ledger.ts";
 import type { OktaClient } from "./client.ts";
 import { BUCKETS } from "./sources.ts";
 
@@ -56,22 +55,7 @@ export async function applyOktaChange(
   },
 ): Promise<JobOutcome & { result: WritebackResult }> {
   const { ledger, signal } = options;
-  const change = await ledger.get(changeId);
-  if (!change) {
-    throw new PermanentError(`Membership change ${changeId} does not exist`, { code: "NOT_FOUND" });
-  }
-  if (change.provider !== "okta") {
-    throw new PermanentError(
-      `Membership change ${changeId} is for provider "${change.provider}", not okta`,
-      { code: "WRITEBACK_WRONG_PROVIDER" },
-    );
-  }
-  if (!change.credentialsRef) {
-    throw new PermanentError(
-      `Membership change ${changeId}: no credentials reference for okta/${change.scope} (no successful sync or schedule names one)`,
-      { code: "WRITEBACK_NO_CREDENTIALS" },
-    );
-  }
+  const change = await changeToApply(ledger, changeId, "okta");
   const client = await options.openClient(change.credentialsRef);
   const group = change.groupExternalId;
   const user = change.identityExternalId;

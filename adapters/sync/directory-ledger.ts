@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { PermanentError } from "../../machines/errors.ts";
 
 /** A change as a write-back job needs it: external ids to call the provider with, and the credentials to use. */
 export interface MembershipChangeView {
@@ -49,4 +50,33 @@ export interface MembershipLedger {
    * change twice is a no-op (a retried job).
    */
   applied(changeId: number, info: { requestId?: string }): Promise<void>;
+}
+
+/**
+ * The change a `writeback.<provider>` job applies, checked: it exists, it is
+ * for `provider`, and a credentials reference is known for its scope. Each
+ * failure is permanent (retrying would not make it true).
+ */
+export async function changeToApply(
+  ledger: MembershipLedger,
+  changeId: number,
+  provider: string,
+): Promise<MembershipChangeView & { credentialsRef: string }> {
+  const change = await ledger.get(changeId);
+  if (!change) {
+    throw new PermanentError(`Membership change ${changeId} does not exist`, { code: "NOT_FOUND" });
+  }
+  if (change.provider !== provider) {
+    throw new PermanentError(
+      `Membership change ${changeId} is for provider "${change.provider}", not ${provider}`,
+      { code: "WRITEBACK_WRONG_PROVIDER" },
+    );
+  }
+  if (!change.credentialsRef) {
+    throw new PermanentError(
+      `Membership change ${changeId}: no credentials reference for ${provider}/${change.scope} (no successful sync or schedule names one)`,
+      { code: "WRITEBACK_NO_CREDENTIALS" },
+    );
+  }
+  return { ...change, credentialsRef: change.credentialsRef };
 }

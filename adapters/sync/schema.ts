@@ -38,3 +38,9 @@ export const directorySyncPayloadSchema = z.strictObject({
   credentials: credentialsRef,
   org: syncOrg.optional(),
 });
+
+/** `{changeId}`: the write-back kinds' payload, the id of a row of `identity_membership_changes`. Unknown keys are refused. */
+export const writebackPayloadSchema = z.strictObject({
+  changeId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+});
+export type WritebackPayload = z.output<typeof writebackPayloadSchema>;
