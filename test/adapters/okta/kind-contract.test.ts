@@ -107,8 +107,14 @@ runJobKindContract({
       secrets: [okta.tokens[0]!, wrong],
       runUntilAborted: {
         hold: () => options.latencyMs = 30_000,
+        // The sync reads several sources at once: started once every first request has arrived (none new
+        // for 200 ms), so one sent before the abort is not counted as work done after it.
         started: async () => {
-          while (okta.requests.length === 0) await new Promise((r) => setTimeout(r, 10));
+          let seen = -1;
+          while (okta.requests.length === 0 || okta.requests.length !== seen) {
+            seen = okta.requests.length;
+            await new Promise((r) => setTimeout(r, 200));
+          }
         },
       },
       activity: () => okta.requests.length,
