@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { createMemoryBus } from "../../bus/memory-bus.ts";
+import { RECORD_OVERHEAD_BYTES } from "../../bus/record-stream.ts";
 import { runBusContract } from "../contract/bus.contract.ts";
 
 runBusContract({
@@ -37,6 +38,20 @@ describe("in-memory bus bounds", () => {
     const alive = refs.map((ref) => ref.deref() !== undefined);
     assert.equal(alive.slice(0, 61).filter(Boolean).length, 0, "every trimmed chunk was collected");
     assert.deepEqual(alive.slice(61), [true, true, true], "the kept ones live on");
+    await bus.close();
+  });
+
+  it("counts what each event costs in memory beyond its bytes against eventsMaxBytes", async () => {
+    const bus = createMemoryBus({ namespace: "small", eventsMaxBytes: 1024 * 1024 });
+    for (let i = 0; i < 10_000; i++) {
+      await bus.publishEvents([{ jobId: `j${i}`, data: new TextEncoder().encode(`{"i":${i}}`) }]);
+    }
+    const info = await bus.streamInfo("events");
+    // 10,000 events of ~30 bytes of subject and data would all fit in 1 MiB by their bytes alone.
+    assert.ok(info.messages < 5000, `${info.messages} events kept`);
+    assert.ok(info.messages <= (1024 * 1024) / RECORD_OVERHEAD_BYTES, `${info.messages} events kept`);
+    assert.ok(info.messages > 1000, `${info.messages} events kept`);
+    assert.ok(info.bytes <= 1024 * 1024, `${info.bytes} bytes counted`);
     await bus.close();
   });
 
