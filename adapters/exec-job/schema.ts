@@ -6,7 +6,8 @@
  * @module
  */
 import { z } from "zod";
-import { commandSpecSchema } from "../exec/mod.ts";
+// The schema file itself, not the sandbox's mod.ts: a manifest (and so every CLI call) loads this schema, not the sandbox.
+import { commandSpecSchema } from "../exec/command-spec.ts";
 import { envFromSchema, envOverlap } from "./env-from.ts";
 
 const label = z.string().regex(/^[A-Za-z0-9_.\/-]{1,63}$/, "use 1-63 letters, digits, _ . / or -");
