@@ -23,7 +23,11 @@ import { spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PGLITE_SETTINGS, PGLITE_V8_FLAGS } from "../adapters/postgres/pglite-client.ts";
+import {
+  PGLITE_BASELINE_FLAGS,
+  PGLITE_SETTINGS,
+  PGLITE_V8_FLAGS,
+} from "../adapters/postgres/pglite-client.ts";
 
 /** A set compared: PostgreSQL settings, and V8 flags of the process. */
 interface SettingSet {
@@ -34,9 +38,20 @@ interface SettingSet {
 
 /** The sets compared: PGlite's own (initdb's postgresql.conf) and ours, with neighbours. */
 export const SETTING_SETS: Record<string, SettingSet> = {
-  "pglite and V8 defaults": { settings: {}, runtimeFlags: [] },
-  "chosen settings, V8 tier-up": { settings: { ...PGLITE_SETTINGS }, runtimeFlags: [] },
-  "chosen (PGLITE_SETTINGS, PGLITE_V8_FLAGS)": { settings: { ...PGLITE_SETTINGS } },
+  "pglite and V8 defaults": { settings: {} },
+  "chosen (PGLITE_SETTINGS)": { settings: { ...PGLITE_SETTINGS } },
+  "chosen, baselineOnly (PGLITE_BASELINE_FLAGS)": {
+    settings: { ...PGLITE_SETTINGS },
+    runtimeFlags: [...PGLITE_BASELINE_FLAGS],
+  },
+  "chosen, tiering budget x10": {
+    settings: { ...PGLITE_SETTINGS },
+    runtimeFlags: ["--wasm-tiering-budget=130000000"],
+  },
+  "chosen, tiering budget x100": {
+    settings: { ...PGLITE_SETTINGS },
+    runtimeFlags: ["--wasm-tiering-budget=1300000000"],
+  },
   "chosen, shared_buffers 32MB": { settings: { ...PGLITE_SETTINGS, shared_buffers: "32MB" } },
   "chosen, shared_buffers 8MB": { settings: { ...PGLITE_SETTINGS, shared_buffers: "8MB" } },
 };

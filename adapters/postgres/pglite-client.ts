@@ -5,7 +5,8 @@
  * PGlite's WASM memory only grows, and everything PostgreSQL touches in it stays
  * resident: its shared buffers are allocated (and zeroed) at start, so they are
  * paid in full from the first second. {@link PGLITE_SETTINGS} chooses a small
- * footprint; bench/pglite-footprint.ts measures it (bench/README.md).
+ * footprint, {@link PGLITE_BASELINE_FLAGS} a smaller peak; bench/pglite-footprint.ts
+ * measures them (bench/README.md).
  *
  * @module
  */
@@ -40,19 +41,23 @@ export const PGLITE_SETTINGS: Record<string, string> = {
 };
 
 /**
- * V8 flags set once, before the first PGlite is compiled: PostgreSQL's WASM
- * runs on V8's baseline compiler (Liftoff) only. With V8's default tier-up,
- * the first queries after start make TurboFan optimise some of PostgreSQL's
- * large functions, and on Node that compilation alone took 450-650 MB of
- * native memory for about a second (an idle `troupe start` peaked at 730-860
- * MB RSS to settle at 230): a container sized for the idle figure would be
- * killed at start. Without it the peak is the idle figure, and a no-op job
- * costs about the same CPU (bench/README.md). They must be set at run time
- * together: `--liftoff-only` given after start misses the flags it implies.
- *
- * Mutable for benchmarks only, like {@link PGLITE_SETTINGS}.
+ * V8 flags that keep PostgreSQL's WASM on V8's baseline compiler (Liftoff):
+ * with V8's default tier-up, TurboFan optimises some of PostgreSQL's large
+ * functions once they are hot (a second after start, or later under load),
+ * and on Node that compilation alone takes 450-650 MB of native memory for
+ * about a second: an idle `troupe start` peaked at 730-860 MB to settle at
+ * 230. Without tier-up the peak is the idle figure (190 MB), but a no-op job
+ * costs about 20 % more CPU in the embedded default (bench/README.md), so it
+ * is an option ({@link PgliteClientOptions.baselineOnly}), not the default.
+ * `--liftoff-only` given at run time misses the flags it implies.
  */
-export const PGLITE_V8_FLAGS: string[] = ["--no-wasm-tier-up", "--no-wasm-dynamic-tiering"];
+export const PGLITE_BASELINE_FLAGS: readonly string[] = ["--no-wasm-tier-up", "--no-wasm-dynamic-tiering"];
+
+/**
+ * V8 flags set once in the process, before the first PGlite is compiled; empty
+ * by default. Mutable for benchmarks only, like {@link PGLITE_SETTINGS}.
+ */
+export const PGLITE_V8_FLAGS: string[] = [];
 
 let flagsSet = false;
 
@@ -62,6 +67,12 @@ export interface PgliteClientOptions {
   dataDir?: string;
   /** PostgreSQL settings; default {@link PGLITE_SETTINGS} (`{}`: PGlite's own). */
   settings?: Readonly<Record<string, string>>;
+  /**
+   * Run PostgreSQL's WASM on V8's baseline compiler only ({@link PGLITE_BASELINE_FLAGS}):
+   * no compilation peak, at about 20 % of the no-op throughput. Process-wide,
+   * effective when given to the first open of the process. Default false.
+   */
+  baselineOnly?: boolean;
 }
 
 function wrapTx(tx: Transaction): SqlClient {
@@ -92,7 +103,9 @@ export async function createPgliteClient(options: PgliteClientOptions = {}): Pro
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   if (!flagsSet) {
     flagsSet = true;
-    for (const flag of PGLITE_V8_FLAGS) setFlagsFromString(flag);
+    for (const flag of [...PGLITE_V8_FLAGS, ...(options.baselineOnly ? PGLITE_BASELINE_FLAGS : [])]) {
+      setFlagsFromString(flag);
+    }
   }
   const db = await PGlite.create({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
