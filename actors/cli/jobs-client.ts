@@ -6,7 +6,8 @@
  * @module
  */
 import { ErrorCode, TroupeError } from "../../machines/errors.ts";
-import { eventToJson, type JobService, jobToJson, type SubmitRequest } from "../jobs/job-service.ts";
+import type { JobService, SubmitRequest } from "../jobs/job-service.ts";
+import { eventToJson, jobToJson } from "../jobs/job-json.ts";
 import type { JobStatus } from "../../machines/job-status.ts";
 import type { Bus } from "../../bus/bus.ts";
 import type { AgentInfo } from "../../bus/agent-protocol.ts";
