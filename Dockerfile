@@ -17,7 +17,7 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 8000
 # node is PID 1 and receives SIGTERM itself (npx would not pass it on).
-CMD ["node", "main.ts", "start"]
+CMD ["node", "--max-semi-space-size=8", "main.ts", "start"]
 
 # The exec agent: bubblewrap for the sandbox, slirp4netns for the commands' own outbound network.
 # It runs as root in a privileged container (cgroups), see compose.yaml.
@@ -25,4 +25,4 @@ FROM base AS agent
 USER root
 RUN apt-get update && apt-get install -y --no-install-recommends bubblewrap slirp4netns \
   && rm -rf /var/lib/apt/lists/*
-CMD ["node", "main.ts", "agent"]
+CMD ["node", "--max-semi-space-size=8", "main.ts", "agent"]
