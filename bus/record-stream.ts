@@ -17,6 +17,8 @@ export interface StreamBounds {
   maxPerSubject: number;
   /** Records kept at most this long. */
   maxAgeMs: number;
+  /** What each record costs beyond its subject, headers and data; default {@link RECORD_OVERHEAD_BYTES}. */
+  overheadBytes?: number;
 }
 
 interface Kept {
@@ -77,8 +79,8 @@ const encoder = new TextEncoder();
  */
 export const RECORD_OVERHEAD_BYTES = 512;
 
-function sizeOf(subject: string, data: Uint8Array, headers: Headers): number {
-  let size = RECORD_OVERHEAD_BYTES + encoder.encode(subject).byteLength + data.byteLength;
+function sizeOf(subject: string, data: Uint8Array, headers: Headers, overhead: number): number {
+  let size = overhead + encoder.encode(subject).byteLength + data.byteLength;
   for (const [key, value] of Object.entries(headers)) size += key.length + value.length + 4;
   return size;
 }
@@ -105,7 +107,11 @@ export class RecordStream {
   append(subject: string, data: Uint8Array, headers: Headers): StreamRecord {
     const now = this.#now();
     const record: StreamRecord = { subject, seq: ++this.#seq, data, headers };
-    const kept: Kept = { record, size: sizeOf(subject, data, headers), at: now };
+    const kept: Kept = {
+      record,
+      size: sizeOf(subject, data, headers, this.#bounds.overheadBytes ?? RECORD_OVERHEAD_BYTES),
+      at: now,
+    };
     this.#all.push(kept);
     let mine = this.#bySubject.get(subject);
     if (mine === undefined) this.#bySubject.set(subject, mine = new Fifo());

@@ -9,10 +9,14 @@ import { RecordStream } from "../../bus/record-stream.ts";
 
 const data = (n: number) => new Uint8Array(n);
 
+// The counting itself, without the per-record memory overhead (the memory bus's tests cover that).
 describe("RecordStream", () => {
   it("drops records older than maxAgeMs at the next append or replay (injected clock)", () => {
     let now = 1_000;
-    const stream = new RecordStream({ maxBytes: 1e9, maxPerSubject: 1e9, maxAgeMs: 500 }, () => now);
+    const stream = new RecordStream(
+      { maxBytes: 1e9, maxPerSubject: 1e9, maxAgeMs: 500, overheadBytes: 0 },
+      () => now,
+    );
     stream.append("s.a", data(1), {});
     now += 300;
     stream.append("s.b", data(1), {});
@@ -25,7 +29,7 @@ describe("RecordStream", () => {
   });
 
   it("counts subject, headers and data against maxBytes and drops the oldest whole records", () => {
-    const stream = new RecordStream({ maxBytes: 100, maxPerSubject: 1e9, maxAgeMs: 1e9 });
+    const stream = new RecordStream({ maxBytes: 100, maxPerSubject: 1e9, maxAgeMs: 1e9, overheadBytes: 0 });
     for (let i = 0; i < 5; i++) stream.append("s.x", data(30), { k: "v" });
     // each record: 3 (subject) + 30 + 1 + 1 + 4 = 39 bytes: two fit under 100
     assert.deepEqual(stream.replay("s.x", 0).map((r) => r.seq), [4, 5]);
@@ -33,7 +37,7 @@ describe("RecordStream", () => {
   });
 
   it("replays and counts right when per-subject trimming leaves thousands of removed entries behind an older record", () => {
-    const stream = new RecordStream({ maxBytes: 1e9, maxPerSubject: 2, maxAgeMs: 1e9 });
+    const stream = new RecordStream({ maxBytes: 1e9, maxPerSubject: 2, maxAgeMs: 1e9, overheadBytes: 0 });
     stream.append("s.old", data(1), {});
     for (let i = 0; i < 5_000; i++) stream.append("s.hot", data(1), {});
     assert.deepEqual(stream.replay(undefined, 0).map((r) => r.seq), [1, 5_000, 5_001]);
@@ -43,7 +47,7 @@ describe("RecordStream", () => {
 
   it("matches a plain model over a long random run of subjects, sizes and times", () => {
     let now = 0;
-    const bounds = { maxBytes: 5_000, maxPerSubject: 7, maxAgeMs: 400 };
+    const bounds = { maxBytes: 5_000, maxPerSubject: 7, maxAgeMs: 400, overheadBytes: 0 };
     const stream = new RecordStream(bounds, () => now);
     let model: { seq: number; subject: string; size: number; at: number }[] = [];
     let seq = 0;
