@@ -9,8 +9,8 @@
  * @module
  */
 import { Command, CommanderError, Option } from "commander";
-import { type Config, loadConfig } from "./actors/process/config.ts";
-import { createLogger, type Logger } from "./actors/observability/logger.ts";
+import type { Config } from "./actors/process/config.ts";
+import type { Logger } from "./actors/observability/logger.ts";
 import type { Core, Roles } from "./actors/process/system.ts";
 import { addExecCommands, hostNetworkHelp } from "./actors/cli/exec-commands.ts";
 import { addInventoryCommands } from "./actors/cli/inventory-commands.ts";
@@ -34,8 +34,17 @@ import { isFinalStatus } from "./machines/job-status.ts";
 
 import { VERSION } from "./actors/process/version.ts";
 
-function config(): Config {
-  return loadConfig(environment());
+/**
+ * The configuration, and the logger factory: imported when a command needs them, not at start, so
+ * `troupe --help` and the HTTP commands' parsing load neither zod with every plugin's schemas nor pino.
+ */
+async function config(overrides: Record<string, string> = {}): Promise<Config> {
+  const { loadConfig } = await import("./actors/process/config.ts");
+  return loadConfig({ ...environment(), ...overrides });
+}
+
+async function createLogger(options: { level: string }): Promise<Logger> {
+  return (await import("./actors/observability/logger.ts")).createLogger(options);
 }
 
 function print(value: unknown): void {
@@ -48,7 +57,7 @@ async function withCore<T>(cfg: Config, fn: (core: Core) => Promise<T>): Promise
   // Loaded on demand: a command that talks HTTP never loads the bus, the database drivers or the kinds.
   const { openCore } = await import("./actors/process/system.ts");
   const core = await openCore(cfg, {
-    logger: createLogger({ level: cfg.logLevel === "info" ? "warn" : cfg.logLevel }),
+    logger: await createLogger({ level: cfg.logLevel === "info" ? "warn" : cfg.logLevel }),
   });
   try {
     return await fn(core);
@@ -64,7 +73,7 @@ function tokenOf(cfg: Config): Promise<string | undefined> {
 
 /** Runs `fn` with a jobs client: direct when NATS_URL is set, else HTTP. */
 async function withClient<T>(fn: (client: JobsClient) => Promise<T>): Promise<T> {
-  const cfg = config();
+  const cfg = await config();
   if (!cfg.natsUrl) return await fn(httpClient(cfg.troupeUrl, await tokenOf(cfg)));
   const { directClient } = await import("./actors/cli/jobs-client.ts");
   return await withCore(cfg, (core) => fn(directClient(core)));
@@ -72,7 +81,7 @@ async function withClient<T>(fn: (client: JobsClient) => Promise<T>): Promise<T>
 
 /** Runs `fn` with an API caller: the HTTP API at TROUPE_URL, or with NATS_URL the same routes in-process on a local core. */
 async function withApi<T>(fn: (call: ApiCall) => Promise<T>): Promise<T> {
-  const cfg = config();
+  const cfg = await config();
   if (!cfg.natsUrl) return await fn(httpCall(cfg.troupeUrl, await tokenOf(cfg)));
   const { createGateway } = await import("./actors/gateway/gateway.ts");
   return await withCore(cfg, (core) => {
@@ -153,14 +162,14 @@ function adminTokenBanner(file: { path: string; created: boolean }, scheme: stri
 }
 
 async function runService(roles: Roles, name: string, overrides: Record<string, string> = {}): Promise<void> {
-  const cfg = loadConfig({ ...environment(), ...overrides });
+  const cfg = await config(overrides);
   if (roles.gateway) {
     // A port in use is said now (exit 5), not after migrations ran and a worker took jobs. Without
     // API tokens or a client CA the gateway listens on loopback only (startSystem), so that is checked.
     const { apiListenHost, checkListenAddress } = await import("./actors/process/port-check.ts");
     await checkListenAddress(apiListenHost(cfg), cfg.port);
   }
-  const logger: Logger = createLogger({ level: cfg.logLevel });
+  const logger: Logger = await createLogger({ level: cfg.logLevel });
   const embedded = !cfg.natsUrl && !cfg.databaseUrl;
   logger.info({
     bus: cfg.natsUrl ? "nats" : "memory",
@@ -189,7 +198,7 @@ async function runService(roles: Roles, name: string, overrides: Record<string, 
   });
 }
 
-function buildProgram(): Command {
+function buildProgram(connectors: readonly string[]): Command {
   const program = new Command();
   program
     .name("troupe")
@@ -204,7 +213,10 @@ function buildProgram(): Command {
       "Run everything in one process: gateway, worker, reconciler, scheduler, local agent (embedded default without NATS_URL and DATABASE_URL)",
     )
     .option("--host-network", `for the local agent: ${hostNetworkHelp}`)
-    .addHelpText("after", serviceHelp(["storage", "api", "worker", "agent", "discovery", "observability"]))
+    .addHelpText(
+      "after",
+      serviceHelp(["storage", "api", "worker", "agent", "discovery", "observability"], connectors),
+    )
     .action((flags: { hostNetwork?: boolean }) =>
       runService(
         { worker: true, gateway: true, reconciler: true, agent: true, scheduler: true },
@@ -215,12 +227,12 @@ function buildProgram(): Command {
 
   program.command("scheduler")
     .description("Run a scheduler: fires due schedules (several may run; they never fire a slot twice)")
-    .addHelpText("after", serviceHelp(["storage", "discovery", "observability"]))
+    .addHelpText("after", serviceHelp(["storage", "discovery", "observability"], connectors))
     .action(() => runService({ scheduler: true }, "scheduler"));
 
   program.command("worker")
     .description("Run a worker (and a reconciler): pulls jobs and runs them")
-    .addHelpText("after", serviceHelp(["storage", "worker", "discovery", "observability"]))
+    .addHelpText("after", serviceHelp(["storage", "worker", "discovery", "observability"], connectors))
     .action(() => runService({ worker: true, reconciler: true }, "worker"));
 
   program.command("gateway")
@@ -231,8 +243,8 @@ function buildProgram(): Command {
   program.command("migrate")
     .description("Apply database migrations and exit")
     .action(async () => {
-      const cfg = config();
-      const logger = createLogger({ level: cfg.logLevel });
+      const cfg = await config();
+      const logger = await createLogger({ level: cfg.logLevel });
       const { migrateDatabase } = await import("./actors/process/migrate.ts");
       const applied = await migrateDatabase(cfg);
       logger.info({ versions: applied }, applied.length ? "Applied migrations" : "Database is up to date");
@@ -359,7 +371,7 @@ function buildProgram(): Command {
     print,
     setExit,
     async runAgent(options) {
-      if (!config().natsUrl) {
+      if (!(await config()).natsUrl) {
         throw new ConfigError(
           "troupe agent needs NATS_URL (the embedded `troupe start` runs its own local agent)",
         );
@@ -398,8 +410,21 @@ function exitCodeFor(error: unknown): number {
   return 70;
 }
 
+/** The services whose --help lists the connectors (from the manifests: loaded only for that help). */
+const CONNECTOR_HELP = new Set(["start", "worker", "scheduler"]);
+
+/** Whether argv asks for the help text of a service that lists the connectors. */
+function wantsConnectorHelp(argv: readonly string[]): boolean {
+  const [first, second] = argv;
+  if (first === "help") return CONNECTOR_HELP.has(second ?? "");
+  return CONNECTOR_HELP.has(first ?? "") && argv.some((a) => a === "--help" || a === "-h");
+}
+
 async function main(): Promise<void> {
-  const program = buildProgram();
+  const connectors = wantsConnectorHelp(args())
+    ? (await import("./actors/plugins/connectors.ts")).CONNECTORS
+    : [];
+  const program = buildProgram(connectors);
   try {
     await program.parseAsync(args(), { from: "user" });
   } catch (error) {

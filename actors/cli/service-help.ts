@@ -6,14 +6,9 @@
  *
  * @module
  */
-import { PLUGINS } from "../plugins/manifests.ts";
 
-/** The connectors with a default schedule (`<NAME>_ENABLED`), from the plugins' manifests. */
-const CONNECTORS = PLUGINS.flatMap((plugin) =>
-  Object.keys(plugin.settings ?? {}).filter((name) => name.endsWith("_ENABLED")).map((name) =>
-    name.slice(0, -"_ENABLED".length)
-  )
-);
+/** Where the connectors' names go in a line (they come from the manifests, which only service help loads). */
+const CONNECTORS_MARK = "<connectors>";
 
 /** Groups of variables by what they configure. */
 export type ServiceVariableGroup = "storage" | "api" | "worker" | "agent" | "discovery" | "observability";
@@ -63,10 +58,8 @@ const GROUPS: Record<ServiceVariableGroup, { title: string; lines: [string, stri
     lines: [
       ["TROUPE_CREDENTIALS_DIR", "folder of <ref>.json credentials (or TROUPE_CREDENTIALS_<REF>)"],
       [
-        `${CONNECTORS[0] ?? "AWS"}_ENABLED`,
-        `a default schedule per connector (${
-          CONNECTORS.join(", ")
-        }): <NAME>_ENABLED, _SYNC_INTERVAL, _SCOPE, _CREDENTIALS`,
+        "AWS_ENABLED",
+        `a default schedule per connector${CONNECTORS_MARK}: <NAME>_ENABLED, _SYNC_INTERVAL, _SCOPE, _CREDENTIALS`,
       ],
     ],
   },
@@ -85,10 +78,18 @@ export function serviceHelpVariables(groups: readonly ServiceVariableGroup[]): s
 }
 
 /** The help text: one block per group, then where the rest is documented. */
-export function serviceHelp(groups: readonly ServiceVariableGroup[]): string {
+export function serviceHelp(
+  groups: readonly ServiceVariableGroup[],
+  /** The connectors' prefixes (actors/plugins/connectors.ts), when this help is being shown. */
+  connectors: readonly string[] = [],
+): string {
+  const named = connectors.length > 0 ? ` (${connectors.join(", ")})` : "";
   const blocks = groups.map((group) => {
     const { title, lines } = GROUPS[group];
-    return [`${title}:`, ...lines.map(([name, text]) => `  ${name.padEnd(30)} ${text}`)].join("\n");
+    return [
+      `${title}:`,
+      ...lines.map(([name, text]) => `  ${name.padEnd(30)} ${text.replace(CONNECTORS_MARK, named)}`),
+    ].join("\n");
   });
   return `\nEnvironment (validated at start; a bad value names the variable, exit 5):\n${
     blocks.join("\n")
